@@ -1,0 +1,202 @@
+// Command supervise is a PID-1 init and supervisor for job-queue worker
+// containers. It runs one child, translates the orchestrator's stop into
+// the worker's own graceful stop, times a stop ladder that ends before the
+// orchestrator's SIGKILL, and reaps zombies.
+//
+// This file wires the command line to the internal packages; the behaviour
+// lives in internal/.
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/signals"
+	"github.com/supervise/supervise/internal/supervisor"
+)
+
+// version is set at build time with -ldflags '-X main.version=...'.
+var version = "dev"
+
+//go:embed LICENSE
+var license string
+
+func main() {
+	closeInheritedFiles()
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run parses args and runs the chosen command; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	code := 0
+	app := &cli.App{
+		Name:                   "supervise",
+		Usage:                  "PID-1 init and supervisor for job-queue workers",
+		UsageText:              "supervise [OPTIONS] [--] COMMAND [ARG...]\nsupervise presets\nsupervise version",
+		Flags:                  runFlags(),
+		UseShortOptionHandling: true,
+		HideHelpCommand:        true,
+		Writer:                 stdout,
+		ErrWriter:              stderr,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err.Error() + " (see supervise --help)"}
+		},
+		Action: func(c *cli.Context) error {
+			if c.Bool("license") {
+				fmt.Fprint(stdout, license)
+				return nil
+			}
+			cfg, err := buildConfig(c)
+			if err != nil {
+				return err
+			}
+			if err := setParentDeathSignal(c.String("pdeath-signal")); err != nil {
+				return err
+			}
+			code = supervisor.Run(cfg)
+			return nil
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "presets",
+				Usage: "print the built-in stop protocols",
+				Action: func(c *cli.Context) error {
+					printPresets(stdout)
+					return nil
+				},
+			},
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintf(stdout, "supervise %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+					return nil
+				},
+			},
+		},
+	}
+	if commandAfterDashes(args, app.Flags) {
+		// "supervise -- version" runs a child called version.
+		app.Commands = nil
+	}
+	if err := app.Run(args); err != nil {
+		var ue usageError
+		if !errors.As(err, &ue) {
+			// Errors urfave/cli makes itself (an env var it cannot parse)
+			// are bad input too.
+			ue = usageError{err.Error()}
+		}
+		fmt.Fprintf(stderr, "supervise: %s\n", firstLine(ue.msg))
+		return supervisor.ExitUsage
+	}
+	return code
+}
+
+// printPresets lists each preset with its ladder at the default grace period.
+func printPresets(w io.Writer) {
+	budget := ladder.Budget{Grace: defaultGrace}
+	for _, name := range ladder.Names() {
+		if name == "auto" {
+			fmt.Fprintf(w, "auto\n  pick a preset from the child's command line, at start and again at the stop\n\n")
+			continue
+		}
+		p, _ := ladder.Lookup(name)
+		l, _ := ladder.Plan(p, budget)
+		steps := "forward stop signals as received"
+		if len(l.Steps) > 0 {
+			steps = l.String() + "  (at --grace-period " + defaultGrace.String() + ")"
+		}
+		fmt.Fprintf(w, "%s\n  ladder: %s\n  %s\n  source: %s\n\n", name, steps, p.Summary, p.Source)
+	}
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return version
+}
+
+// setParentDeathSignal arranges for supervise to get sig when its parent
+// exits (tini -p). The setting belongs to the calling thread; the Go runtime
+// never ends a thread that is not locked to a goroutine, so it lasts.
+func setParentDeathSignal(name string) error {
+	if name == "" {
+		return nil
+	}
+	sig, err := signals.Parse(name)
+	if err != nil {
+		return usagef("invalid -p/--pdeath-signal: %v", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(sig), 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %v", err)
+	}
+	return nil
+}
+
+// closeInheritedFiles marks every descriptor above stderr close-on-exec, so
+// the child starts with 0, 1 and 2 only, whatever supervise inherited.
+func closeInheritedFiles() {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return
+	}
+	// Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: walk /proc/self/fd.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		var fd int
+		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
+
+// commandAfterDashes reports whether the command line's first operand
+// comes after "--", so it names the child, never a subcommand.
+func commandAfterDashes(args []string, flags []cli.Flag) bool {
+	takesValue := map[string]bool{}
+	for _, f := range flags {
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			continue
+		}
+		for _, n := range f.Names() {
+			takesValue[n] = true
+		}
+	}
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return true
+		case !strings.HasPrefix(a, "-") || a == "-":
+			return false
+		case !strings.Contains(a, "=") && takesValue[strings.TrimLeft(a, "-")]:
+			i++ // the option's value
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}

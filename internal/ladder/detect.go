@@ -1,0 +1,125 @@
+package ladder
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Detection is the result of Detect: a preset name and the reason for it.
+type Detection struct {
+	Preset string
+	Reason string
+}
+
+// rule recognises one worker: by program or python module name, and, for
+// multi-purpose programs (celery, rq), a subcommand among the arguments.
+type rule struct {
+	preset  string
+	names   []string
+	needArg string
+}
+
+var rules = []rule{
+	{preset: "huey", names: []string{"huey_consumer", "huey_consumer.py", "huey.bin.huey_consumer"}},
+	{preset: "rq", names: []string{"rqworker"}},
+	{preset: "rq", names: []string{"rq", "rq.cli"}, needArg: "worker"},
+	{preset: "celery", names: []string{"celery"}, needArg: "worker"},
+	{preset: "dramatiq", names: []string{"dramatiq", "dramatiq-gevent"}},
+	{preset: "gunicorn", names: []string{"gunicorn"}},
+	{preset: "uvicorn", names: []string{"uvicorn"}},
+	{preset: "arq", names: []string{"arq"}},
+	{preset: "sidekiq", names: []string{"sidekiq"}},
+	{preset: "nginx", names: []string{"nginx"}},
+	{preset: "postgres", names: []string{"postgres", "postmaster"}},
+}
+
+var (
+	pythonName = regexp.MustCompile(`^python[0-9.]*$`)
+	phpFPMName = regexp.MustCompile(`^php-fpm[0-9.]*$`)
+)
+
+// Detect picks a preset from a command line, looking through python
+// interpreters ("python -m celery", "python3 huey_consumer.py") and simple
+// wrappers (env, nice, exec, bundle exec). Unknown commands get "none".
+func Detect(argv []string) Detection {
+	prog, rest, how := program(argv)
+	if prog == "" {
+		return Detection{Preset: "none", Reason: "empty command line"}
+	}
+	if phpFPMName.MatchString(prog) {
+		return Detection{Preset: "php-fpm", Reason: how + " " + prog}
+	}
+	for _, r := range rules {
+		if !contains(r.names, prog) {
+			continue
+		}
+		if r.needArg == "" {
+			return Detection{Preset: r.preset, Reason: how + " " + prog}
+		}
+		if contains(rest, r.needArg) {
+			return Detection{Preset: r.preset, Reason: how + " " + prog + " with argument " + r.needArg}
+		}
+	}
+	return Detection{Preset: "none", Reason: "no known worker in " + how + " " + prog}
+}
+
+// program finds the program a command line runs: its name, the arguments
+// after it, and how it was found ("program", "python module", "python script").
+func program(argv []string) (string, []string, string) {
+	i := 0
+	for i < len(argv) {
+		base := filepath.Base(argv[i])
+		switch {
+		case base == "env":
+			i++
+			for i < len(argv) && (strings.HasPrefix(argv[i], "-") || strings.Contains(argv[i], "=")) {
+				i++
+			}
+			continue
+		case base == "exec" || base == "nice" || base == "nohup":
+			i++
+			for i < len(argv) && strings.HasPrefix(argv[i], "-") {
+				i++
+			}
+			continue
+		case base == "bundle" && i+1 < len(argv) && argv[i+1] == "exec":
+			i += 2
+			continue
+		case pythonName.MatchString(base):
+			return python(argv[i+1:])
+		}
+		return base, argv[i+1:], "program"
+	}
+	return "", nil, ""
+}
+
+// python reads the arguments of a python interpreter: "-m module" or a script.
+func python(args []string) (string, []string, string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-m" && i+1 < len(args):
+			return args[i+1], args[i+2:], "python module"
+		case strings.HasPrefix(a, "-m") && len(a) > 2:
+			return a[2:], args[i+1:], "python module"
+		case a == "-c":
+			return "", nil, ""
+		case a == "-W" || a == "-X" || a == "-Q":
+			i++ // these options take a value
+		case strings.HasPrefix(a, "-"):
+		default:
+			return filepath.Base(a), args[i+1:], "python script"
+		}
+	}
+	return "", nil, ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

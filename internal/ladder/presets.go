@@ -1,0 +1,134 @@
+package ladder
+
+import (
+	"sort"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// FastStop is the wait after the escalation rung of a preset: long enough
+// for a worker to act on "stop now", short enough to fit a default grace.
+const FastStop = 5 * time.Second
+
+// Preset is a worker's stop protocol. Steps is its ladder with the drain
+// wait left at zero for Plan to size; a preset without steps (none) plainly
+// forwards stop signals, as tini does.
+type Preset struct {
+	Name    string
+	Summary string
+	Steps   []Step
+	// Source cites where the worker's stop semantics are documented.
+	Source string
+}
+
+// Ladder returns the preset's ladder with a drain of d.
+func (p Preset) Ladder(d time.Duration) Ladder {
+	steps := make([]Step, len(p.Steps))
+	copy(steps, p.Steps)
+	for i := range steps {
+		if steps[i].Drain {
+			steps[i].Wait = d
+		}
+	}
+	return Ladder{Steps: steps}
+}
+
+func drain(s unix.Signal) Step                 { return Step{Signal: s, Drain: true} }
+func then(s unix.Signal, w time.Duration) Step { return Step{Signal: s, Wait: w} }
+func kill() Step                               { return Step{Signal: unix.SIGKILL} }
+
+// presets is the table of built-in stop protocols. Each row follows the
+// worker's own documentation or code, cited in Source.
+var presets = map[string]Preset{
+	"none": {
+		Name:    "none",
+		Summary: "forward stop signals as they come, no ladder (tini behaviour)",
+		Source:  "tini and dumb-init: plain signal forwarding",
+	},
+	"huey": {
+		Name: "huey",
+		Summary: "INT drains running tasks; TERM is ignored during an INT drain and a 2nd INT stops at once; " +
+			"TERM first would abort tasks",
+		Steps:  []Step{drain(unix.SIGINT), then(unix.SIGINT, FastStop), kill()},
+		Source: "huey docs, consumer 'Signal handling'; huey/consumer.py Consumer._handle_stop_signal/_handle_interrupt_signal",
+	},
+	"rq": {
+		Name: "rq",
+		Summary: "TERM is a warm shutdown (current job finishes); a 2nd TERM is a cold shutdown that kills the " +
+			"work-horse; the horse leaves the worker's group, so KILL goes to the whole tree",
+		Steps:  []Step{drain(unix.SIGTERM), then(unix.SIGTERM, FastStop), kill()},
+		Source: "rq docs 'Workers: Taking down workers'; rq/worker.py request_stop/request_force_stop @v1.13.0",
+	},
+	"celery": {
+		Name: "celery",
+		Summary: "TERM is a warm shutdown; QUIT is a cold shutdown; a 2nd TERM kills running tasks on 5.2, " +
+			"so TERM is never sent twice",
+		Steps:  []Step{drain(unix.SIGTERM), then(unix.SIGQUIT, FastStop), kill()},
+		Source: "celery docs 'Workers Guide: Stopping the worker'; celery/apps/worker.py install_worker_term_handler",
+	},
+	"dramatiq": {
+		Name:    "dramatiq",
+		Summary: "TERM lets worker processes finish in-flight messages; a 2nd TERM makes them exit at once",
+		Steps:   []Step{drain(unix.SIGTERM), then(unix.SIGTERM, FastStop), kill()},
+		Source:  "dramatiq docs 'Signals'; dramatiq/cli.py main_process termhandler @v2.2.0",
+	},
+	"gunicorn": {
+		Name:    "gunicorn",
+		Summary: "TERM is graceful up to graceful_timeout (30s); QUIT is a quick shutdown",
+		Steps:   []Step{drain(unix.SIGTERM), then(unix.SIGQUIT, FastStop), kill()},
+		Source:  "gunicorn docs 'Signal Handling: Master process'; gunicorn/arbiter.py handle_term/handle_quit",
+	},
+	"uvicorn": {
+		Name:    "uvicorn",
+		Summary: "TERM or INT stop accepting and wait for connections; a 2nd INT forces the exit",
+		Steps:   []Step{drain(unix.SIGTERM), then(unix.SIGINT, FastStop), kill()},
+		Source:  "uvicorn docs 'Server behavior: graceful shutdown'; uvicorn/server.py handle_exit @0.35.0",
+	},
+	"arq": {
+		Name:    "arq",
+		Summary: "TERM cancels running jobs, which arq re-runs later (graceful only with job_completion_wait)",
+		Steps:   []Step{drain(unix.SIGTERM), kill()},
+		Source:  "arq docs 'Worker: health checks and shutdown'; arq/worker.py handle_sig",
+	},
+	"sidekiq": {
+		Name:    "sidekiq",
+		Summary: "TSTP quiets (stop fetching), TERM stops within -t (25s) and pushes unfinished jobs back",
+		Steps:   []Step{then(unix.SIGTSTP, MinSpacing), drain(unix.SIGTERM), kill()},
+		Source:  "sidekiq wiki 'Signals'",
+	},
+	"nginx": {
+		Name:    "nginx",
+		Summary: "QUIT closes listeners and finishes in-flight requests; TERM is a fast shutdown",
+		Steps:   []Step{drain(unix.SIGQUIT), then(unix.SIGTERM, 3*time.Second), kill()},
+		Source:  "nginx docs 'Controlling nginx'",
+	},
+	"postgres": {
+		Name:    "postgres",
+		Summary: "INT is a fast shutdown (abort transactions, checkpoint); QUIT is immediate (recovery on start)",
+		Steps:   []Step{drain(unix.SIGINT), then(unix.SIGQUIT, 6*time.Second), kill()},
+		Source:  "PostgreSQL docs 'Shutting Down the Server' (server-shutdown.html)",
+	},
+	"php-fpm": {
+		Name:    "php-fpm",
+		Summary: "QUIT lets children finish their request (set process_control_timeout); TERM terminates",
+		Steps:   []Step{drain(unix.SIGQUIT), then(unix.SIGTERM, 3*time.Second), kill()},
+		Source:  "php-fpm man page 'SIGNALS'; sapi/fpm/fpm/fpm_signals.c",
+	},
+}
+
+// Lookup returns the preset called name.
+func Lookup(name string) (Preset, bool) {
+	p, ok := presets[name]
+	return p, ok
+}
+
+// Names lists the presets' names in order, auto first.
+func Names() []string {
+	out := make([]string, 0, len(presets)+1)
+	for n := range presets {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return append([]string{"auto"}, out...)
+}

@@ -1,0 +1,62 @@
+// Package logging builds supervise's slog logger: one line per event on
+// stderr, text or JSON, marked so it is told apart from the child's output
+// that shares the same stream.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// Prefix starts every text line supervise writes.
+const Prefix = "[supervise] "
+
+// ParseLevel reads a level name: debug, info, warn or error.
+func ParseLevel(name string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", name)
+}
+
+// New returns a logger writing to w in format "text" or "json" at level.
+// Text lines start with Prefix; JSON lines carry "logger":"supervise".
+// Safe for concurrent use.
+func New(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(&prefixWriter{w: w}, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)).With("logger", "supervise"), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q: want text or json", format)
+}
+
+// prefixWriter puts Prefix before each record. slog's handlers write one
+// whole record per Write call, so one Write is one line.
+type prefixWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(append(p.buf[:0], Prefix...), b...)
+	if _, err := p.w.Write(p.buf); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

@@ -1,0 +1,49 @@
+package supervisor
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// beginCleanup starts the end: the main child is gone for good. Processes
+// left below supervise get TERM, then KILL after CleanupGrace; supervise
+// exits as soon as none is left.
+func (l *loop) beginCleanup(now time.Time) {
+	l.cleaning = true
+	left := l.leftovers()
+	if len(left) == 0 {
+		l.finish()
+		return
+	}
+	l.log.Info("processes left after the main child exited: sending TERM", "count", len(left), "kill_in", l.cfg.CleanupGrace.String())
+	l.killTree(unix.SIGTERM)
+	l.cleanupAt = now.Add(l.cfg.CleanupGrace)
+}
+
+// checkLeftovers ends the loop once nothing is left to wait for.
+func (l *loop) checkLeftovers(now time.Time) {
+	if l.done || len(l.leftovers()) > 0 {
+		return
+	}
+	l.finish()
+}
+
+// cleanupDeadline sends KILL to what ignored TERM, then gives the kernel a
+// moment to deliver it before giving up on the stragglers.
+func (l *loop) cleanupDeadline(now time.Time) {
+	left := l.leftovers()
+	if len(left) == 0 {
+		l.finish()
+		return
+	}
+	if !l.killedLeft {
+		l.killedLeft = true
+		l.log.Warn("processes left ignored TERM: sending KILL", "count", len(left))
+		l.killTree(unix.SIGKILL)
+		l.cleanupAt = now.Add(time.Second)
+		return
+	}
+	l.log.Warn("processes still left after KILL: exiting anyway", "count", len(left))
+	l.finish()
+}

@@ -1,0 +1,87 @@
+package supervisor
+
+import (
+	"log/slog"
+	"syscall"
+	"time"
+
+	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/signals"
+)
+
+// RestartMode says when a child that exited on its own is started again.
+type RestartMode string
+
+// The restart modes of --restart.
+const (
+	RestartNo        RestartMode = "no"
+	RestartOnFailure RestartMode = "on-failure"
+	RestartAlways    RestartMode = "always"
+)
+
+// Config is everything Run needs. The command line builds it; tests may too.
+type Config struct {
+	// Argv is the child's command line; Argv[0] is looked up in PATH.
+	Argv []string
+	// Env is the child's environment.
+	Env []string
+	// Credential, when set, runs the child as another user; Home is then
+	// set as the child's HOME.
+	Credential *syscall.Credential
+	Home       string
+
+	// Preset names the stop protocol: "auto", "none" or a preset's name.
+	Preset string
+	// Stop, when it has steps, replaces the preset's ladder (--stop).
+	Stop ladder.Ladder
+	// Budget is the grace period and how the ladder spends it.
+	Budget ladder.Budget
+
+	// Rewrite maps received signals before they are acted on (--rewrite).
+	Rewrite signals.Rewrite
+	// Group sends forwarded signals and rungs to the child's process group (-g).
+	Group bool
+	// Subreaper makes supervise a child subreaper when not PID 1 (-s).
+	Subreaper bool
+	// WarnOnReap logs a warning for every orphan reaped (-w).
+	WarnOnReap bool
+	// ExitZero lists exit statuses reported as 0 (-e).
+	ExitZero map[int]bool
+
+	// Restart, RestartMax: the restart policy. RestartMax 0 is unlimited.
+	Restart    RestartMode
+	RestartMax int
+
+	// CleanupGrace is the time leftover processes get between TERM and KILL
+	// after the main child has exited.
+	CleanupGrace time.Duration
+
+	// Log receives supervise's own events.
+	Log *slog.Logger
+	// Status, when set, is kept up to date for the health server.
+	Status *Status
+	// Hooks, when set, is told about events for metrics.
+	Hooks Hooks
+}
+
+// Hooks receives events as they happen, for metrics. Every method must
+// return at once: it runs on the loop.
+type Hooks interface {
+	SignalReceived(sig syscall.Signal)
+	SignalForwarded(sig syscall.Signal)
+	Reaped(n int)
+	ChildStarted()
+	ChildExited(code int)
+	Rung(index int, sig syscall.Signal)
+	Stopped(outcome string, drain time.Duration)
+}
+
+type noHooks struct{}
+
+func (noHooks) SignalReceived(syscall.Signal)  {}
+func (noHooks) SignalForwarded(syscall.Signal) {}
+func (noHooks) Reaped(int)                     {}
+func (noHooks) ChildStarted()                  {}
+func (noHooks) ChildExited(int)                {}
+func (noHooks) Rung(int, syscall.Signal)       {}
+func (noHooks) Stopped(string, time.Duration)  {}
