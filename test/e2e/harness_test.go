@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// line is one line of output and when the test read it.
+type line struct {
+	text string
+	at   time.Time
+}
+
+// proc is a running supervise, its output collected line by line.
+type proc struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	cond  *sync.Cond
+	lines []line
+	eof   bool
+	done  chan struct{}
+	err   error
+	pid   int // supervise's pid as seen from the test
+}
+
+// options say how to start supervise.
+type options struct {
+	// ns runs supervise as PID 1 of a new PID namespace.
+	ns bool
+	// helper names the helper the child runs; env adds to its environment.
+	env []string
+	// extraFiles are passed to supervise as fds 3 and up.
+	extraFiles []*os.File
+	// wrap runs supervise through this command prefix (e.g. a shell that
+	// sets signal dispositions first).
+	wrap []string
+}
+
+// start runs supervise with args and the helper environment.
+func start(t *testing.T, o options, args ...string) *proc {
+	t.Helper()
+	argv := append([]string{binary}, args...)
+	if len(o.wrap) > 0 {
+		argv = append(append([]string{}, o.wrap...), argv...)
+	}
+	if o.ns {
+		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc"}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), o.env...)
+	cmd.ExtraFiles = o.extraFiles
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	// Its own process group, so the test can clean up everything it started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	p := &proc{t: t, cmd: cmd, done: make(chan struct{})}
+	p.cond = sync.NewCond(&p.mu)
+	go p.read(pr)
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if p.pid != 0 {
+			syscall.Kill(p.pid, syscall.SIGKILL)
+		}
+		<-p.done
+		if t.Failed() {
+			t.Logf("supervise output:\n%s", p.output())
+		}
+	})
+	p.pid = cmd.Process.Pid
+	if o.ns {
+		p.pid = p.nsInit()
+	}
+	return p
+}
+
+// nsInit finds supervise's pid: the only child of unshare.
+func (p *proc) nsInit() int {
+	deadline := time.Now().Add(10 * time.Second)
+	path := fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(path)
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.Atoi(f[0])
+			return n
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	p.t.Fatal("unshare started no child")
+	return 0
+}
+
+func (p *proc) read(r io.ReadCloser) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		p.mu.Lock()
+		p.lines = append(p.lines, line{sc.Text(), time.Now()})
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+	r.Close()
+	p.mu.Lock()
+	p.eof = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// waitFor waits for a line matching re and returns it; it fails the test
+// after timeout.
+func (p *proc) waitFor(re string, timeout time.Duration) line {
+	p.t.Helper()
+	l, ok := p.find(re, timeout)
+	if !ok {
+		p.t.Fatalf("no line matching %q within %s", re, timeout)
+	}
+	return l
+}
+
+// find waits up to timeout for a line matching re.
+func (p *proc) find(re string, timeout time.Duration) (line, bool) {
+	rx := regexp.MustCompile(re)
+	timer := time.AfterFunc(timeout, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(timeout)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 0; ; i++ {
+		for ; i < len(p.lines); i++ {
+			if rx.MatchString(p.lines[i].text) {
+				return p.lines[i], true
+			}
+		}
+		if p.eof || !time.Now().Before(deadline) {
+			return line{}, false
+		}
+		i--
+		p.cond.Wait()
+	}
+}
+
+// count counts the lines so far that match re.
+func (p *proc) count(re string) int {
+	rx := regexp.MustCompile(re)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.lines {
+		if rx.MatchString(l.text) {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b strings.Builder
+	for _, l := range p.lines {
+		b.WriteString(l.text)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// signal sends sig to supervise and returns when it was sent.
+func (p *proc) signal(sig syscall.Signal) time.Time {
+	p.t.Helper()
+	now := time.Now()
+	if err := syscall.Kill(p.pid, sig); err != nil {
+		p.t.Fatalf("kill(%d, %v): %v", p.pid, sig, err)
+	}
+	return now
+}
+
+// exit waits for supervise to exit and returns its exit status.
+func (p *proc) exit(timeout time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.t.Fatalf("supervise did not exit within %s", timeout)
+	}
+	// Let the reader take the last lines.
+	p.mu.Lock()
+	for !p.eof {
+		p.cond.Wait()
+	}
+	p.mu.Unlock()
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		p.t.Fatalf("wait: %v", p.err)
+	}
+	return 0
+}
+
+// within fails unless got is within tol of want.
+func within(t *testing.T, what string, got, want, tol time.Duration) {
+	t.Helper()
+	if d := got - want; d < -tol || d > tol {
+		t.Errorf("%s: got %s, want %s ± %s", what, got.Round(time.Millisecond), want, tol)
+	} else {
+		t.Logf("%s: %s (plan %s)", what, got.Round(time.Millisecond), want)
+	}
+}
+
+// helperEnv builds the environment that makes the child a named helper.
+func helper(name string, kv ...string) []string {
+	return append([]string{helperEnv + "=" + name}, kv...)
+}

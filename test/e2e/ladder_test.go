@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tolerance is how far a rung may land from its plan.
+const tolerance = 100 * time.Millisecond
+
+// A Huey worker gets INT on SIGTERM, finishes its 3 s task and exits 0:
+// nothing is aborted, and the stop is logged as graceful.
+func TestHueyDrainFinishesTask(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=3s")},
+		"--preset", "huey", "--grace-period", "10s", "--", self)
+	p.waitFor(`^task started`, 10*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	got := p.waitFor(`^signal INT$`, 2*time.Second)
+	within(t, "first rung (INT)", got.at.Sub(sent), 0, tolerance)
+	p.waitFor(`^task done$`, 5*time.Second)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if n := p.count(`^task aborted|^signal TERM`); n != 0 {
+		t.Errorf("the worker saw TERM or aborted its task (%d lines)", n)
+	}
+	p.waitFor(`outcome=graceful`, time.Second)
+}
+
+// A task longer than the drain is cut by the second INT at the planned
+// deadline: grace 10s - 5s fast stop - 1s margin = 4s.
+func TestHueyDeadlineSendsSecondINT(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=60s")},
+		"--preset", "huey", "--grace-period", "10s", "--", self)
+	p.waitFor(`^task started`, 10*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	p.waitFor(`^draining$`, 2*time.Second)
+	got := p.waitFor(`^task interrupted$`, 6*time.Second)
+	within(t, "second rung (INT)", got.at.Sub(sent), 4*time.Second, tolerance)
+	if code := p.exit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	p.waitFor(`outcome=escalated`, time.Second)
+	p.waitFor(`drain deadline hit`, time.Second)
+}
+
+// A second stop signal advances the ladder at once, but never sooner than
+// 1.5 s after the previous rung.
+func TestSecondStopAdvancesLadder(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=60s")},
+		"--preset", "huey", "--grace-period", "60s", "--", self)
+	p.waitFor(`^task started`, 10*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	p.waitFor(`^draining$`, 2*time.Second)
+	p.signal(syscall.SIGTERM)
+	got := p.waitFor(`^task interrupted$`, 5*time.Second)
+	within(t, "second INT after a second TERM", got.at.Sub(sent), 1500*time.Millisecond, tolerance)
+	if code := p.exit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
+// A child that ignores INT gets TERM at the drain deadline.
+func TestIgnoredINTGetsTERMOnTime(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=INT", "HELPER_EXIT_ON=TERM")},
+		"--stop", "INT,2s,TERM,2s,KILL", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	got := p.waitFor(`^child signal TERM$`, 4*time.Second)
+	within(t, "TERM rung", got.at.Sub(sent), 2*time.Second, tolerance)
+	if code := p.exit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if p.count(`^child signal INT`) != 0 {
+		t.Error("the child reported an INT it ignores")
+	}
+}
+
+// A child that ignores every catchable signal is killed on time, and
+// supervise reports 128+9.
+func TestIgnoreEverythingGetsKILLOnTime(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all")},
+		"--stop", "INT,1500ms,TERM,1500ms,KILL", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	got := p.waitFor(`outcome=killed`, 5*time.Second)
+	within(t, "KILL rung", got.at.Sub(sent), 3*time.Second, tolerance)
+	if code := p.exit(5 * time.Second); code != 137 {
+		t.Errorf("exit status %d, want 137", code)
+	}
+}
+
+// The ladder fits inside the grace period: with --grace-period 6s, the
+// Huey ladder's KILL lands before 6s.
+func TestShortGracePlansInside(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all")},
+		"--preset", "huey", "--grace-period", "6s", "--", self)
+	l := p.waitFor(`stop protocol`, 10*time.Second)
+	if !strings.Contains(l.text, "ladder=INT,") {
+		t.Fatalf("no ladder in %q", l.text)
+	}
+	p.waitFor(`^child ready`, 10*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	got := p.waitFor(`outcome=killed`, 8*time.Second)
+	if d := got.at.Sub(sent); d > 6*time.Second-400*time.Millisecond {
+		t.Errorf("KILL landed %s after the stop, not inside the 6s grace period with margin", d)
+	}
+	p.exit(5 * time.Second)
+}
+
+// auto recognises a worker that an entrypoint script exec'd, by reading
+// the child's command line again at the stop.
+func TestAutoDetectsAtStop(t *testing.T) {
+	dir := t.TempDir()
+	link := dir + "/huey_consumer"
+	if err := symlink(self, link); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=2s")},
+		"--", "sh", "-c", `exec "$0" app.huey -w 4`, link)
+	p.waitFor(`preset=none reason="auto: no known worker in program sh"`, 10*time.Second)
+	p.waitFor(`^task started`, 10*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`preset changed at stop.*from=none to=huey`, 2*time.Second)
+	p.waitFor(`^signal INT$`, 2*time.Second)
+	p.waitFor(`^task done$`, 5*time.Second)
+	if code := p.exit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
+// --stop-delay holds the first rung back.
+func TestStopDelay(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=1s")},
+		"--preset", "huey", "--stop-delay", "1s", "--grace-period", "20s", "--", self)
+	p.waitFor(`^task started`, 10*time.Second)
+	p.waitFor(`^task done$`, 5*time.Second) // the child idles from here
+	sent := p.signal(syscall.SIGTERM)
+	got := p.waitFor(`^signal INT$`, 3*time.Second)
+	within(t, "first rung after the stop delay", got.at.Sub(sent), time.Second, tolerance)
+	p.exit(5 * time.Second)
+}

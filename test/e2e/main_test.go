@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// binary is the supervise binary built for this run.
+var binary string
+
+// self is this test binary, which the helpers re-execute.
+var self string
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(helperEnv); name != "" {
+		os.Exit(runHelper(name))
+	}
+	dir, err := os.MkdirTemp("", "supervise-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "supervise")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../../cmd/supervise")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building supervise:", err)
+		os.Exit(1)
+	}
+	self, _ = os.Executable()
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
