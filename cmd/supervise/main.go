@@ -85,6 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			},
 		},
 	}
+	args = canonicalFlags(args, app.Flags)
 	if commandAfterDashes(args, app.Flags) {
 		// "supervise -- version" runs a child called version.
 		app.Commands = nil
@@ -170,18 +171,55 @@ func closeInheritedFiles() {
 	}
 }
 
+// canonicalFlags writes every option under its first name, so "-r A
+// --rewrite B" means two rewrites, as with dumb-init, where urfave/cli
+// would refuse two forms of one flag. Only options before the command are
+// touched.
+func canonicalFlags(args []string, flags []cli.Flag) []string {
+	primary := map[string]string{}
+	for _, f := range flags {
+		names := f.Names()
+		for _, n := range names[1:] {
+			primary[n] = names[0]
+		}
+	}
+	out := append([]string{}, args...)
+	for i := 1; i < len(out); i++ {
+		a := out[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if p, ok := primary[name]; ok {
+			a = "--" + p
+			if hasValue {
+				a += "=" + value
+			}
+			out[i] = a
+		}
+		if !hasValue && valueFlag(flags, strings.TrimLeft(out[i], "-")) {
+			i++
+		}
+	}
+	return out
+}
+
+// valueFlag reports whether the option called name takes a value.
+func valueFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				_, isBool := f.(*cli.BoolFlag)
+				return !isBool
+			}
+		}
+	}
+	return false
+}
+
 // commandAfterDashes reports whether the command line's first operand
 // comes after "--", so it names the child, never a subcommand.
 func commandAfterDashes(args []string, flags []cli.Flag) bool {
-	takesValue := map[string]bool{}
-	for _, f := range flags {
-		if _, isBool := f.(*cli.BoolFlag); isBool {
-			continue
-		}
-		for _, n := range f.Names() {
-			takesValue[n] = true
-		}
-	}
 	for i := 1; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -189,7 +227,7 @@ func commandAfterDashes(args []string, flags []cli.Flag) bool {
 			return true
 		case !strings.HasPrefix(a, "-") || a == "-":
 			return false
-		case !strings.Contains(a, "=") && takesValue[strings.TrimLeft(a, "-")]:
+		case !strings.Contains(a, "=") && valueFlag(flags, strings.TrimLeft(a, "-")):
 			i++ // the option's value
 		}
 	}

@@ -15,6 +15,7 @@ var binary string
 var self string
 
 func TestMain(m *testing.M) {
+	self, _ = os.Executable()
 	if name := os.Getenv(helperEnv); name != "" {
 		os.Exit(runHelper(name))
 	}
@@ -34,7 +35,6 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building supervise:", err)
 		os.Exit(1)
 	}
-	self, _ = os.Executable()
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

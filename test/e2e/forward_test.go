@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Every catchable signal that is not a stop reaches the main child, and
+// only the main child: a grandchild in the same process group hears
+// nothing (the default, so Celery's pool children are not hit mid-task).
+func TestForwardToChildOnly(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_GRANDCHILD=1", "HELPER_EXIT_ON=USR2")},
+		"--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	p.waitFor(`^grandchild ready`, 10*time.Second)
+	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGWINCH,
+		syscall.SIGALRM, syscall.SIGCONT, syscall.SIGPWR, syscall.SIGTSTP, 34 + 3} {
+		p.signal(s)
+		p.waitFor(`^child signal `+regexp.QuoteMeta(name(s))+`$`, 3*time.Second)
+	}
+	p.signal(syscall.SIGUSR2)
+	p.waitFor(`^child exiting on USR2`, 3*time.Second)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if n := p.count(`^grandchild signal`); n != 0 {
+		t.Errorf("the grandchild got %d signals meant for the child", n)
+	}
+}
+
+// With -g (tini's kill-process-group) signals go to the child's whole group.
+func TestForwardToGroup(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_GRANDCHILD=1", "HELPER_EXIT_ON=USR2")},
+		"-g", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	p.waitFor(`^grandchild ready`, 10*time.Second)
+	p.signal(syscall.SIGUSR1)
+	p.waitFor(`^child signal USR1$`, 3*time.Second)
+	p.waitFor(`^grandchild signal USR1$`, 3*time.Second)
+	p.signal(syscall.SIGUSR2)
+	p.exit(10 * time.Second)
+}
+
+// TINI_KILL_PROCESS_GROUP means -g, as it does for tini.
+func TestTiniGroupEnv(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_GRANDCHILD=1", "HELPER_EXIT_ON=USR2", "TINI_KILL_PROCESS_GROUP=1")},
+		"--", self)
+	p.waitFor(`^grandchild ready`, 10*time.Second)
+	p.signal(syscall.SIGHUP)
+	p.waitFor(`^grandchild signal HUP$`, 3*time.Second)
+	p.signal(syscall.SIGUSR2)
+	p.exit(10 * time.Second)
+}
+
+// --rewrite maps names or numbers, and TO=0 drops the signal (dumb-init).
+func TestRewrite(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=QUIT")},
+		"-r", "USR1:USR2", "--rewrite", "1:0", "-r", "TERM:QUIT", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	p.signal(syscall.SIGUSR1)
+	p.waitFor(`^child signal USR2$`, 3*time.Second)
+	p.signal(syscall.SIGHUP) // dropped
+	p.signal(syscall.SIGWINCH)
+	p.waitFor(`^child signal WINCH$`, 3*time.Second)
+	p.signal(syscall.SIGTERM) // rewritten to QUIT: forwarded, no ladder
+	p.waitFor(`^child exiting on QUIT$`, 3*time.Second)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if n := p.count(`^child signal (HUP|USR1|TERM)$`); n != 0 {
+		t.Errorf("%d signals reached the child unrewritten", n)
+	}
+}
+
+// Preset none forwards stop signals as they come, as tini does.
+func TestPresetNoneForwardsStop(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=INT")},
+		"--preset", "none", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`^child signal TERM$`, 3*time.Second)
+	p.signal(syscall.SIGINT)
+	p.waitFor(`^child exiting on INT$`, 3*time.Second)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
+// A burst of signals loses no class: a stop sent after 2,000 forwarded
+// signals still starts the ladder, and the child hears both kinds.
+func TestBurstKeepsStop(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=INT")},
+		"--stop", "INT,2s,KILL", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	for i := 0; i < 1000; i++ {
+		p.signal(syscall.SIGUSR1)
+		p.signal(syscall.SIGUSR2)
+	}
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`^child exiting on INT$`, 5*time.Second)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if p.count(`^child signal USR1$`) == 0 || p.count(`^child signal USR2$`) == 0 {
+		t.Error("forwarded signals never reached the child")
+	}
+}
+
+func name(s syscall.Signal) string {
+	return sigName(s)
+}
