@@ -117,7 +117,11 @@ func printPresets(w io.Writer) {
 		if len(l.Steps) > 0 {
 			steps = l.String() + "  (at --grace-period " + defaultGrace.String() + ")"
 		}
-		fmt.Fprintf(w, "%s\n  ladder: %s\n  %s\n  source: %s\n\n", name, steps, p.Summary, p.Source)
+		fmt.Fprintf(w, "%s\n  ladder: %s\n  %s\n  source: %s\n", name, steps, p.Summary, p.Source)
+		if r := ladder.Recognised(name); len(r) > 0 {
+			fmt.Fprintf(w, "  auto picks it for: %s\n", strings.Join(r, ", "))
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -123,3 +123,23 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Recognised lists the program and module names Detect maps to preset.
+func Recognised(preset string) []string {
+	var out []string
+	for _, r := range rules {
+		if r.preset != preset {
+			continue
+		}
+		for _, n := range r.names {
+			if r.needArg != "" {
+				n += " ... " + r.needArg
+			}
+			out = append(out, n)
+		}
+	}
+	if preset == "php-fpm" {
+		out = append(out, "php-fpm, php-fpmX.Y")
+	}
+	return out
+}

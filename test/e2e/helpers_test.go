@@ -139,15 +139,9 @@ func signalsHelper() int {
 	return 0
 }
 
-// exitHelper exits with HELPER_CODE, or dies of signal HELPER_SIGNAL.
+// exitHelper exits with HELPER_CODE.
 func exitHelper() int {
 	ready()
-	if n := os.Getenv("HELPER_SIGNAL"); n != "" {
-		s, _ := signals.Parse(n)
-		signal.Reset(s)
-		syscall.Kill(os.Getpid(), s)
-		time.Sleep(10 * time.Second)
-	}
 	code, _ := strconv.Atoi(os.Getenv("HELPER_CODE"))
 	return code
 }

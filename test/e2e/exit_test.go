@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// supervise exits with the child's status, 128+N for a signal, 0 for codes
+// listed with -e, 127 and 126 when the command cannot run.
+func TestExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	notExec := dir + "/script"
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want int
+	}{
+		{"code", helper("exit", "HELPER_CODE=3"), []string{"--", self}, 3},
+		{"zero", helper("exit", "HELPER_CODE=0"), []string{"--", self}, 0},
+		{"signal", nil, []string{"--", "sh", "-c", "kill -USR1 $$"}, 128 + 10},
+		{"remapped", helper("exit", "HELPER_CODE=3"), []string{"-e", "3", "--", self}, 0},
+		{"remapped signal", nil, []string{"-e", "138", "-e", "4", "--", "sh", "-c", "kill -USR1 $$"}, 0},
+		{"not remapped", helper("exit", "HELPER_CODE=4"), []string{"-e", "3", "--", self}, 4},
+		{"not found", nil, []string{"--", "no-such-command-here"}, 127},
+		{"not found path", nil, []string{"--", dir + "/missing"}, 127},
+		{"not executable", nil, []string{"--", notExec}, 126},
+		{"directory", nil, []string{"--", dir}, 126},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := start(t, options{ns: true, env: c.env}, c.args...)
+			if got := p.exit(10 * time.Second); got != c.want {
+				t.Errorf("exit status %d, want %d", got, c.want)
+			}
+		})
+	}
+}
+
+// Bad input: exit 2, one line on stderr naming the value, no stack trace.
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{}, nil, "no command given"},
+		{[]string{"--no-such-flag", "true"}, nil, "no-such-flag"},
+		{[]string{"--grace-period", "soon", "true"}, nil, `"soon"`},
+		{[]string{"--grace-period", "-5s", "true"}, nil, "negative"},
+		{[]string{"--grace-period", "0", "true"}, nil, "at least 1s"},
+		{[]string{"--grace-period", "9000h", "true"}, nil, "too large"},
+		{[]string{"--drain-timeout", "1ms", "true"}, nil, "at least"},
+		{[]string{"--stop-delay", "x", "true"}, nil, `"x"`},
+		{[]string{"--stop", "TERM,5s,QUIT", "true"}, nil, "end in KILL"},
+		{[]string{"--stop", "TERM,100ms,KILL", "true"}, nil, "minimum"},
+		{[]string{"--stop", "FOO,5s,KILL", "true"}, nil, `"FOO"`},
+		{[]string{"--stop", "KILL,5s,TERM", "true"}, nil, "last rung"},
+		{[]string{"-r", "TERM", "true"}, nil, "FROM:TO"},
+		{[]string{"-r", "FOO:INT", "true"}, nil, `"FOO"`},
+		{[]string{"-r", "65:INT", "true"}, nil, "out of range"},
+		{[]string{"-r", "KILL:INT", "true"}, nil, "cannot be caught"},
+		{[]string{"-r", "0:INT", "true"}, nil, "out of range"},
+		{[]string{"-e", "256", "true"}, nil, "0 to 255"},
+		{[]string{"-e", "x", "true"}, nil, `"x"`},
+		{[]string{"-p", "NOPE", "true"}, nil, `"NOPE"`},
+		{[]string{"--preset", "sidekiqq", "true"}, nil, `"sidekiqq"`},
+		{[]string{"--restart", "sometimes", "true"}, nil, `"sometimes"`},
+		{[]string{"--restart-max", "-1", "true"}, nil, `"-1"`},
+		{[]string{"--user", "no-such-user-xyz", "true"}, nil, "no-such-user-xyz"},
+		{[]string{"--user", "root:no-such-group", "true"}, nil, "no-such-group"},
+		{[]string{"--log-format", "xml", "true"}, nil, `"xml"`},
+		{[]string{"--log-level", "loud", "true"}, nil, `"loud"`},
+		{[]string{"true"}, []string{"SUPERVISE_GRACE_PERIOD=abc"}, `"abc"`},
+		{[]string{"true"}, []string{"SUPERVISE_SUBREAPER=perhaps"}, "perhaps"},
+		{[]string{"true"}, []string{"TINI_VERBOSITY=x"}, "TINI_VERBOSITY"},
+		{[]string{"true"}, []string{"SUPERVISE_PRESET="}, `""`},
+		{[]string{"--", ""}, nil, "empty command"},
+	}
+	for _, c := range cases {
+		cmd := exec.Command(binary, c.args...)
+		cmd.Env = append(os.Environ(), c.env...)
+		out, err := cmd.CombinedOutput()
+		code := cmd.ProcessState.ExitCode()
+		text := strings.TrimSpace(string(out))
+		if err == nil || code != 2 {
+			t.Errorf("%v %v: exit status %d, want 2 (output %q)", c.env, c.args, code, text)
+			continue
+		}
+		if strings.Count(text, "\n") != 0 || !strings.HasPrefix(text, "supervise: ") || !strings.Contains(text, c.want) {
+			t.Errorf("%v %v: output %q, want one line naming %s", c.env, c.args, text, c.want)
+		}
+		if strings.Contains(text, "goroutine") || strings.Contains(text, "panic") {
+			t.Errorf("%v %v: panic: %s", c.env, c.args, text)
+		}
+	}
+}
+
+// Subcommands and informational flags.
+func TestInfoCommands(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"version"}, "supervise "},
+		{[]string{"presets"}, "huey_consumer"},
+		{[]string{"presets"}, "source:"},
+		{[]string{"-l"}, "MIT License"},
+		{[]string{"--help"}, "--grace-period"},
+	} {
+		out, err := exec.Command(binary, c.args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("supervise %v: %v, output lacks %q:\n%s", c.args, err, c.want, out)
+		}
+	}
+	// After "--" a word is the child's name, never a subcommand.
+	out, _ := exec.Command(binary, "--", "version").CombinedOutput()
+	if !strings.Contains(string(out), `cannot run \"version\"`) {
+		t.Errorf("supervise -- version ran the subcommand: %s", out)
+	}
+}
