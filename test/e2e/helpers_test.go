@@ -219,9 +219,8 @@ func countZombies() int {
 // HELPER_AFTER (or waits for signals when unset).
 func treeHelper() int {
 	if os.Getenv("HELPER_ROLE") == "sleeper" {
-		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
-		if os.Getenv("HELPER_SLEEPER_TERM") == "1" {
-			signal.Reset(syscall.SIGTERM)
+		if os.Getenv("HELPER_SLEEPER_TERM") != "1" {
+			signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 		}
 		time.Sleep(time.Hour)
 		return 0

@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// 10,000 orphans, in bursts of at most 2,500 outstanding, are all reaped
+// by supervise as PID 1, and the main child's exit status survives the
+// storm.
+func TestZombieStorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SKIP: zombie storm is not run with -short")
+	}
+	p := start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=10000", "HELPER_BURST=2500")}, "--", self)
+	p.waitFor(`^ready`, 10*time.Second)
+	p.waitFor(`^storm done$`, 120*time.Second)
+	waitNoZombies(t, p.pid, 10*time.Second)
+	p.signal(syscall.SIGTERM)
+	if code := p.exit(10 * time.Second); code != 7 {
+		t.Errorf("exit status %d after the storm, want 7", code)
+	}
+}
+
+// With -s and not PID 1, supervise is a subreaper and reaps orphans.
+func TestSubreaperReapsOrphans(t *testing.T) {
+	p := start(t, options{env: helper("zombies", "HELPER_ZOMBIES=200", "HELPER_BURST=100")}, "-s", "--", self)
+	p.waitFor(`^storm done$`, 30*time.Second)
+	waitNoZombies(t, p.pid, 10*time.Second)
+	p.signal(syscall.SIGTERM)
+	if code := p.exit(10 * time.Second); code != 7 {
+		t.Errorf("exit status %d, want 7", code)
+	}
+	if p.count(`not running as PID 1`) != 0 {
+		t.Error("warned about reaping although -s was given")
+	}
+}
+
+// TINI_SUBREAPER means -s; without either, supervise warns once.
+func TestSubreaperEnvAndWarning(t *testing.T) {
+	p := start(t, options{env: helper("exit", "TINI_SUBREAPER=")}, "--", self)
+	p.exit(10 * time.Second)
+	if p.count(`not running as PID 1`) != 0 {
+		t.Error("warned although TINI_SUBREAPER was set")
+	}
+	p = start(t, options{env: helper("exit")}, "--", self)
+	p.exit(10 * time.Second)
+	if n := p.count(`not running as PID 1 and not a subreaper`); n != 1 {
+		t.Errorf("%d warnings about reaping, want 1", n)
+	}
+}
+
+// After the main child exits, what is left of its tree (here a grandchild
+// in its own session that ignores TERM) is killed and reaped, and
+// supervise still exits with the child's status.
+func TestLeftoversKilledAfterExit(t *testing.T) {
+	p := start(t, options{env: helper("tree", "HELPER_AFTER=200ms", "HELPER_CODE=5")},
+		"-s", "--cleanup-grace", "1s", "--", self)
+	l := p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
+	gpid, _ := strconv.Atoi(strings.TrimPrefix(l.text, "grandchild pid="))
+	if code := p.exit(10 * time.Second); code != 5 {
+		t.Errorf("exit status %d, want 5", code)
+	}
+	p.waitFor(`processes left ignored TERM: sending KILL`, time.Second)
+	if alive(gpid) {
+		t.Errorf("grandchild %d outlived supervise", gpid)
+	}
+}
+
+// A grandchild that obeys TERM is gone before the cleanup grace ends:
+// supervise does not wait for nothing.
+func TestLeftoversTERMFirst(t *testing.T) {
+	p := start(t, options{env: helper("tree", "HELPER_AFTER=200ms", "HELPER_CODE=0", "HELPER_SLEEPER_TERM=1")},
+		"-s", "--cleanup-grace", "20s", "--", self)
+	l := p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
+	gpid, _ := strconv.Atoi(strings.TrimPrefix(l.text, "grandchild pid="))
+	p.exit(5 * time.Second)
+	if alive(gpid) {
+		t.Errorf("grandchild %d outlived supervise", gpid)
+	}
+	if p.count(`sending KILL`) != 0 {
+		t.Error("KILL was needed although the grandchild obeys TERM")
+	}
+}
+
+// alive reports whether pid exists (as anything but a zombie).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// waitNoZombies waits until no process below root is a zombie.
+func waitNoZombies(t *testing.T, root int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		n := zombiesBelow(root)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d zombies left below pid %d", n, root)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// zombiesBelow counts zombie processes whose ancestry includes root.
+func zombiesBelow(root int) int {
+	ents, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	zombie := map[int]bool{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 >= len(s) {
+			continue
+		}
+		f := strings.Fields(s[i+2:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		parent[pid] = ppid
+		zombie[pid] = f[0] == "Z"
+	}
+	n := 0
+	for pid, z := range zombie {
+		if !z {
+			continue
+		}
+		for q, hops := parent[pid], 0; q > 1 && hops < 64; q, hops = parent[q], hops+1 {
+			if q == root {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
