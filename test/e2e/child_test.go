@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The child starts with the signal mask and ignored signals supervise was
+// started with, none of supervise's own dispositions, and no descriptors
+// but 0, 1 and 2.
+func TestChildInheritsMaskAndIgnores(t *testing.T) {
+	// python3 blocks USR1 and ignores HUP, then execs supervise.
+	wrap := []string{"/usr/bin/python3", "-c",
+		"import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1]); " +
+			"signal.signal(signal.SIGHUP, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"}
+	p := start(t, options{ns: true, wrap: wrap}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
+	p.exit(10 * time.Second)
+	blk := sigMask(t, p, "SigBlk")
+	ign := sigMask(t, p, "SigIgn")
+	if blk != 1<<(syscall.SIGUSR1-1) {
+		t.Errorf("child's blocked mask %#x, want only USR1 (%#x)", blk, 1<<(syscall.SIGUSR1-1))
+	}
+	if ign != 1<<(syscall.SIGHUP-1) {
+		t.Errorf("child's ignored mask %#x, want only HUP (%#x)", ign, 1<<(syscall.SIGHUP-1))
+	}
+
+	// Started plainly, the child ignores and blocks nothing.
+	p = start(t, options{ns: true}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
+	p.exit(10 * time.Second)
+	if blk, ign := sigMask(t, p, "SigBlk"), sigMask(t, p, "SigIgn"); blk != 0 || ign != 0 {
+		t.Errorf("child started with blocked %#x ignored %#x, want none (no TTIN/TTOU/PIPE leak)", blk, ign)
+	}
+}
+
+// Descriptors supervise inherits beyond stdio do not reach the child.
+func TestChildGetsOnlyStdio(t *testing.T) {
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// sh opens nothing of its own for -c; the test reads its fds from outside.
+	p := start(t, options{extraFiles: []*os.File{f, f}}, "-s", "--", "sh", "-c", `echo "pid $$"; exec sleep 60`)
+	l := p.waitFor(`^pid \d+$`, 10*time.Second)
+	pid := strings.TrimPrefix(l.text, "pid ")
+	ents, err := os.ReadDir("/proc/" + pid + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []string
+	for _, e := range ents {
+		fds = append(fds, e.Name())
+	}
+	if got := strings.Join(fds, ","); got != "0,1,2" {
+		t.Errorf("child's descriptors %s, want 0,1,2", got)
+	}
+	p.signal(syscall.SIGTERM)
+	p.exit(10 * time.Second)
+}
+
+func sigMask(t *testing.T, p *proc, field string) uint64 {
+	t.Helper()
+	l := p.waitFor(`^`+field+`:`, time.Second)
+	v, err := strconv.ParseUint(strings.Fields(l.text)[1], 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// On a terminal, the child's process group becomes the foreground group:
+// Ctrl-C reaches the child from the kernel, not through supervise.
+func TestTerminalForeground(t *testing.T) {
+	master, slave := openPTY(t)
+	defer master.Close()
+	cmd := exec.Command(binary, "--preset", "none", "--", self)
+	cmd.Env = append(os.Environ(), helper("huey", "HELPER_TASK=1h")...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(master)
+		for sc.Scan() {
+			lines <- strings.TrimRight(sc.Text(), "\r")
+		}
+		close(lines)
+	}()
+	wait := func(re string) string {
+		t.Helper()
+		rx := regexp.MustCompile(re)
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("terminal closed before %q", re)
+				}
+				if rx.MatchString(l) {
+					return l
+				}
+			case <-timeout:
+				t.Fatalf("no %q on the terminal", re)
+			}
+		}
+	}
+	l := wait(`^ready pid=\d+ pgid=\d+`)
+	var pid, pgid int
+	fmt.Sscanf(l, "ready pid=%d pgid=%d", &pid, &pgid)
+	if pgid != pid {
+		t.Errorf("child pgid %d, want its own group %d", pgid, pid)
+	}
+	fg, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPGRP)
+	if err != nil || fg != pgid {
+		t.Errorf("terminal foreground group %d (%v), want the child's %d", fg, err, pgid)
+	}
+	// The terminal echoes ^C, which may start the next line.
+	master.Write([]byte{3}) // Ctrl-C
+	wait(`signal INT$`)
+	wait(`draining$`)
+	master.Write([]byte{3}) // a second Ctrl-C: the helper stops at once
+	wait(`task interrupted$`)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("supervise: %v", err)
+	}
+}
+
+// openPTY opens a pseudo-terminal pair through /dev/ptmx.
+func openPTY(t *testing.T) (*os.File, *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("SKIP: no pseudo-terminals here: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, s
+}
+
+// --restart on-failure restarts with a growing backoff and honours
+// --restart-max; the last status is reported.
+func TestRestartOnFailure(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=1")},
+		"--restart", "on-failure", "--restart-max", "2", "--", self)
+	if code := p.exit(20 * time.Second); code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if n := p.count(`started child`); n != 3 {
+		t.Errorf("%d starts, want 3", n)
+	}
+	p.waitFor(`restarting.* in=1s restart=1`, time.Second)
+	p.waitFor(`restarting.* in=2s restart=2`, time.Second)
+	p.waitFor(`restart limit reached`, time.Second)
+}
+
+// on-failure does not restart a clean exit.
+func TestRestartOnFailureCleanExit(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=0")},
+		"--restart", "on-failure", "--", self)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if n := p.count(`started child`); n != 1 {
+		t.Errorf("%d starts, want 1", n)
+	}
+}
+
+// A stop during the restart backoff ends supervise at once.
+func TestStopDuringBackoff(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=4")},
+		"--restart", "always", "--", self)
+	p.waitFor(`restarting`, 10*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	code := p.exit(5 * time.Second)
+	if took := time.Since(sent); took > 500*time.Millisecond {
+		t.Errorf("supervise took %s to exit during backoff", took)
+	}
+	if code != 4 {
+		t.Errorf("exit status %d, want the last child's 4", code)
+	}
+	if n := p.count(`started child`); n != 1 {
+		t.Errorf("%d starts, want 1", n)
+	}
+}
+
+// --user runs the child as another user with that user's groups and HOME.
+func TestUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("SKIP: --user needs root")
+	}
+	p := start(t, options{ns: true}, "--user", "nobody", "--", "sh", "-c", `echo "ids $(id -u) $(id -g) $(id -G) $HOME"`)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	p.waitFor(`^ids 65534 65534 65534 /nonexistent$`, time.Second)
+
+	p = start(t, options{ns: true}, "--user", "4321:8765", "--", "sh", "-c", `echo "ids $(id -u) $(id -g) $(id -G) $HOME"`)
+	p.exit(10 * time.Second)
+	p.waitFor(`^ids 4321 8765 8765 /$`, time.Second)
+}
