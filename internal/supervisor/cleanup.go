@@ -13,7 +13,7 @@ func (l *loop) beginCleanup(now time.Time) {
 	l.cleaning = true
 	left := l.leftovers()
 	if len(left) == 0 {
-		l.finish()
+		l.checkLeftovers()
 		return
 	}
 	l.log.Info("processes left after the main child exited: sending TERM", "count", len(left), "kill_in", l.cfg.CleanupGrace.String())
@@ -21,9 +21,10 @@ func (l *loop) beginCleanup(now time.Time) {
 	l.cleanupAt = now.Add(l.cfg.CleanupGrace)
 }
 
-// checkLeftovers ends the loop once nothing is left to wait for.
-func (l *loop) checkLeftovers(now time.Time) {
-	if l.done || len(l.leftovers()) > 0 {
+// checkLeftovers ends the loop once nothing is left below supervise, not
+// even a zombie still to be reaped.
+func (l *loop) checkLeftovers() {
+	if l.done || len(l.tree()) > 0 {
 		return
 	}
 	l.finish()

@@ -213,7 +213,7 @@ func (l *loop) reap() {
 		}
 	}
 	if l.cleaning {
-		l.checkLeftovers(time.Now())
+		l.checkLeftovers()
 	}
 }
 

@@ -222,34 +222,50 @@ func (l *loop) killTree(sig syscall.Signal) int {
 		}
 		return -1
 	}
-	n := 0
-	if l.pid != 0 {
-		if unix.Kill(-l.pid, sig) == nil {
-			n++
-		}
+	// List the tree before the first kill: once a parent dies its children
+	// are re-parented, and a list taken in that moment can miss them. Then
+	// look again, for processes forked or re-parented meanwhile.
+	sent := map[int]bool{}
+	tree := l.leftovers()
+	if l.pid != 0 && unix.Kill(-l.pid, sig) == nil {
+		sent[l.pid] = true
 	}
-	for _, p := range l.leftovers() {
-		if unix.Kill(p.PID, sig) == nil {
-			n++
+	for pass := 0; pass < 3 && len(tree) > 0; pass++ {
+		for _, p := range tree {
+			if !sent[p.PID] && unix.Kill(p.PID, sig) == nil {
+				sent[p.PID] = true
+			}
 		}
+		var fresh []proctree.Proc
+		for _, p := range l.leftovers() {
+			if !sent[p.PID] {
+				fresh = append(fresh, p)
+			}
+		}
+		tree = fresh
 	}
-	return n
+	return len(sent)
 }
 
-// leftovers lists the living processes below supervise.
+// leftovers lists the processes below supervise that are still alive.
 func (l *loop) leftovers() []proctree.Proc {
-	all, err := proctree.Snapshot()
-	if err != nil {
-		l.log.Warn("cannot list processes", "path", "/proc", "error", err)
-		return nil
-	}
 	var out []proctree.Proc
-	for _, p := range proctree.Descendants(all, os.Getpid()) {
+	for _, p := range l.tree() {
 		if p.State != "Z" && p.State != "X" {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// tree lists every process below supervise, zombies included.
+func (l *loop) tree() []proctree.Proc {
+	all, err := proctree.Snapshot()
+	if err != nil {
+		l.log.Warn("cannot list processes", "path", "/proc", "error", err)
+		return nil
+	}
+	return proctree.Descendants(all, os.Getpid())
 }
 
 // cmdline reads a process's argv from /proc, nil if it cannot.

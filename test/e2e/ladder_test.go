@@ -11,10 +11,11 @@ import (
 const tolerance = 100 * time.Millisecond
 
 // A Huey worker gets INT on SIGTERM, finishes its 3 s task and exits 0:
-// nothing is aborted, and the stop is logged as graceful.
+// nothing is aborted, and the stop is logged as graceful. The grace period
+// plans a 6 s drain (12s - 5s fast stop - 1s margin).
 func TestHueyDrainFinishesTask(t *testing.T) {
 	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=3s")},
-		"--preset", "huey", "--grace-period", "10s", "--", self)
+		"--preset", "huey", "--grace-period", "12s", "--", self)
 	p.waitFor(`^task started`, 10*time.Second)
 	sent := p.signal(syscall.SIGTERM)
 	got := p.waitFor(`^signal INT$`, 2*time.Second)
