@@ -16,25 +16,25 @@ func env(name string, more ...string) []string {
 // checked in config.go, so every bad value gets one clear line.
 func runFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "preset", Value: "auto", EnvVars: env("PRESET"), Usage: "stop protocol: auto, none, or a worker (see `supervise presets`)"},
-		&cli.StringFlag{Name: "grace-period", Value: "10s", EnvVars: env("GRACE_PERIOD"), Usage: "time the orchestrator allows between its stop signal and SIGKILL; the ladder ends inside it"},
-		&cli.StringFlag{Name: "drain-timeout", EnvVars: env("DRAIN_TIMEOUT"), Usage: "drain wait of the preset's ladder, instead of planning it from the grace period"},
-		&cli.StringFlag{Name: "stop", EnvVars: env("STOP"), Usage: "stop ladder by hand, e.g. 'TERM,290s,QUIT,5s,KILL'"},
-		&cli.StringFlag{Name: "stop-delay", Value: "0s", EnvVars: env("STOP_DELAY"), Usage: "on a stop, readiness turns 503 at once and the first rung is sent this much later"},
-		&cli.StringSliceFlag{Name: "rewrite", Aliases: []string{"r"}, EnvVars: env("REWRITE"), Usage: "rewrite a received signal FROM:TO (TERM:INT, 15:2; TO=0 drops it); repeatable"},
+		&cli.StringFlag{Name: "preset", Value: "auto", EnvVars: env("PRESET"), Usage: "stop protocol `NAME`: auto, none, or a worker (see supervise presets)"},
+		&cli.StringFlag{Name: "grace-period", Value: "10s", EnvVars: env("GRACE_PERIOD"), Usage: "`DURATION` the orchestrator allows between its stop signal and SIGKILL; the ladder ends inside it"},
+		&cli.StringFlag{Name: "drain-timeout", EnvVars: env("DRAIN_TIMEOUT"), Usage: "`DURATION` of the drain wait of the preset's ladder, instead of planning it from the grace period"},
+		&cli.StringFlag{Name: "stop", EnvVars: env("STOP"), Usage: "stop `LADDER` by hand, e.g. 'TERM,290s,QUIT,5s,KILL'"},
+		&cli.StringFlag{Name: "stop-delay", Value: "0s", EnvVars: env("STOP_DELAY"), Usage: "on a stop, readiness turns 503 at once and the first rung is sent `DURATION` later"},
+		&cli.StringSliceFlag{Name: "rewrite", Aliases: []string{"r"}, EnvVars: env("REWRITE"), Usage: "rewrite a received signal `FROM:TO` (TERM:INT, 15:2; TO=0 drops it); repeatable"},
 		&cli.BoolFlag{Name: "subreaper", Aliases: []string{"s"}, EnvVars: env("SUBREAPER"), Usage: "register as a child subreaper when not PID 1 (also TINI_SUBREAPER)"},
 		&cli.BoolFlag{Name: "group", Aliases: []string{"g"}, EnvVars: env("GROUP"), Usage: "send forwarded signals to the child's process group (also TINI_KILL_PROCESS_GROUP)"},
 		&cli.StringSliceFlag{Name: "exit-zero", Aliases: []string{"e"}, EnvVars: env("EXIT_ZERO"), Usage: "report exit status `CODE` (0-255) as 0; repeatable"},
-		&cli.StringFlag{Name: "pdeath-signal", Aliases: []string{"p"}, EnvVars: env("PDEATH_SIGNAL"), Usage: "signal supervise gets when its parent dies (PR_SET_PDEATHSIG)"},
+		&cli.StringFlag{Name: "pdeath-signal", Aliases: []string{"p"}, EnvVars: env("PDEATH_SIGNAL"), Usage: "`SIGNAL` supervise gets when its parent dies (PR_SET_PDEATHSIG)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Count: new(int), Usage: "more logging (-v debug); also TINI_VERBOSITY"},
-		&cli.StringFlag{Name: "log-level", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn or error (default info)"},
-		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "text or json"},
+		&cli.StringFlag{Name: "log-level", EnvVars: env("LOG_LEVEL"), Usage: "`LEVEL`: debug, info, warn or error (default info)"},
+		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "`FORMAT`: text or json"},
 		&cli.BoolFlag{Name: "warn-reap", Aliases: []string{"w"}, EnvVars: env("WARN_REAP"), Usage: "log a warning for each orphan reaped"},
 		&cli.BoolFlag{Name: "license", Aliases: []string{"l"}, Usage: "print the licence and exit"},
-		&cli.StringFlag{Name: "restart", Value: "no", EnvVars: env("RESTART"), Usage: "restart the child when it exits on its own: no, on-failure, always"},
-		&cli.StringFlag{Name: "restart-max", Value: "0", EnvVars: env("RESTART_MAX"), Usage: "most restarts before giving up; 0 is no limit"},
+		&cli.StringFlag{Name: "restart", Value: "no", EnvVars: env("RESTART"), Usage: "`POLICY` when the child exits on its own: no, on-failure, always"},
+		&cli.StringFlag{Name: "restart-max", Value: "0", EnvVars: env("RESTART_MAX"), Usage: "most restarts (`N`) before giving up; 0 is no limit"},
 		&cli.StringFlag{Name: "user", EnvVars: env("USER"), Usage: "run the child as `USER[:GROUP]` (names or numbers)"},
-		&cli.StringFlag{Name: "cleanup-grace", Value: "2s", EnvVars: env("CLEANUP_GRACE"), Usage: "after the main child exits, time leftover processes get between TERM and KILL"},
+		&cli.StringFlag{Name: "cleanup-grace", Value: "2s", EnvVars: env("CLEANUP_GRACE"), Usage: "after the main child exits, `DURATION` leftover processes get between TERM and KILL"},
 	}
 }
 

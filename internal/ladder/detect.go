@@ -71,16 +71,12 @@ func program(argv []string) (string, []string, string) {
 	for i < len(argv) {
 		base := filepath.Base(argv[i])
 		switch {
-		case base == "env":
-			i++
-			for i < len(argv) && (strings.HasPrefix(argv[i], "-") || strings.Contains(argv[i], "=")) {
-				i++
-			}
-			continue
-		case base == "exec" || base == "nice" || base == "nohup":
-			i++
-			for i < len(argv) && strings.HasPrefix(argv[i], "-") {
-				i++
+		case wrappers[base] != nil:
+			i = skipOptions(argv, i+1, wrappers[base])
+			if base == "env" {
+				for i < len(argv) && strings.Contains(argv[i], "=") {
+					i++
+				}
 			}
 			continue
 		case base == "bundle" && i+1 < len(argv) && argv[i+1] == "exec":
@@ -92,6 +88,31 @@ func program(argv []string) (string, []string, string) {
 		return base, argv[i+1:], "program"
 	}
 	return "", nil, ""
+}
+
+// wrappers are commands that run another command, with the options of
+// theirs that take a separate value.
+var wrappers = map[string]map[string]bool{
+	"env":    {"-u": true, "--unset": true, "-C": true, "--chdir": true, "-S": true},
+	"exec":   {"-a": true},
+	"nice":   {"-n": true, "--adjustment": true},
+	"nohup":  {},
+	"ionice": {"-c": true, "-n": true, "-p": true},
+}
+
+// skipOptions returns the index of the first argument from i on that is
+// not an option (or an option's value).
+func skipOptions(argv []string, i int, withValue map[string]bool) int {
+	for i < len(argv) && strings.HasPrefix(argv[i], "-") {
+		if argv[i] == "--" {
+			return i + 1
+		}
+		if withValue[argv[i]] {
+			i++
+		}
+		i++
+	}
+	return i
 }
 
 // python reads the arguments of a python interpreter: "-m module" or a script.

@@ -1,0 +1,41 @@
+# supervise: build, test, fuzz, run the example.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN      := bin/supervise
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+FUZZTIME ?= 10s
+
+.PHONY: build test vet fmt-check unit fuzz example clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
+
+# The whole suite: static checks, then every test (unit and end to end,
+# under -race), then each fuzz target for a short bounded time.
+test: vet fmt-check unit fuzz
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 $(TESTFLAGS) ./...
+
+# Each fuzz target runs alone (go test -fuzz takes one at a time).
+fuzz:
+	@for pkg in ./internal/signals ./internal/ladder; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
+	  done; \
+	done
+
+# A real RQ worker under supervise as PID 1: a job runs, SIGTERM arrives,
+# the job still finishes.
+example: build
+	examples/local/rq-stop.sh $(BIN)
+
+clean:
+	rm -rf bin
