@@ -34,8 +34,12 @@ func TestChildInheritsMaskAndIgnores(t *testing.T) {
 		t.Errorf("child's ignored mask %#x, want only HUP (%#x)", ign, 1<<(syscall.SIGHUP-1))
 	}
 
-	// Started plainly, the child ignores and blocks nothing.
-	p = start(t, options{ns: true}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
+	// Started with nothing blocked or ignored, the child ignores and blocks
+	// nothing either: supervise's own dispositions do not leak.
+	reset := []string{"/usr/bin/python3", "-c",
+		"import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); " +
+			"[signal.signal(s, signal.SIG_DFL) for s in range(1, 32) if s not in (9, 19)]; os.execv(sys.argv[1], sys.argv[1:])"}
+	p = start(t, options{ns: true, wrap: reset}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
 	p.exit(10 * time.Second)
 	if blk, ign := sigMask(t, p, "SigBlk"), sigMask(t, p, "SigIgn"); blk != 0 || ign != 0 {
 		t.Errorf("child started with blocked %#x ignored %#x, want none (no TTIN/TTOU/PIPE leak)", blk, ign)

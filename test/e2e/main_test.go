@@ -35,6 +35,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building supervise:", err)
 		os.Exit(1)
 	}
+	// The race runtime sleeps 1 s at every exit by default; the binaries
+	// under test are race builds too. halt_on_error makes a race fail the
+	// test through the exit status.
+	os.Setenv("GORACE", "atexit_sleep_ms=0 halt_on_error=1")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
