@@ -112,3 +112,15 @@ func TestBurstKeepsStop(t *testing.T) {
 func name(s syscall.Signal) string {
 	return sigName(s)
 }
+
+// -p SIG: supervise gets SIG when its parent dies (tini's -p), and acts on
+// it like any received signal: here TERM, forwarded under preset none.
+func TestParentDeathSignal(t *testing.T) {
+	// The shell starts supervise in the background and exits.
+	wrap := []string{"sh", "-c", `"$@" & sleep 0.5`, "sh"}
+	p := start(t, options{wrap: wrap, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+		"-s", "-p", "TERM", "--preset", "none", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	p.waitFor(`^child exiting on TERM$`, 5*time.Second)
+	p.waitFor(`child stopped.*outcome=graceful`, 5*time.Second)
+}
