@@ -34,7 +34,27 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "restart", Value: "no", EnvVars: env("RESTART"), Usage: "`POLICY` when the child exits on its own: no, on-failure, always"},
 		&cli.StringFlag{Name: "restart-max", Value: "0", EnvVars: env("RESTART_MAX"), Usage: "most restarts (`N`) before giving up; 0 is no limit"},
 		&cli.StringFlag{Name: "user", EnvVars: env("USER"), Usage: "run the child as `USER[:GROUP]` (names or numbers)"},
+		&cli.StringFlag{Name: "listen", Value: defaultListen, EnvVars: env("LISTEN"), Usage: "`ADDR` (HOST:PORT) of the health and metrics server; off disables it"},
+		&cli.StringFlag{Name: "heartbeat-file", EnvVars: env("HEARTBEAT_FILE"), Usage: "`FILE` the worker touches while it makes progress; stale means not live"},
+		&cli.StringFlag{Name: "heartbeat-max-age", Value: "60s", EnvVars: env("HEARTBEAT_MAX_AGE"), Usage: "`DURATION` after which the heartbeat file is stale"},
+		&cli.StringSliceFlag{Name: "ready-tcp", EnvVars: env("READY_TCP"), Usage: "`HOST:PORT` that must accept a TCP connection for readiness (Redis, Postgres); repeatable"},
+		&cli.StringFlag{Name: "health-cmd", EnvVars: env("HEALTH_CMD"), Usage: "`COMMAND` (no shell; quotes work) that must exit 0 for readiness"},
+		&cli.StringFlag{Name: "health-interval", Value: "10s", EnvVars: env("HEALTH_INTERVAL"), Usage: "`DURATION` between readiness checks"},
+		&cli.StringFlag{Name: "health-timeout", Value: "5s", EnvVars: env("HEALTH_TIMEOUT"), Usage: "`DURATION` a readiness check may take"},
 		&cli.StringFlag{Name: "cleanup-grace", Value: "2s", EnvVars: env("CLEANUP_GRACE"), Usage: "after the main child exits, `DURATION` leftover processes get between TERM and KILL"},
+	}
+}
+
+// defaultListen is where the health server listens unless told otherwise.
+const defaultListen = "127.0.0.1:9797"
+
+// checkFlags are the options of `supervise check`.
+func checkFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "ready", Usage: "probe /readyz instead of /livez"},
+		&cli.StringFlag{Name: "url", EnvVars: env("CHECK_URL"), Usage: "probe this `URL` instead of the one --listen implies"},
+		&cli.StringFlag{Name: "listen", Value: defaultListen, EnvVars: env("LISTEN"), Usage: "`ADDR` the supervise to probe listens on"},
+		&cli.StringFlag{Name: "timeout", Value: "3s", EnvVars: env("CHECK_TIMEOUT"), Usage: "`DURATION` to wait for an answer"},
 	}
 }
 

@@ -42,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app := &cli.App{
 		Name:                   "supervise",
 		Usage:                  "PID-1 init and supervisor for job-queue workers",
-		UsageText:              "supervise [OPTIONS] [--] COMMAND [ARG...]\nsupervise presets\nsupervise version",
+		UsageText:              "supervise [OPTIONS] [--] COMMAND [ARG...]\nsupervise check [--ready] [--url URL] [--timeout D]\nsupervise presets\nsupervise version",
 		Flags:                  runFlags(),
 		UseShortOptionHandling: true,
 		HideHelpCommand:        true,
@@ -60,13 +60,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
+			hs, err := setupHealth(c, &cfg)
+			if err != nil {
+				return err
+			}
 			if err := setParentDeathSignal(c.String("pdeath-signal")); err != nil {
 				return err
+			}
+			if hs != nil {
+				defer hs.start()()
 			}
 			code = supervisor.Run(cfg)
 			return nil
 		},
 		Commands: []*cli.Command{
+			{
+				Name:      "check",
+				Usage:     "probe a running supervise: exit 0 healthy, 1 not (for HEALTHCHECK)",
+				UsageText: "supervise check [--ready] [--url URL] [--timeout D]",
+				Flags:     checkFlags(),
+				OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+					return usageError{err.Error() + " (see supervise check --help)"}
+				},
+				Action: func(c *cli.Context) error {
+					n, err := runCheck(c)
+					code = n
+					return err
+				},
+			},
 			{
 				Name:  "presets",
 				Usage: "print the built-in stop protocols",

@@ -62,6 +62,18 @@ type Config struct {
 	Status *Status
 	// Hooks, when set, is told about events for metrics.
 	Hooks Hooks
+	// Spawner, when set, lets other goroutines run helper commands.
+	Spawner *Spawner
+	// Memory, when set, explains SIGKILL deaths by the cgroup's OOM kills.
+	Memory MemoryInfo
+}
+
+// MemoryInfo reads the memory accounting of supervise's cgroup.
+type MemoryInfo interface {
+	// OOMKills is the cgroup's count of OOM kills so far.
+	OOMKills() (uint64, bool)
+	// Limit is the cgroup's memory limit in bytes, false when unlimited.
+	Limit() (uint64, bool)
 }
 
 // Hooks receives events as they happen, for metrics. Every method must
@@ -72,6 +84,7 @@ type Hooks interface {
 	Reaped(n int)
 	ChildStarted()
 	ChildExited(code int)
+	Draining()
 	Rung(index int, sig syscall.Signal)
 	Stopped(outcome string, drain time.Duration)
 }
@@ -83,5 +96,6 @@ func (noHooks) SignalForwarded(syscall.Signal) {}
 func (noHooks) Reaped(int)                     {}
 func (noHooks) ChildStarted()                  {}
 func (noHooks) ChildExited(int)                {}
+func (noHooks) Draining()                      {}
 func (noHooks) Rung(int, syscall.Signal)       {}
 func (noHooks) Stopped(string, time.Duration)  {}

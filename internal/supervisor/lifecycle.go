@@ -28,6 +28,9 @@ func (l *loop) startChild() error {
 	}
 	now := time.Now()
 	l.pid, l.startedAt = pid, now
+	if l.cfg.Memory != nil {
+		l.oomAtStart, _ = l.cfg.Memory.OOMKills()
+	}
 	l.hooks.ChildStarted()
 	l.status.update(func(s *Snapshot) {
 		s.ChildRunning, s.Restarting, s.ChildPID, s.StartedAt = true, false, pid, now
@@ -62,6 +65,14 @@ func (l *loop) mainExited(e reaper.Exit, now time.Time) {
 	if e.Status.Signaled() && e.Status.Signal() == unix.SIGBUS {
 		attrs = append(attrs, "hint", "SIGBUS often means /dev/shm is too small: raise shm_size (Docker) or mount a larger emptyDir at /dev/shm (Kubernetes)")
 	}
+	if l.oomKilled(e.Status) {
+		limit := "none"
+		if n, ok := l.cfg.Memory.Limit(); ok {
+			limit = fmt.Sprintf("%d bytes (%.1f MiB)", n, float64(n)/(1<<20))
+		}
+		attrs = append(attrs, "oom_killed", true, "memory_limit", limit)
+		l.log.Error("child was killed by the kernel's OOM killer: the container ran out of memory", "pid", e.PID, "memory_limit", limit)
+	}
 
 	if l.stop != nil {
 		l.stopFinished(now, attrs)
@@ -87,6 +98,16 @@ func (l *loop) mainExited(e reaper.Exit, now time.Time) {
 	}
 	l.log.Info("child exited", attrs...)
 	l.beginCleanup(now)
+}
+
+// oomKilled reports whether a SIGKILL death came with a rise in the
+// cgroup's OOM-kill count since the child started.
+func (l *loop) oomKilled(ws unix.WaitStatus) bool {
+	if l.cfg.Memory == nil || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
+		return false
+	}
+	n, ok := l.cfg.Memory.OOMKills()
+	return ok && n > l.oomAtStart
 }
 
 // shouldRestart applies the restart policy to a child that exited on its own.

@@ -44,6 +44,10 @@ type loop struct {
 	cleanupAt  time.Time
 	killedLeft bool // leftovers got their KILL
 	done       bool
+
+	oomAtStart uint64            // the cgroup's OOM kills when the child started
+	spawns     <-chan *spawnReq  // nil without a Spawner
+	aux        map[int]*spawnReq // helper commands running, by pid
 }
 
 // Run starts the child and supervises it until it is gone for good, then
@@ -71,6 +75,11 @@ func Run(cfg Config) int {
 		stopSig: make(chan os.Signal, stopBuffer),
 		fwd:     make(chan os.Signal, forwardBuffer),
 		drop:    make(chan os.Signal, 8),
+		aux:     map[int]*spawnReq{},
+	}
+	if cfg.Spawner != nil {
+		l.spawns = cfg.Spawner.reqs
+		defer close(cfg.Spawner.done)
 	}
 	return l.run()
 }
@@ -105,6 +114,8 @@ func (l *loop) run() int {
 			l.log.Debug("dropped signal", "signal", signals.Name(s.(syscall.Signal)))
 		case <-timer.C:
 			l.tick(time.Now())
+		case req := <-l.spawns:
+			l.spawn(req)
 		}
 	}
 	return l.lastCode
@@ -199,6 +210,9 @@ func (l *loop) reap() {
 	n := reaper.ReapAll(func(e reaper.Exit) {
 		if e.PID == l.pid {
 			l.mainExited(e, time.Now())
+			return
+		}
+		if l.auxExited(e.PID, e.Status) {
 			return
 		}
 		orphans++

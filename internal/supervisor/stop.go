@@ -119,6 +119,7 @@ func (l *loop) requestStop(received, sig syscall.Signal) {
 // first rung goes out after the stop delay.
 func (l *loop) startStop(now time.Time, received, sig syscall.Signal) {
 	l.status.update(func(s *Snapshot) { s.Draining = true })
+	l.hooks.Draining()
 	name, reason := l.choosePreset(l.cfg.Argv)
 	if l.cfg.Preset == "auto" && len(l.cfg.Stop.Steps) == 0 {
 		// Look again: an entrypoint script may have exec'd the worker.

@@ -1,0 +1,41 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/supervise/supervise/internal/cgroup"
+)
+
+// memoryCollector reports the cgroup's memory at scrape time.
+type memoryCollector struct {
+	mem                cgroup.Memory
+	usage, limit, ooms *prometheus.Desc
+}
+
+func newMemoryCollector(mem cgroup.Memory) *memoryCollector {
+	v := prometheus.Labels{"cgroup_version": map[cgroup.Version]string{cgroup.V1: "1", cgroup.V2: "2"}[mem.Version]}
+	return &memoryCollector{
+		mem:   mem,
+		usage: prometheus.NewDesc(ns+"_cgroup_memory_usage_bytes", "Memory use of supervise's cgroup (memory.current or memory.usage_in_bytes).", nil, v),
+		limit: prometheus.NewDesc(ns+"_cgroup_memory_limit_bytes", "Memory limit of the cgroup (memory.max or memory.limit_in_bytes); absent when unlimited.", nil, v),
+		ooms:  prometheus.NewDesc(ns+"_cgroup_oom_kills_total", "Processes the OOM killer has killed in the cgroup.", nil, v),
+	}
+}
+
+func (c *memoryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.usage
+	ch <- c.limit
+	ch <- c.ooms
+}
+
+func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
+	if n, ok := c.mem.Usage(); ok {
+		ch <- prometheus.MustNewConstMetric(c.usage, prometheus.GaugeValue, float64(n))
+	}
+	if n, ok := c.mem.Limit(); ok {
+		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(n))
+	}
+	if n, ok := c.mem.OOMKills(); ok {
+		ch <- prometheus.MustNewConstMetric(c.ooms, prometheus.CounterValue, float64(n))
+	}
+}

@@ -1,0 +1,155 @@
+// Package metrics holds supervise's Prometheus metrics: counters and
+// gauges the supervisor loop updates through its Hooks (each update is an
+// atomic operation, so the loop never waits), and collectors that read the
+// child's process tree and the cgroup's memory when /metrics is scraped.
+//
+// Names follow the Prometheus conventions: prefix supervise_, base units,
+// _total for counters. No label ever carries a command line or an
+// environment value.
+package metrics
+
+import (
+	"net/http"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/supervise/supervise/internal/cgroup"
+	"github.com/supervise/supervise/internal/signals"
+	"github.com/supervise/supervise/internal/supervisor"
+)
+
+const ns = "supervise"
+
+// Metrics is the registry and every metric in it. Its methods are safe for
+// concurrent use and never block.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	childUp       prometheus.Gauge
+	childStarts   prometheus.Counter
+	childExitCode prometheus.Gauge
+	draining      prometheus.Gauge
+	received      *prometheus.CounterVec
+	forwarded     *prometheus.CounterVec
+	reaped        prometheus.Counter
+	rung          prometheus.Gauge
+	rungsSent     *prometheus.CounterVec
+	drainSeconds  prometheus.Gauge
+	shutdowns     *prometheus.CounterVec
+	checkUp       *prometheus.GaugeVec
+	checkSeconds  *prometheus.GaugeVec
+}
+
+// New builds the metrics in a private registry, with the Go and process
+// collectors for supervise itself, the process tree below supervise, and
+// the cgroup's memory (mem.Version None leaves those out).
+func New(mem cgroup.Memory) *Metrics {
+	reg := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{reg: reg}
+	m.childUp = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "child_up",
+		Help: "1 while the main child runs, 0 otherwise."})
+	m.childStarts = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "child_starts_total",
+		Help: "Times the main child was started, restarts included."})
+	m.childExitCode = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "child_last_exit_code",
+		Help: "Exit status of the last child as supervise reports it (128+N for signal N); -1 before any exit."})
+	m.childExitCode.Set(-1)
+	m.draining = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "draining",
+		Help: "1 from the first stop signal on."})
+	m.received = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "signals_received_total",
+		Help: "Signals supervise received, by signal name."}, []string{"signal"})
+	m.forwarded = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "signals_forwarded_total",
+		Help: "Signals forwarded to the child (after --rewrite), by signal name."}, []string{"signal"})
+	m.reaped = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "zombies_reaped_total",
+		Help: "Exited processes reaped, the main child and helpers included."})
+	m.rung = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "stop_rung",
+		Help: "Stop ladder rung reached (1 = first); 0 before any stop."})
+	m.rungsSent = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "stop_rungs_sent_total",
+		Help: "Stop ladder rungs sent, by rung number and signal."}, []string{"rung", "signal"})
+	m.drainSeconds = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "stop_drain_seconds",
+		Help: "Time from the stop signal to the child's exit, for the last stop."})
+	m.shutdowns = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "shutdowns_total",
+		Help: "Stops by outcome: graceful (first rung sufficed), escalated (a later rung), killed (SIGKILL)."}, []string{"outcome"})
+	for _, o := range []string{supervisor.OutcomeGraceful, supervisor.OutcomeEscalated, supervisor.OutcomeKilled} {
+		m.shutdowns.WithLabelValues(o)
+	}
+	m.checkUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "check_up",
+		Help: "1 when the health check passed last time, by check name."}, []string{"check"})
+	m.checkSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "check_duration_seconds",
+		Help: "How long the check took last time, by check name."}, []string{"check"})
+	for _, c := range []prometheus.Collector{m.childUp, m.childStarts, m.childExitCode, m.draining, m.received,
+		m.forwarded, m.reaped, m.rung, m.rungsSent, m.drainSeconds, m.shutdowns, m.checkUp, m.checkSeconds} {
+		f(c)
+	}
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f(newTreeCollector())
+	if mem.Version != cgroup.None {
+		f(newMemoryCollector(mem))
+	}
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format, with a
+// bounded number of scrapes at once.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{MaxRequestsInFlight: 4, Timeout: 10 * time.Second})
+}
+
+// Registry is the private registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// SignalReceived counts a received signal.
+func (m *Metrics) SignalReceived(s syscall.Signal) { m.received.WithLabelValues(signals.Name(s)).Inc() }
+
+// SignalForwarded counts a forwarded signal.
+func (m *Metrics) SignalForwarded(s syscall.Signal) {
+	m.forwarded.WithLabelValues(signals.Name(s)).Inc()
+}
+
+// Reaped counts n reaped processes.
+func (m *Metrics) Reaped(n int) { m.reaped.Add(float64(n)) }
+
+// ChildStarted marks the child up and counts the start.
+func (m *Metrics) ChildStarted() { m.childUp.Set(1); m.childStarts.Inc() }
+
+// ChildExited marks the child down with its exit status.
+func (m *Metrics) ChildExited(code int) { m.childUp.Set(0); m.childExitCode.Set(float64(code)) }
+
+// Rung records a stop ladder rung (index from 0).
+func (m *Metrics) Rung(index int, s syscall.Signal) {
+	m.draining.Set(1)
+	m.rung.Set(float64(index + 1))
+	m.rungsSent.WithLabelValues(itoa(index+1), signals.Name(s)).Inc()
+}
+
+// Stopped records how a stop ended.
+func (m *Metrics) Stopped(outcome string, drain time.Duration) {
+	m.shutdowns.WithLabelValues(outcome).Inc()
+	m.drainSeconds.Set(drain.Seconds())
+}
+
+// Draining marks the start of a stop, before the first rung.
+func (m *Metrics) Draining() { m.draining.Set(1) }
+
+// Check records a health check's result.
+func (m *Metrics) Check(name string, ok bool, took time.Duration) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.checkUp.WithLabelValues(name).Set(v)
+	m.checkSeconds.WithLabelValues(name).Set(took.Seconds())
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n < 10 {
+		return digits[n : n+1]
+	}
+	return itoa(n/10) + digits[n%10:n%10+1]
+}

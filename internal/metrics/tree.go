@@ -1,0 +1,60 @@
+package metrics
+
+import (
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/procfs"
+
+	"github.com/supervise/supervise/internal/proctree"
+)
+
+// treeCollector reports the processes below supervise: how many, their
+// CPU time and resident memory, read through procfs at scrape time.
+type treeCollector struct {
+	procs, cpu, rss *prometheus.Desc
+}
+
+func newTreeCollector() *treeCollector {
+	return &treeCollector{
+		procs: prometheus.NewDesc(ns+"_tree_processes", "Processes below supervise (the child and its descendants).", nil, nil),
+		cpu:   prometheus.NewDesc(ns+"_tree_cpu_seconds_total", "User and system CPU time of the processes now below supervise.", nil, nil),
+		rss:   prometheus.NewDesc(ns+"_tree_resident_memory_bytes", "Resident memory of the processes below supervise, summed.", nil, nil),
+	}
+}
+
+func (c *treeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.procs
+	ch <- c.cpu
+	ch <- c.rss
+}
+
+func (c *treeCollector) Collect(ch chan<- prometheus.Metric) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return
+	}
+	all, err := proctree.Snapshot()
+	if err != nil {
+		return
+	}
+	var n int
+	var cpu float64
+	var rss int
+	for _, p := range proctree.Descendants(all, os.Getpid()) {
+		proc, err := fs.Proc(p.PID)
+		if err != nil {
+			continue
+		}
+		st, err := proc.Stat()
+		if err != nil {
+			continue
+		}
+		n++
+		cpu += st.CPUTime()
+		rss += st.ResidentMemory()
+	}
+	ch <- prometheus.MustNewConstMetric(c.procs, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, cpu)
+	ch <- prometheus.MustNewConstMetric(c.rss, prometheus.GaugeValue, float64(rss))
+}
