@@ -60,11 +60,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
+			pdeath, err := parsePdeath(c.String("pdeath-signal"))
+			if err != nil {
+				return err
+			}
 			hs, err := setupHealth(c, &cfg)
 			if err != nil {
 				return err
 			}
-			if err := setParentDeathSignal(c.String("pdeath-signal")); err != nil {
+			if err := setParentDeathSignal(pdeath); err != nil {
 				return err
 			}
 			if hs != nil {
@@ -160,16 +164,24 @@ func buildVersion() string {
 	return version
 }
 
-// setParentDeathSignal arranges for supervise to get sig when its parent
-// exits (tini -p). The setting belongs to the calling thread; the Go runtime
-// never ends a thread that is not locked to a goroutine, so it lasts.
-func setParentDeathSignal(name string) error {
+// parsePdeath reads -p; 0 when not given.
+func parsePdeath(name string) (unix.Signal, error) {
 	if name == "" {
-		return nil
+		return 0, nil
 	}
 	sig, err := signals.Parse(name)
 	if err != nil {
-		return usagef("invalid -p/--pdeath-signal: %v", err)
+		return 0, usagef("invalid -p/--pdeath-signal: %v", err)
+	}
+	return sig, nil
+}
+
+// setParentDeathSignal arranges for supervise to get sig when its parent
+// exits (tini -p). The setting belongs to the calling thread; the Go runtime
+// never ends a thread that is not locked to a goroutine, so it lasts.
+func setParentDeathSignal(sig unix.Signal) error {
+	if sig == 0 {
+		return nil
 	}
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(sig), 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %v", err)

@@ -80,6 +80,16 @@ func TestBadInput(t *testing.T) {
 		{[]string{"true"}, []string{"TINI_VERBOSITY=x"}, "TINI_VERBOSITY"},
 		{[]string{"true"}, []string{"SUPERVISE_PRESET="}, `""`},
 		{[]string{"--", ""}, nil, "empty command"},
+		{[]string{"--listen", "nope", "true"}, nil, `"nope"`},
+		{[]string{"--listen", "127.0.0.1:99999", "true"}, nil, "cannot listen"},
+		{[]string{"--ready-tcp", "redis", "true"}, nil, `"redis"`},
+		{[]string{"--health-cmd", "'open", "true"}, nil, "quote"},
+		{[]string{"--heartbeat-file", "/tmp/x", "--heartbeat-max-age", "0", "true"}, nil, "at least 1s"},
+		{[]string{"--health-interval", "1ns", "true"}, nil, "health-interval"},
+		{[]string{"check", "--timeout", "x"}, nil, `"x"`},
+		{[]string{"check", "extra"}, nil, `"extra"`},
+		{[]string{"check", "--listen", "off"}, nil, "off"},
+		{[]string{"check", "--bogus"}, nil, "bogus"},
 	}
 	for _, c := range cases {
 		cmd := exec.Command(binary, c.args...)

@@ -25,6 +25,23 @@ var helpers = map[string]func() int{
 	"zombies": zombiesHelper,
 	"tree":    treeHelper,
 	"inspect": inspectHelper,
+	"alloc":   allocHelper,
+}
+
+// allocHelper allocates memory in 16 MiB steps, touching every page, up
+// to 2 GiB, then exits 0; a memory limit stops it first.
+func allocHelper() int {
+	ready()
+	var keep [][]byte
+	for i := 0; i < 128; i++ {
+		b := make([]byte, 16<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		keep = append(keep, b)
+	}
+	say("allocated %d MiB", len(keep)*16)
+	return 0
 }
 
 func runHelper(name string) int {

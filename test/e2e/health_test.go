@@ -1,0 +1,331 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// get fetches http://addr+path and returns the status code and body.
+func get(t *testing.T, addr, path string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitHTTP waits until addr+path answers with code.
+func waitHTTP(t *testing.T, addr, path string, code int, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got, body := get(t, addr, path)
+		if got == code {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s answered %d, want %d, within %s:\n%s", path, got, code, timeout, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// metric reads one sample from a /metrics scrape; -1 when absent.
+func metric(t *testing.T, addr, series string) float64 {
+	t.Helper()
+	_, body := get(t, addr, "/metrics")
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			v, _ := strconv.ParseFloat(rest, 64)
+			return v
+		}
+	}
+	return -1
+}
+
+// waitMetric waits until series has value want.
+func waitMetric(t *testing.T, addr, series string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := metric(t, addr, series)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", series, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// check runs `supervise check` with args and returns its exit status and output.
+func check(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"check"}, args...)...)
+	out, _ := cmd.CombinedOutput()
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// Metrics follow what happens: starts, signals, reaps, the ladder and its
+// outcome; probes follow the stop: live stays 200, ready turns 503.
+func TestMetricsAndProbesThroughAStop(t *testing.T) {
+	addr := freeAddr(t)
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=2s")},
+		"--listen", addr, "--preset", "huey", "--grace-period", "30s", "--", self)
+	p.waitFor(`^task started`, 10*time.Second)
+	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
+	waitHTTP(t, addr, "/readyz", 200, 5*time.Second)
+	if body := waitHTTP(t, addr, "/readyz?verbose", 200, time.Second); !strings.Contains(body, "[+]child ok") || !strings.Contains(body, "[+]shutdown ok") {
+		t.Errorf("verbose readyz body:\n%s", body)
+	}
+	waitMetric(t, addr, "supervise_child_up", 1)
+	waitMetric(t, addr, "supervise_child_starts_total", 1)
+	waitMetric(t, addr, "supervise_tree_processes", 1)
+	// Pending standard signals merge in the kernel: send one at a time.
+	for i := 1; i <= 3; i++ {
+		p.signal(syscall.SIGWINCH)
+		waitMetric(t, addr, `supervise_signals_received_total{signal="WINCH"}`, float64(i))
+	}
+	waitMetric(t, addr, `supervise_signals_forwarded_total{signal="WINCH"}`, 3)
+
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`^draining$`, 2*time.Second)
+	body := waitHTTP(t, addr, "/readyz", 503, time.Second)
+	if !strings.Contains(body, "[-]shutdown failed: draining") {
+		t.Errorf("readyz while draining:\n%s", body)
+	}
+	waitHTTP(t, addr, "/livez", 200, time.Second)
+	waitMetric(t, addr, "supervise_draining", 1)
+	waitMetric(t, addr, "supervise_stop_rung", 1)
+	waitMetric(t, addr, `supervise_stop_rungs_sent_total{rung="1",signal="INT"}`, 1)
+	if code, out := check(t, "--listen", addr); code != 0 {
+		t.Errorf("check while draining: %d %s", code, out)
+	}
+	if code, out := check(t, "--listen", addr, "--ready"); code != 1 || !strings.Contains(out, "[-]shutdown failed") {
+		t.Errorf("check --ready while draining: %d %s", code, out)
+	}
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+// Restarts, exit codes and reaped orphans show in the metrics, and the
+// child stays live while a restart is pending.
+func TestMetricsRestartsAndReaps(t *testing.T) {
+	addr := freeAddr(t)
+	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=3")},
+		"--listen", addr, "--restart", "on-failure", "--restart-max", "2", "--", self)
+	waitMetric(t, addr, "supervise_child_starts_total", 2)
+	waitMetric(t, addr, "supervise_child_last_exit_code", 3)
+	if code, out := check(t, "--listen", addr); code != 0 {
+		t.Errorf("check during the restart policy: %d %s", code, out)
+	}
+	if code := p.exit(10 * time.Second); code != 3 {
+		t.Errorf("exit status %d", code)
+	}
+
+	addr = freeAddr(t)
+	p = start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=300", "HELPER_BURST=100")},
+		"--listen", addr, "--", self)
+	p.waitFor(`^storm done$`, 30*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for metric(t, addr, "supervise_zombies_reaped_total") < 300 {
+		if time.Now().After(deadline) {
+			t.Fatalf("zombies_reaped_total = %v, want at least 300", metric(t, addr, "supervise_zombies_reaped_total"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.signal(syscall.SIGTERM)
+	p.exit(10 * time.Second)
+}
+
+// supervise check: 0 healthy, 1 unhealthy or unreachable, and the verbose
+// body on failure.
+func TestCheckExitCodes(t *testing.T) {
+	addr := freeAddr(t)
+	if code, _ := check(t, "--listen", addr); code != 1 {
+		t.Errorf("check with nothing listening: %d, want 1", code)
+	}
+	closed := freeAddr(t)
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+		"--listen", addr, "--ready-tcp", closed, "--health-interval", "200ms", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
+	if code, out := check(t, "--listen", addr); code != 0 {
+		t.Errorf("check: %d %s", code, out)
+	}
+	code, out := check(t, "--ready", "--url", "http://"+addr+"/readyz?verbose")
+	if code != 1 || !strings.Contains(out, "[-]tcp:"+closed+" failed: dial") {
+		t.Errorf("check --ready with a closed port: %d\n%s", code, out)
+	}
+	// The environment names the address too.
+	cmd := exec.Command(binary, "check")
+	cmd.Env = append(os.Environ(), "SUPERVISE_LISTEN="+addr)
+	if err := cmd.Run(); err != nil {
+		t.Errorf("check with SUPERVISE_LISTEN: %v", err)
+	}
+	p.signal(syscall.SIGKILL) // supervise gone: nothing answers
+	p.exit(5 * time.Second)
+	if code, _ := check(t, "--listen", addr, "--timeout", "1s"); code != 1 {
+		t.Errorf("check after supervise died: %d, want 1", code)
+	}
+}
+
+// A heartbeat file that stops being touched makes the child not live.
+func TestHeartbeat(t *testing.T) {
+	addr := freeAddr(t)
+	beat := t.TempDir() + "/beat"
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+		"--listen", addr, "--heartbeat-file", beat, "--heartbeat-max-age", "1s", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	waitHTTP(t, addr, "/livez", 200, 5*time.Second) // not written yet, but inside max age from the start
+	body := waitHTTP(t, addr, "/livez", 503, 3*time.Second)
+	if !strings.Contains(body, "[-]heartbeat failed: "+beat+" not written") {
+		t.Errorf("livez without a heartbeat file:\n%s", body)
+	}
+	os.WriteFile(beat, nil, 0o644)
+	waitHTTP(t, addr, "/livez", 200, time.Second)
+	body = waitHTTP(t, addr, "/livez?verbose", 503, 3*time.Second)
+	if !strings.Contains(body, "[-]heartbeat failed: stale") {
+		t.Errorf("livez with a stale heartbeat:\n%s", body)
+	}
+	if code, out := check(t, "--listen", addr); code != 1 || !strings.Contains(out, "heartbeat failed: stale") {
+		t.Errorf("check with a stale heartbeat: %d %s", code, out)
+	}
+	now := time.Now()
+	os.Chtimes(beat, now, now)
+	waitHTTP(t, addr, "/livez", 200, time.Second)
+	p.signal(syscall.SIGTERM)
+	p.exit(5 * time.Second)
+}
+
+// Readiness follows a real redis-server going away and coming back.
+func TestReadinessFollowsRedis(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("SKIP: redis-server not installed (apt-get install redis-server)")
+	}
+	raddr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(raddr)
+	redis := func() *exec.Cmd {
+		cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	r := redis()
+	defer func() { r.Process.Kill(); r.Wait() }()
+	addr := freeAddr(t)
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+		"--listen", addr, "--ready-tcp", raddr, "--health-interval", "200ms", "--health-timeout", "500ms", "--", self)
+	waitHTTP(t, addr, "/readyz", 200, 5*time.Second)
+	waitMetric(t, addr, fmt.Sprintf(`supervise_check_up{check="tcp:%s"}`, raddr), 1)
+	r.Process.Kill()
+	r.Wait()
+	body := waitHTTP(t, addr, "/readyz", 503, 3*time.Second)
+	if !strings.Contains(body, "[-]tcp:"+raddr+" failed") {
+		t.Errorf("readyz without redis:\n%s", body)
+	}
+	waitHTTP(t, addr, "/livez", 200, time.Second) // a dead dependency is not a dead worker
+	waitMetric(t, addr, fmt.Sprintf(`supervise_check_up{check="tcp:%s"}`, raddr), 0)
+	r = redis()
+	waitHTTP(t, addr, "/readyz", 200, 5*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.exit(5 * time.Second)
+}
+
+// --health-cmd runs through the supervisor's reaper: its status is never
+// lost, its output explains a failure, and a hung command times out.
+func TestHealthCmd(t *testing.T) {
+	addr := freeAddr(t)
+	flag := t.TempDir() + "/ok"
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+		"--listen", addr, "--health-cmd", `sh -c 'test -f `+flag+` || { echo "no flag file"; exit 3; }'`,
+		"--health-interval", "200ms", "--", self)
+	body := waitHTTP(t, addr, "/readyz", 503, 5*time.Second)
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(body, "[-]health-cmd failed: exit status 3: no flag file") && time.Now().Before(deadline) {
+		_, body = get(t, addr, "/readyz")
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(body, "[-]health-cmd failed: exit status 3: no flag file") {
+		t.Errorf("readyz with a failing health-cmd:\n%s", body)
+	}
+	os.WriteFile(flag, nil, 0o644)
+	waitHTTP(t, addr, "/readyz", 200, 3*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.exit(5 * time.Second)
+
+	addr = freeAddr(t)
+	p = start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+		"--listen", addr, "--health-cmd", "sleep 30", "--health-timeout", "300ms", "--health-interval", "500ms", "--", self)
+	body = waitHTTP(t, addr, "/readyz", 503, 5*time.Second)
+	deadline = time.Now().Add(3 * time.Second)
+	for !strings.Contains(body, "timed out after 300ms") && time.Now().Before(deadline) {
+		_, body = get(t, addr, "/readyz")
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(body, "[-]health-cmd failed: timed out after 300ms") {
+		t.Errorf("readyz with a hung health-cmd:\n%s", body)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.exit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+// 500 slow connections on the health port cannot delay the stop ladder:
+// the second rung still lands on time.
+func TestSlowClientsDoNotDelayLadder(t *testing.T) {
+	addr := freeAddr(t)
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=60s")},
+		"--listen", addr, "--preset", "huey", "--grace-period", "10s", "--", self)
+	p.waitFor(`^task started`, 10*time.Second)
+	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 500; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		c.Write([]byte("GET /livez HTTP/1.1\r\nHost: x\r\n")) // never finished
+		conns = append(conns, c)
+	}
+	sent := p.signal(syscall.SIGTERM)
+	got := p.waitFor(`^task interrupted$`, 6*time.Second)
+	within(t, "second rung with 500 slow clients", got.at.Sub(sent), 4*time.Second, tolerance)
+	p.exit(5 * time.Second)
+}
