@@ -97,7 +97,7 @@ func setupHealth(c *cli.Context, cfg *supervisor.Config) (*healthSetup, error) {
 // start runs the server and the checker in the background.
 func (h *healthSetup) start() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	go h.server.Serve(h.ln)
+	h.server.Start(h.ln)
 	go h.checker.Run(ctx)
 	return func() {
 		cancel()

@@ -51,8 +51,8 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// Serve serves on ln until Shutdown. It blocks.
-func (s *Server) Serve(ln net.Listener) error {
+// Start serves on ln in the background until Shutdown. It returns at once.
+func (s *Server) Start(ln net.Listener) {
 	max := s.MaxConns
 	if max <= 0 {
 		max = DefaultMaxConns
@@ -64,16 +64,18 @@ func (s *Server) Serve(ln net.Listener) error {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          nil,
 	}
-	err := s.srv.Serve(&capListener{Listener: ln, max: int64(max)})
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	srv := s.srv
+	go func() {
+		err := srv.Serve(&capListener{Listener: ln, max: int64(max)})
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && s.Log != nil {
+			s.Log.Warn("health server stopped", "error", err)
+		}
+	}()
 }
 
-// Shutdown stops the server, waiting at most until ctx ends.
+// Shutdown stops the server, waiting at most until ctx ends. Call it
+// after Start, from the goroutine that called Start.
 func (s *Server) Shutdown(ctx context.Context) {
 	if s.srv != nil {
 		s.srv.Shutdown(ctx)
