@@ -5,7 +5,7 @@ BIN      := bin/supervise
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: build test vet fmt-check unit fuzz example clean
+.PHONY: build test vet fmt-check unit fuzz example e2e-docker clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -36,6 +36,10 @@ fuzz:
 # the job still finishes.
 example: build
 	examples/local/rq-stop.sh $(BIN)
+
+# examples/ against a real Docker engine (skips with the reason without one).
+e2e-docker:
+	$(GO) test -tags docker -count=1 -v -timeout 20m ./test/docker/
 
 clean:
 	rm -rf bin

@@ -1,4 +1,4 @@
-"""Jobs for the RQ end-to-end tests."""
+"""Jobs for the RQ example: slow work that records its work-horse pid."""
 import os
 import time
 

@@ -1,0 +1,313 @@
+//go:build docker
+
+package docker
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// baseImage is the cached Debian image with python3-rq and redis-server.
+const baseImage = "supervise-test/rootfs:bookworm"
+
+// rootfsDir is where the root filesystem is debootstrapped once.
+var rootfsDir = envOr("SUPERVISE_ROOTFS", "/var/cache/supervise-test/rootfs")
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// run runs a command and returns its combined output; it fails the test
+// on error unless allowFail.
+func run(t *testing.T, dir string, env []string, allowFail bool, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil && !allowFail {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// compose returns the compose command: the plugin, else docker-compose.
+func compose(t *testing.T) []string {
+	if exec.Command("docker", "compose", "version").Run() == nil {
+		return []string{"docker", "compose"}
+	}
+	if p, err := exec.LookPath("docker-compose"); err == nil {
+		return []string{p}
+	}
+	t.Skip("SKIP: neither docker compose nor docker-compose is installed")
+	return nil
+}
+
+// requireDocker skips the test when no engine answers.
+func requireDocker(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("SKIP: no docker command")
+	}
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		t.Skipf("SKIP: no Docker engine answers: %s", strings.TrimSpace(string(out)))
+	}
+}
+
+// ensureBaseImage imports the cached root filesystem as baseImage,
+// debootstrapping it first when it is missing (about two minutes).
+func ensureBaseImage(t *testing.T) {
+	t.Helper()
+	if exec.Command("docker", "image", "inspect", baseImage).Run() == nil {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(rootfsDir, "usr/bin/redis-server")); err != nil {
+		if _, err := exec.LookPath("debootstrap"); err != nil {
+			t.Skip("SKIP: no base image and no debootstrap to make one (apt-get install debootstrap)")
+		}
+		os.RemoveAll(rootfsDir)
+		t.Logf("debootstrapping %s", rootfsDir)
+		run(t, "", nil, false, "debootstrap", "--variant=minbase", "--include=python3-rq,redis-server,redis-tools", "bookworm", rootfsDir)
+	}
+	cmd := exec.Command("sh", "-c", `tar -C "$0" -c . | docker import - "$1"`, rootfsDir, baseImage)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+}
+
+// stack is one running compose project of the RQ example.
+type stack struct {
+	t       *testing.T
+	dir     string
+	project string
+	env     []string
+	cmd     []string
+	redis   string // redis URL from the host
+}
+
+// upRQ builds and starts the RQ example with grace period grace.
+func upRQ(t *testing.T, grace string) *stack {
+	t.Helper()
+	requireDocker(t)
+	cmd := compose(t)
+	ensureBaseImage(t)
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	run(t, "", nil, false, "cp", "-rT", filepath.Join(root, "examples/compose/rq"), dir)
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "supervise"), "./cmd/supervise")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	port := freePort(t)
+	override := fmt.Sprintf(`services:
+  redis:
+    image: %s
+    ports: ["127.0.0.1:%d:6379"]
+`, baseImage, port)
+	os.WriteFile(filepath.Join(dir, "compose.test.yaml"), []byte(override), 0o644)
+	s := &stack{
+		t: t, dir: dir, cmd: cmd,
+		project: fmt.Sprintf("supervise-e2e-%d", os.Getpid()),
+		env: []string{
+			"GRACE_PERIOD=" + grace, "WORKERS=3", "WORKER_BASE_IMAGE=" + baseImage,
+			"WORKER_INSTALL=true", "REDIS_IMAGE=" + baseImage,
+		},
+		redis: fmt.Sprintf("redis://127.0.0.1:%d", port),
+	}
+	// Never leave containers behind, even when the test fails.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("worker logs:\n%s", s.compose(true, "logs", "--no-color", "worker"))
+		}
+		s.compose(true, "down", "-v", "--remove-orphans", "-t", "1")
+	})
+	start := time.Now()
+	s.compose(false, "up", "-d", "--build")
+	s.waitHealthy(3, 90*time.Second)
+	t.Logf("stack up with 3 healthy workers in %s", time.Since(start).Round(100*time.Millisecond))
+	return s
+}
+
+func (s *stack) compose(allowFail bool, args ...string) string {
+	s.t.Helper()
+	full := append(append(append([]string{}, s.cmd[1:]...), "-p", s.project, "-f", "compose.yaml", "-f", "compose.test.yaml"), args...)
+	return run(s.t, s.dir, s.env, allowFail, s.cmd[0], full...)
+}
+
+// workers lists the worker containers' ids.
+func (s *stack) workers() []string {
+	out := run(s.t, "", nil, false, "docker", "ps", "-a", "-q", "--filter", "label=com.docker.compose.project="+s.project,
+		"--filter", "label=com.docker.compose.service=worker")
+	return strings.Fields(out)
+}
+
+// waitHealthy waits until n workers report healthy through supervise check.
+func (s *stack) waitHealthy(n int, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		healthy := 0
+		ids := s.workers()
+		for _, id := range ids {
+			st := strings.TrimSpace(run(s.t, "", nil, true, "docker", "inspect", "--format", "{{.State.Health.Status}}", id))
+			if st == "healthy" {
+				healthy++
+			}
+		}
+		if healthy >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%d of %d workers healthy after %s (%d containers)", healthy, n, timeout, len(ids))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// rq runs the test's rqtool against the stack's Redis.
+func (s *stack) rq(args ...string) []string {
+	s.t.Helper()
+	root, _ := filepath.Abs("../..")
+	tool := filepath.Join(root, "test/e2e/testdata/rq")
+	cmd := exec.Command("/usr/bin/python3", append([]string{filepath.Join(tool, "rqtool.py"), s.redis}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+tool)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("rqtool %v: %v\n%s", args, err, out)
+	}
+	return strings.Split(strings.TrimSpace(string(out)), "\n")
+}
+
+// states returns job id -> "status registries".
+func (s *stack) states(ids []string) map[string][2]string {
+	out := map[string][2]string{}
+	for _, l := range s.rq(append([]string{"state"}, ids...)...) {
+		f := strings.Fields(l)
+		if len(f) >= 3 {
+			out[f[0]] = [2]string{f[1], f[2]}
+		}
+	}
+	return out
+}
+
+// waitRunning waits until n jobs are started, and returns them.
+func (s *stack) waitRunning(ids []string, n int) []string {
+	s.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var running []string
+		for id, st := range s.states(ids) {
+			if st[0] == "started" {
+				running = append(running, id)
+			}
+		}
+		if len(running) >= n {
+			return running
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("only %d jobs running", len(running))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// enqueue30 enqueues 30 jobs of min to min+5 seconds.
+func (s *stack) enqueue30(min int) []string {
+	var secs []string
+	for i := 0; i < 30; i++ {
+		secs = append(secs, fmt.Sprint(min+i%6))
+	}
+	return s.rq(append([]string{"enqueue"}, secs...)...)
+}
+
+// account checks that every job is somewhere: finished, queued, or in
+// the started/failed registries; it returns the counts by status.
+func (s *stack) account(ids []string) map[string]int {
+	s.t.Helper()
+	counts := map[string]int{}
+	for _, id := range ids {
+		st, ok := s.states(ids)[id]
+		switch {
+		case !ok || st[0] == "missing" || st[1] == "nowhere":
+			s.t.Errorf("job %s vanished: %v", id, st)
+			counts["vanished"]++
+		default:
+			counts[st[0]]++
+		}
+	}
+	return counts
+}
+
+// docker compose stop with the default stop signal: every job that was
+// running finishes, and all 30 jobs are accounted for.
+func TestRQComposeStopLosesNothing(t *testing.T) {
+	s := upRQ(t, "30s")
+	ids := s.enqueue30(3)
+	running := s.waitRunning(ids, 3)
+	start := time.Now()
+	s.compose(false, "stop", "worker")
+	took := time.Since(start)
+	states := s.states(ids)
+	for _, id := range running {
+		if st := states[id]; st[0] != "finished" {
+			t.Errorf("job %s was running at the stop and ended %v", id, st)
+		}
+	}
+	counts := s.account(ids)
+	t.Logf("docker compose stop took %s; jobs: %v", took.Round(100*time.Millisecond), counts)
+	if total := counts["finished"] + counts["queued"] + counts["started"] + counts["failed"]; total != 30 {
+		t.Errorf("accounted for %d of 30 jobs: %v", total, counts)
+	}
+	logs := s.compose(true, "logs", "--no-color", "worker")
+	if strings.Count(logs, "outcome=graceful") < 3 {
+		t.Errorf("want 3 graceful stops in the worker logs:\n%s", logs)
+	}
+}
+
+// A grace period shorter than the jobs: supervise escalates before
+// Docker's SIGKILL (its log says so) and still no job vanishes.
+func TestRQShortGraceEscalatesBeforeDocker(t *testing.T) {
+	s := upRQ(t, "4s")
+	ids := s.enqueue30(8) // every job outlasts the 4s grace period
+	s.waitRunning(ids, 3)
+	start := time.Now()
+	s.compose(false, "stop", "worker")
+	took := time.Since(start)
+	logs := s.compose(true, "logs", "--no-color", "worker")
+	if strings.Count(logs, "stop rung: escalating") < 3 || strings.Count(logs, "child stopped") < 3 {
+		t.Errorf("want each of 3 workers to escalate and report its stop:\n%s", logs)
+	}
+	for _, id := range s.workers() {
+		// 137 would mean Docker's SIGKILL hit supervise itself.
+		code := strings.TrimSpace(run(t, "", nil, false, "docker", "inspect", "--format", "{{.State.ExitCode}}", id))
+		if code == "137" {
+			t.Errorf("worker %s was killed by Docker (exit 137): the ladder did not end in time", id)
+		}
+	}
+	counts := s.account(ids)
+	t.Logf("docker compose stop (grace 4s) took %s; jobs: %v", took.Round(100*time.Millisecond), counts)
+	if bytes.Contains([]byte(logs), []byte("panic")) {
+		t.Error("a panic in the logs")
+	}
+}
