@@ -5,7 +5,7 @@ BIN      := bin/supervise
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: build test vet fmt-check unit fuzz example e2e-docker clean
+.PHONY: build test vet fmt-check unit fuzz example e2e-docker bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -40,6 +40,13 @@ example: build
 # examples/ against a real Docker engine (skips with the reason without one).
 e2e-docker:
 	$(GO) test -tags docker -count=1 -v -timeout 20m ./test/docker/
+
+# supervise against tini, dumb-init and catatonit in one interleaved run
+# (apt-get install tini dumb-init catatonit). Prints a Markdown table.
+BENCHFLAGS ?= -rounds 5
+bench: build
+	$(GO) build -o bin/bench ./bench
+	bin/bench -supervise $(BIN) $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

@@ -80,7 +80,7 @@ func setupHealth(c *cli.Context, cfg *supervisor.Config) (*healthSetup, error) {
 	cfg.Hooks = m
 	chk.Observe = func(r health.Result) { m.Check(r.Name, r.OK, r.Took) }
 	h.Checker = chk
-	h.Metrics = m.Handler()
+	h.Metrics = m.Text
 
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -101,9 +101,7 @@ func (h *healthSetup) start() (stop func()) {
 	go h.checker.Run(ctx)
 	return func() {
 		cancel()
-		sctx, scancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		defer scancel()
-		h.server.Shutdown(sctx)
+		h.server.Shutdown()
 	}
 }
 

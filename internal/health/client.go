@@ -1,11 +1,10 @@
 package health
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -26,21 +25,35 @@ func ProbeURL(listen, path string) (string, error) {
 	return "http://" + net.JoinHostPort(host, port) + path, nil
 }
 
-// Probe GETs url and reports whether it answered 200, with the body
-// (bounded). It blocks at most timeout.
-func Probe(url string, timeout time.Duration) (bool, string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// Probe GETs url (http only) and reports whether it answered 200, with
+// the body (bounded). It blocks at most timeout.
+func Probe(rawURL string, timeout time.Duration) (bool, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return false, "", fmt.Errorf("invalid URL %q: want http://HOST:PORT/PATH", rawURL)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	deadline := time.Now().Add(timeout)
+	conn, err := net.DialTimeout("tcp", host, timeout)
 	if err != nil {
 		return false, "", err
 	}
-	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	resp, err := client.Do(req)
+	defer conn.Close()
+	conn.SetDeadline(deadline)
+	path := u.RequestURI()
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n", path, u.Host); err != nil {
+		return false, "", err
+	}
+	resp, err := io.ReadAll(io.LimitReader(conn, 64<<10))
 	if err != nil {
 		return false, "", err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode == http.StatusOK, strings.TrimRight(string(body), "\n"), nil
+	code, body, err := parseStatus(resp)
+	if err != nil {
+		return false, "", err
+	}
+	return code == 200, strings.TrimRight(string(body), "\n"), nil
 }

@@ -1,12 +1,11 @@
 package health
 
 import (
-	"context"
+	"bufio"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,12 +18,13 @@ import (
 // once, so these are generous for probes and scrapes and stingy for abuse.
 const (
 	readHeaderTimeout = 2 * time.Second
-	readTimeout       = 5 * time.Second
 	writeTimeout      = 10 * time.Second
 	idleTimeout       = 30 * time.Second
 	maxHeaderBytes    = 8 << 10
 	// DefaultMaxConns caps open connections; more are closed at accept.
 	DefaultMaxConns = 64
+	// maxScrapes caps concurrent /metrics renderings; more get 503.
+	maxScrapes = 4
 )
 
 // Server serves the health and metrics endpoints.
@@ -32,23 +32,16 @@ type Server struct {
 	Status    *supervisor.Status
 	Checker   *Checker   // nil: no readiness checks
 	Heartbeat *Heartbeat // nil: no heartbeat
-	Metrics   http.Handler
-	MaxConns  int
-	Log       *slog.Logger
+	// Metrics renders the Prometheus text exposition; nil: no /metrics.
+	Metrics  func() ([]byte, error)
+	MaxConns int
+	Log      *slog.Logger
 
-	srv *http.Server
-}
-
-// Handler returns the server's routes.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/livez", s.probe(s.live))
-	mux.HandleFunc("/healthz", s.probe(s.live))
-	mux.HandleFunc("/readyz", s.probe(s.ready))
-	if s.Metrics != nil {
-		mux.Handle("/metrics", s.Metrics)
-	}
-	return mux
+	ln      net.Listener
+	scrapes chan struct{}
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	closed  bool
 }
 
 // Start serves on ln in the background until Shutdown. It returns at once.
@@ -57,29 +50,118 @@ func (s *Server) Start(ln net.Listener) {
 	if max <= 0 {
 		max = DefaultMaxConns
 	}
-	s.srv = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-	}
-	srv := s.srv
-	go func() {
-		err := srv.Serve(&capListener{Listener: ln, max: int64(max)})
-		if err != nil && !errors.Is(err, http.ErrServerClosed) && s.Log != nil {
-			s.Log.Warn("health server stopped", "error", err)
-		}
-	}()
+	s.ln = &capListener{Listener: ln, max: int64(max)}
+	s.scrapes = make(chan struct{}, maxScrapes)
+	s.conns = map[net.Conn]struct{}{}
+	go s.accept(s.ln)
 }
 
-// Shutdown stops the server, waiting at most until ctx ends. Call it
-// after Start, from the goroutine that called Start.
-func (s *Server) Shutdown(ctx context.Context) {
-	if s.srv != nil {
-		s.srv.Shutdown(ctx)
+func (s *Server) accept(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors or similar: back off instead of spinning.
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if !s.track(c, true) {
+			c.Close()
+			return
+		}
+		go s.serveConn(c)
 	}
+}
+
+// track adds or removes a connection; false once the server is closed.
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closed {
+			return false
+		}
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+// Shutdown closes the listener and every open connection. Call it after
+// Start, from the goroutine that called Start.
+func (s *Server) Shutdown() {
+	if s.ln == nil {
+		return
+	}
+	s.ln.Close()
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+}
+
+// serveConn answers requests on one connection until the client closes
+// it, asks to, breaks the protocol or lets a deadline pass.
+func (s *Server) serveConn(c net.Conn) {
+	defer func() {
+		s.track(c, false)
+		c.Close()
+	}()
+	br := bufio.NewReaderSize(c, 4096)
+	deadline := readHeaderTimeout
+	for {
+		c.SetReadDeadline(time.Now().Add(deadline))
+		req, err := readRequest(br, maxHeaderBytes)
+		if err != nil {
+			code := map[error]int{errTooLarge: 431, errMalformed: 400, errBody: 413}[err]
+			if code != 0 {
+				c.SetWriteDeadline(time.Now().Add(time.Second))
+				c.Write(response(code, "text/plain; charset=utf-8", []byte(err.Error()+"\n"), false, true))
+			}
+			return
+		}
+		c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := c.Write(s.answer(req)); err != nil || req.close {
+			return
+		}
+		deadline = idleTimeout
+	}
+}
+
+// answer routes one request and renders the whole response.
+func (s *Server) answer(req *request) []byte {
+	text := "text/plain; charset=utf-8"
+	head := req.method == "HEAD"
+	if req.method != "GET" && !head {
+		return response(405, text, []byte("method not allowed\n"), false, req.close, "Allow: GET, HEAD")
+	}
+	switch req.path {
+	case "/livez", "/healthz":
+		return s.probe(req, s.live)
+	case "/readyz":
+		return s.probe(req, s.ready)
+	case "/metrics":
+		if s.Metrics == nil {
+			break
+		}
+		select {
+		case s.scrapes <- struct{}{}:
+			defer func() { <-s.scrapes }()
+		default:
+			return response(503, text, []byte("too many scrapes at once\n"), head, req.close)
+		}
+		body, err := s.Metrics()
+		if err != nil {
+			return response(503, text, []byte(err.Error()+"\n"), head, req.close)
+		}
+		return response(200, "text/plain; version=0.0.4; charset=utf-8", body, head, req.close)
+	}
+	return response(404, text, []byte("not found: try /livez, /readyz, /healthz, /metrics\n"), head, req.close)
 }
 
 // live evaluates liveness: the child, and the heartbeat if set.
@@ -117,39 +199,32 @@ func (s *Server) ready(now time.Time) []Result {
 
 // probe answers a probe: 200 "ok" when every check passes, 503 with the
 // list of checks otherwise; "?verbose" always lists them.
-func (s *Server) probe(eval func(time.Time) []Result) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		results := eval(time.Now())
-		ok := true
-		for _, res := range results {
-			ok = ok && res.OK
-		}
-		_, verbose := r.URL.Query()["verbose"]
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		name := strings.TrimPrefix(r.URL.Path, "/")
-		if ok && !verbose {
-			w.Write([]byte("ok\n"))
-			return
-		}
-		var b strings.Builder
-		for _, res := range results {
-			b.WriteString(res.line())
-			b.WriteByte('\n')
-		}
-		if ok {
-			fmt.Fprintf(&b, "%s check passed\n", name)
-		} else {
-			fmt.Fprintf(&b, "%s check failed\n", name)
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		w.Write([]byte(b.String()))
+func (s *Server) probe(req *request, eval func(time.Time) []Result) []byte {
+	results := eval(time.Now())
+	ok := true
+	for _, res := range results {
+		ok = ok && res.OK
 	}
+	_, verbose := req.query["verbose"]
+	head := req.method == "HEAD"
+	text := "text/plain; charset=utf-8"
+	if ok && !verbose {
+		return response(200, text, []byte("ok\n"), head, req.close)
+	}
+	var b strings.Builder
+	for _, res := range results {
+		b.WriteString(res.line())
+		b.WriteByte('\n')
+	}
+	name := strings.TrimPrefix(req.path, "/")
+	code := 200
+	if ok {
+		fmt.Fprintf(&b, "%s check passed\n", name)
+	} else {
+		fmt.Fprintf(&b, "%s check failed\n", name)
+		code = 503
+	}
+	return response(code, text, []byte(b.String()), head, req.close)
 }
 
 // capListener closes connections beyond max at once, so a flood of

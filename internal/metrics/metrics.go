@@ -9,13 +9,13 @@
 package metrics
 
 import (
-	"net/http"
+	"bytes"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/supervise/supervise/internal/cgroup"
 	"github.com/supervise/supervise/internal/signals"
@@ -94,10 +94,21 @@ func New(mem cgroup.Memory) *Metrics {
 	return m
 }
 
-// Handler serves the registry in the Prometheus text format, with a
-// bounded number of scrapes at once.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{MaxRequestsInFlight: 4, Timeout: 10 * time.Second})
+// Text gathers the registry and renders it in the Prometheus text format
+// (version 0.0.4). Safe for concurrent use.
+func (m *Metrics) Text() ([]byte, error) {
+	mfs, err := m.reg.Gather()
+	if err != nil && len(mfs) == 0 {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
 }
 
 // Registry is the private registry, for tests and extra collectors.

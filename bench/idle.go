@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// idle: every init (and supervise with its health server on) sits idle at
+// once for a window; context switches per second, RSS, PSS, binary size.
+func (b *bench) idle() {
+	window := 10 * time.Second
+	if *quick {
+		window = 3 * time.Second
+	}
+	specs := append([]initSpec{}, b.inits...)
+	specs = append(specs, initSpec{name: "supervise+http", argv: []string{b.sup, "--listen", "127.0.0.1:0", "--"}})
+	running := map[string]*started{}
+	for _, in := range specs {
+		running[in.name] = b.launch(in, b.helperArgv("idle"))
+	}
+	time.Sleep(500 * time.Millisecond) // let start-up settle
+	before := map[string]int{}
+	for name, s := range running {
+		before[name] = switches(s.init)
+	}
+	time.Sleep(window)
+	wake, rss, pss, size := map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
+	for _, in := range specs {
+		s := running[in.name]
+		wake[in.name] = float64(switches(s.init)-before[in.name]) / window.Seconds()
+		r, p := rollup(s.init)
+		rss[in.name], pss[in.name] = r/1024, p/1024
+		s.kill()
+		if path, err := lookBinary(in.argv[0]); err == nil {
+			if st, err := os.Stat(path); err == nil {
+				size[in.name] = float64(st.Size()) / (1 << 20)
+			}
+		}
+	}
+	httpRSS, httpWake := rss["supervise+http"], wake["supervise+http"]
+	delete(rss, "supervise+http")
+	delete(pss, "supervise+http")
+	delete(wake, "supervise+http")
+	delete(size, "supervise+http")
+	b.table.add(fmt.Sprintf("idle wakeups, context switches over %s", window), "per s", true, "<= peers (0 target)", wake)
+	b.table.add("  supervise with the health server on", "per s", true, "", map[string]float64{"supervise": httpWake})
+	b.table.add("idle RSS", "MiB", true, "<= 4 MiB", rss)
+	b.table.add("  supervise with the health server on", "MiB", true, "<= 12 MiB", map[string]float64{"supervise": httpRSS})
+	b.table.add("idle PSS", "MiB", true, "", pss)
+	b.table.add("binary size on disk", "MiB", true, "<= 10 MiB", size)
+}
+
+// switches sums voluntary and involuntary context switches of all threads.
+func switches(pid int) int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	n := 0
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasSuffix(strings.SplitN(l, ":", 2)[0], "ctxt_switches") {
+				v, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(l, ":", 2)[1]))
+				n += v
+			}
+		}
+	}
+	return n
+}
+
+// rollup reads Rss and Pss (KiB) from smaps_rollup.
+func rollup(pid int) (rss, pss float64) {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "Rss:":
+			rss = v
+		case "Pss:":
+			pss = v
+		}
+	}
+	return rss, pss
+}
+
+func lookBinary(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return filepath.EvalSymlinks(name)
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return filepath.EvalSymlinks(p)
+		}
+	}
+	return "", os.ErrNotExist
+}
