@@ -36,6 +36,21 @@ func ReapAll(fn func(Exit)) int {
 	}
 }
 
+// HasChildren reports whether the process has any child at all, living or
+// exited, without reaping one (waitid with WNOWAIT), so it does not take
+// a status from the reaper. No children means no descendants left to wait
+// for: any that outlived their parents were re-parented elsewhere.
+func HasChildren() bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return !errors.Is(err, unix.ECHILD)
+	}
+}
+
 // SetSubreaper marks the process as a child subreaper
 // (PR_SET_CHILD_SUBREAPER), so orphaned descendants are re-parented to it
 // instead of to PID 1.

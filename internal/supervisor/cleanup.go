@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/supervise/supervise/internal/reaper"
 )
 
 // beginCleanup starts the end: the main child is gone for good. Processes
@@ -11,6 +13,10 @@ import (
 // exits as soon as none is left.
 func (l *loop) beginCleanup(now time.Time) {
 	l.cleaning = true
+	if !reaper.HasChildren() {
+		l.finish()
+		return
+	}
 	left := l.leftovers()
 	if len(left) == 0 {
 		l.checkLeftovers()
@@ -24,7 +30,7 @@ func (l *loop) beginCleanup(now time.Time) {
 // checkLeftovers ends the loop once nothing is left below supervise, not
 // even a zombie still to be reaped.
 func (l *loop) checkLeftovers() {
-	if l.done || len(l.tree()) > 0 {
+	if l.done || (reaper.HasChildren() && len(l.tree()) > 0) {
 		return
 	}
 	l.finish()

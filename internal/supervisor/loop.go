@@ -86,11 +86,9 @@ func Run(cfg Config) int {
 
 func (l *loop) run() int {
 	// Subscribe before the child exists, so no SIGCHLD or stop is missed.
+	// The subscriptions are never undone: Run is the last thing supervise
+	// does, and each signal.Stop costs a handshake with the runtime.
 	l.subscribe()
-	defer signal.Stop(l.chld)
-	defer signal.Stop(l.stopSig)
-	defer signal.Stop(l.fwd)
-	defer signal.Stop(l.drop)
 	l.becomeReaper()
 	l.announcePreset()
 

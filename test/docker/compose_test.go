@@ -104,7 +104,7 @@ func upRQ(t *testing.T, grace string) *stack {
 	root, _ := filepath.Abs("../..")
 	dir := t.TempDir()
 	run(t, "", nil, false, "cp", "-rT", filepath.Join(root, "examples/compose/rq"), dir)
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "supervise"), "./cmd/supervise")
+	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags=-s -w", "-o", filepath.Join(dir, "supervise"), "./cmd/supervise")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

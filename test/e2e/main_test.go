@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "supervise")
-	args := []string{"build", "-o", binary}
+	args := []string{"build", "-tags", "urfave_cli_no_docs", "-o", binary}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
