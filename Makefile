@@ -8,7 +8,7 @@ TAGS     := urfave_cli_no_docs
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: build test vet fmt-check unit fuzz example e2e-docker bench clean
+.PHONY: build test vet fmt-check unit fuzz example e2e-docker faults bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -43,6 +43,11 @@ example: build
 # examples/ against a real Docker engine (skips with the reason without one).
 e2e-docker:
 	$(GO) test -tags docker -count=1 -v -timeout 20m ./test/docker/
+
+# The fault suite: storms, misbehaving children, HTTP abuse, bad values,
+# an RQ soak; a few minutes, under a real PID 1.
+faults:
+	$(GO) test -tags faults -count=1 -v -timeout 15m -run '^TestFault' ./test/e2e/
 
 # supervise against tini, dumb-init and catatonit in one interleaved run
 # (apt-get install tini dumb-init catatonit). Prints a Markdown table.

@@ -180,6 +180,12 @@ func (l *loop) sendRung(now time.Time) {
 		l.log.Warn("stop rung failed", append(attrs, "syscall", "kill", "error", err)...)
 		return
 	}
+	// A stopped process keeps the rung pending until it runs again: wake
+	// it, or a SIGSTOPped worker could not drain and would only die at KILL.
+	if processState(l.pid) == "T" {
+		l.log.Warn("child was stopped (SIGSTOP): sending CONT so it can act on the rung", "pid", l.pid)
+		l.signalChild(unix.SIGCONT)
+	}
 	if i == 0 {
 		l.log.Info("stop rung: draining", attrs...)
 	} else {
@@ -267,6 +273,22 @@ func (l *loop) tree() []proctree.Proc {
 		return nil
 	}
 	return proctree.Descendants(all, os.Getpid())
+}
+
+// processState reads a process's state letter (R, S, T, Z, ...) from
+// /proc/PID/stat; "" if it cannot.
+func processState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	// The command name may hold spaces and parentheses: the state follows
+	// the last ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return ""
+	}
+	return string(b[i+2])
 }
 
 // cmdline reads a process's argv from /proc, nil if it cannot.

@@ -74,6 +74,9 @@ func envDuration(name string, def time.Duration) time.Duration {
 // TERM during an INT drain is ignored, and a second INT stops at once.
 func hueyHelper() int {
 	task := envDuration("HELPER_TASK", time.Minute)
+	if os.Getenv("HELPER_IGNORE_NOISE") == "1" {
+		signal.Ignore(syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGHUP, syscall.SIGALRM)
+	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	ready()

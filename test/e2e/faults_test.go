@@ -1,0 +1,348 @@
+//go:build faults
+
+package e2e
+
+import (
+	"fmt"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The fault suite (make faults): supervise as a real PID 1 under storms,
+// misbehaving children, abusive clients and bad input. Each case asserts
+// that nothing is lost and the documented behaviour holds.
+
+// 100,000 orphans in bursts of 3,000 while signals keep arriving: 0 zombies
+// left, and the main child's exit status is still right.
+func TestFaultZombieStormWithSignals(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=100000", "HELPER_BURST=3000")},
+		"--listen", "off", "--", self)
+	p.waitFor(`^ready`, 10*time.Second)
+	stop := make(chan struct{})
+	var sent atomic.Int64
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			syscall.Kill(p.pid, syscall.SIGWINCH)
+			sent.Add(1)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	p.waitFor(`^storm done$`, 5*time.Minute)
+	close(stop)
+	waitNoZombies(t, p.pid, 30*time.Second)
+	t.Logf("100000 orphans reaped in %s with %d signals sent meanwhile", time.Since(start).Round(time.Millisecond), sent.Load())
+	p.signal(syscall.SIGTERM)
+	if code := p.exit(10 * time.Second); code != 7 {
+		t.Errorf("exit status %d, want 7", code)
+	}
+}
+
+// 100,000 mixed signals from 4 senders in about 10 s: /livez answers all
+// along, a stop inside the storm starts the ladder, and the second rung
+// lands on time.
+func TestFaultSignalStorm(t *testing.T) {
+	addr := freeAddr(t)
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=10m", "HELPER_IGNORE_NOISE=1")},
+		"--listen", addr, "--preset", "huey", "--grace-period", "20s", "--", self)
+	p.waitFor(`^task started`, 10*time.Second)
+	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
+	noise := []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGHUP, syscall.SIGALRM}
+	const total, senders = 100000, 4
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < senders; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for n := 0; n < total/senders && time.Now().Before(deadline); n++ {
+				syscall.Kill(p.pid, noise[(n+i)%len(noise)])
+				sent.Add(1)
+				if n%256 == 0 {
+					time.Sleep(time.Millisecond) // about 10,000 per second
+				}
+			}
+		}(i)
+	}
+	// Probes all along; the stop comes halfway.
+	probes, failed := 0, 0
+	var stopSent time.Time
+	for time.Now().Before(deadline) {
+		if code, _ := get(t, addr, "/livez"); code != 200 {
+			failed++
+		}
+		probes++
+		if stopSent.IsZero() && time.Until(deadline) < 5*time.Second {
+			stopSent = p.signal(syscall.SIGTERM)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+	t.Logf("%d signals sent; %d of %d probes failed", sent.Load(), failed, probes)
+	if failed > 0 {
+		t.Errorf("%d of %d /livez probes failed during the storm", failed, probes)
+	}
+	// 20s grace: drain 14s; the stop was ~5s before the storm ended.
+	p.waitFor(`^draining$`, 2*time.Second)
+	p.signal(syscall.SIGTERM) // advance: the second INT at 1.5s after the first
+	got := p.waitFor(`^task interrupted$`, 20*time.Second)
+	within(t, "second rung after a stop inside a storm", got.at.Sub(stopSent), 1500*time.Millisecond, 250*time.Millisecond)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+// A child that is SIGSTOPped when the stop comes is woken with CONT, so it
+// drains instead of dying at KILL.
+func TestFaultStoppedChildDrains(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=2s")},
+		"--listen", "off", "--preset", "huey", "--grace-period", "20s", "--", self)
+	l := p.waitFor(`^ready pid=\d+`, 10*time.Second)
+	p.waitFor(`^task started`, 10*time.Second)
+	var nspid int
+	fmt.Sscanf(l.text, "ready pid=%d", &nspid)
+	child := hostPID(t, p.pid)
+	syscall.Kill(child, syscall.SIGSTOP)
+	waitState(t, child, "T")
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`child was stopped \(SIGSTOP\): sending CONT`, 2*time.Second)
+	p.waitFor(`^task done$`, 10*time.Second)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	p.waitFor(`outcome=graceful`, time.Second)
+}
+
+// supervise's own stdout and stderr vanish (the reader goes away): it
+// neither dies of SIGPIPE nor stalls; the stop still works and the exit
+// status is the child's.
+func TestFaultVanishedStderr(t *testing.T) {
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", binary, "--listen", "off", "--stop", "TERM,2s,KILL", "--", self)
+	cmd.Env = append(os.Environ(), helper("signals", "HELPER_EXIT_ON=TERM")...)
+	r, w, _ := os.Pipe()
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	buf := make([]byte, 4096)
+	r.Read(buf) // the first log lines
+	r.Close()   // now every write gets EPIPE/SIGPIPE
+	sup := 0
+	for deadline := time.Now().Add(5 * time.Second); sup == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+		sup, _ = strconv.Atoi(strings.Fields(string(b) + " 0")[0])
+	}
+	for i := 0; i < 50; i++ { // forwarded signals make log lines (-v off: debug lines are not written)
+		syscall.Kill(sup, syscall.SIGWINCH)
+	}
+	time.Sleep(200 * time.Millisecond) // let any SIGPIPE land: nothing to wait for if none does
+	syscall.Kill(sup, syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		// The child exits 0 on TERM; supervise reports it. A SIGPIPE death
+		// would show as a signal exit instead.
+		if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() || ws.ExitStatus() != 0 {
+			t.Errorf("supervise ended with %v (%v), want exit 0", ws, err)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("supervise did not exit after its output vanished")
+	}
+}
+
+// HTTP abuse: 1,000 slow connections, oversized headers, malformed
+// requests and a flood; supervise's RSS stays bounded and the ladder runs
+// on time.
+func TestFaultHTTPAbuse(t *testing.T) {
+	addr := freeAddr(t)
+	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=10m")},
+		"--listen", addr, "--preset", "huey", "--grace-period", "10s", "--", self)
+	p.waitFor(`^task started`, 10*time.Second)
+	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
+	rss0 := rssKiB(p.pid)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 1000; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Write([]byte("GET /livez HTTP/1.1\r\n"))
+			conns = append(conns, c)
+		}
+	}
+	bad := []string{
+		"GET /livez HTTP/1.1\r\nX: " + strings.Repeat("a", 64<<10) + "\r\n\r\n",
+		"BLAH\r\n\r\n",
+		"GET /livez HTTP/9.9\r\n\r\n",
+		"POST /livez HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n",
+		"\x00\x01\x02\xff\r\n\r\n",
+	}
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.SetDeadline(time.Now().Add(time.Second))
+			c.Write([]byte(bad[i%len(bad)]))
+			c.Read(make([]byte, 512))
+			c.Close()
+		}
+	}
+	// A flood of well-formed requests from 16 clients for 2 s.
+	var wg sync.WaitGroup
+	flood := time.Now().Add(2 * time.Second)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(flood) {
+				get(t, addr, "/metrics")
+			}
+		}()
+	}
+	sent := p.signal(syscall.SIGTERM)
+	wg.Wait()
+	got := p.waitFor(`^task interrupted$`, 8*time.Second)
+	within(t, "second rung under HTTP abuse", got.at.Sub(sent), 4*time.Second, tolerance)
+	rss1 := rssKiB(p.pid)
+	t.Logf("supervise RSS %d KiB before, %d KiB after the abuse", rss0, rss1)
+	if rss1 > rss0+16<<10 {
+		t.Errorf("RSS grew from %d to %d KiB", rss0, rss1)
+	}
+	p.exit(10 * time.Second)
+}
+
+// Every option, as a flag and as its SUPERVISE_ variable, given empty,
+// wrong-typed, out-of-range and absurd values: exit 0 or 2, one line when
+// 2, never a panic or a stack trace.
+func TestFaultBadValues(t *testing.T) {
+	options := []string{"preset", "grace-period", "drain-timeout", "stop", "stop-delay", "rewrite", "exit-zero",
+		"pdeath-signal", "log-level", "log-format", "restart", "restart-max", "user", "cleanup-grace", "listen",
+		"heartbeat-file", "heartbeat-max-age", "ready-tcp", "health-cmd", "health-interval", "health-timeout"}
+	values := []string{"", "x", "-1", "-5s", "0", "65", "999999999999999999999", "99999h", "TERM,0s,KILL",
+		"KILL:0", "0:INT", "TERM,,KILL", "nosuchuser:nosuchgroup", "1e309", "\x00", "'", strings.Repeat("9", 400)}
+	n := 0
+	for _, o := range options {
+		for _, v := range values {
+			for _, viaEnv := range []bool{false, true} {
+				args := []string{"--" + o, v, "--", "true"}
+				var env []string
+				if viaEnv {
+					if strings.ContainsRune(v, 0) {
+						continue // the environment cannot carry NUL
+					}
+					args = []string{"--", "true"}
+					env = []string{"SUPERVISE_" + strings.ToUpper(strings.ReplaceAll(o, "-", "_")) + "=" + v}
+				}
+				cmd := exec.Command(binary, args...)
+				cmd.Env = append(append(os.Environ(), "SUPERVISE_LISTEN=off"), env...)
+				if o == "listen" && !viaEnv {
+					cmd.Env = os.Environ()
+				}
+				out, _ := cmd.CombinedOutput()
+				n++
+				code := cmd.ProcessState.ExitCode()
+				text := string(out)
+				if strings.Contains(text, "panic") || strings.Contains(text, "goroutine ") {
+					t.Errorf("--%s %q (env %v): panic:\n%s", o, v, viaEnv, text)
+					continue
+				}
+				switch code {
+				case 0, 127: // accepted (127: a value that made "true" unrunnable, e.g. a --user without PATH)
+				case 2:
+					lines := strings.Split(strings.TrimSpace(text), "\n")
+					last := lines[len(lines)-1]
+					if !strings.HasPrefix(last, "supervise: ") {
+						t.Errorf("--%s %q (env %v): exit 2 without a clear line:\n%s", o, v, viaEnv, text)
+					}
+				default:
+					t.Errorf("--%s %q (env %v): exit %d:\n%s", o, v, viaEnv, code, text)
+				}
+			}
+		}
+	}
+	t.Logf("%d bad-value runs: no panic, every refusal one line with exit 2", n)
+}
+
+// A bounded soak: a real RQ worker and Redis, 300 jobs, 20 stops and
+// restarts of supervise at random moments: every job accounted for.
+func TestFaultRQSoak(t *testing.T) {
+	url := redisServer(t)
+	var secs []string
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 300; i++ {
+		secs = append(secs, fmt.Sprintf("%.2f", 0.05+rng.Float64()*0.4))
+	}
+	ids := rqTool(t, url, append([]string{"enqueue"}, secs...)...)
+	for round := 0; round < 20; round++ {
+		p := start(t, options{ns: true}, append([]string{"--listen", "off", "--grace-period", "10s", "--"}, rqWorker(url)...)...)
+		p.waitFor(`Listening on default`, 20*time.Second)
+		time.Sleep(time.Duration(200+rng.Intn(1200)) * time.Millisecond) // a random moment
+		p.signal(syscall.SIGTERM)
+		if code := p.exit(20 * time.Second); code != 0 {
+			t.Fatalf("round %d: exit status %d", round, code)
+		}
+	}
+	counts := map[string]int{}
+	for _, line := range rqTool(t, url, append([]string{"state"}, ids...)...) {
+		f := strings.Fields(line)
+		counts[f[1]]++
+		if f[1] == "missing" || f[2] == "nowhere" {
+			t.Errorf("job %s vanished: %s", f[0], line)
+		}
+	}
+	t.Logf("after 20 stops: %v (vanished: %d)", counts, counts["missing"])
+}
+
+// hostPID finds the host pid of supervise's only child.
+func hostPID(t *testing.T, parent int) int {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", parent, parent))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n, _ := strconv.Atoi(f[0])
+			return n
+		}
+	}
+	t.Fatal("no child")
+	return 0
+}
+
+func waitState(t *testing.T, pid int, state string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && string(b[i+2]) == state {
+			return
+		}
+	}
+	t.Fatalf("pid %d never reached state %s", pid, state)
+}
+
+func rssKiB(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(v)[0])
+			return n
+		}
+	}
+	return 0
+}
