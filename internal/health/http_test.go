@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/supervise/supervise/internal/supervisor"
 )
 
@@ -157,4 +159,27 @@ func FuzzParseStatus(f *testing.F) {
 			t.Fatalf("code %d from %q", code, in)
 		}
 	})
+}
+
+// Start and Shutdown leave no goroutine behind, open connections included.
+func TestServerLeaksNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	s := &Server{Status: &supervisor.Status{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start(ln)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /livez HTTP/1.1\r\n\r\n")
+	bufio.NewReader(c).ReadString('\n')
+	s.Shutdown()
+	c.Close()
+	// The connection goroutine ends once its read fails.
+	for i := 0; i < 100 && goleak.Find() != nil; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 }

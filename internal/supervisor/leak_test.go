@@ -1,0 +1,78 @@
+package supervisor
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/supervise/supervise/internal/ladder"
+)
+
+// The os/signal package keeps one goroutine for the life of the process
+// once Notify has been called; it is not a leak of ours.
+var signalLoop = goleak.IgnoreTopFunction("os/signal.signal_recv")
+
+// Run leaves no goroutine behind across restarts and helper commands.
+func TestRunLeaksNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t, signalLoop)
+	sp := NewSpawner()
+	cfg := Config{
+		Argv:       []string{"/bin/sh", "-c", "exit 3"},
+		Env:        os.Environ(),
+		Preset:     "none",
+		Budget:     ladder.Budget{Grace: 10 * time.Second},
+		Restart:    RestartAlways,
+		RestartMax: 2,
+		Subreaper:  true,
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Status:     &Status{},
+		Spawner:    sp,
+	}
+	// A helper command while the child restarts: it goes through the loop.
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		res, err := sp.Run(ctx, []string{"/bin/sh", "-c", "echo hi; exit 4"})
+		if err == nil && (res.Status.ExitStatus() != 4 || res.Output != "hi\n") {
+			t.Errorf("helper: status %d output %q", res.Status.ExitStatus(), res.Output)
+		}
+		done <- err
+	}()
+	if code := Run(cfg); code != 3 {
+		t.Errorf("Run = %d, want 3", code)
+	}
+	<-done // it may have raced the end of Run; either way it must return
+	if s := cfg.Status.Snapshot(); s.Starts != 3 {
+		t.Errorf("starts %d, want 3", s.Starts)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	// Wait statuses as the kernel encodes them.
+	exited := func(code int) uint32 { return uint32(code) << 8 }
+	signaled := func(sig int) uint32 { return uint32(sig) }
+	cases := []struct {
+		ws   uint32
+		zero map[int]bool
+		want int
+	}{
+		{exited(0), nil, 0},
+		{exited(3), nil, 3},
+		{signaled(9), nil, 137},
+		{signaled(15), nil, 143},
+		{exited(3), map[int]bool{3: true}, 0},
+		{signaled(15), map[int]bool{143: true}, 0},
+		{exited(4), map[int]bool{3: true}, 4},
+	}
+	for _, c := range cases {
+		if got := ExitCode(waitStatus(c.ws), c.zero); got != c.want {
+			t.Errorf("ExitCode(%#x, %v) = %d, want %d", c.ws, c.zero, got, c.want)
+		}
+	}
+}
