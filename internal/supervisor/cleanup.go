@@ -19,7 +19,8 @@ func (l *loop) beginCleanup(now time.Time) {
 	}
 	left := l.leftovers()
 	if len(left) == 0 {
-		l.checkLeftovers()
+		// Only exiting processes and zombies remain: their SIGCHLD will come.
+		l.cleanupAt = now.Add(l.cfg.CleanupGrace)
 		return
 	}
 	l.log.Info("processes left after the main child exited: sending TERM", "count", len(left), "kill_in", l.cfg.CleanupGrace.String())
@@ -27,27 +28,30 @@ func (l *loop) beginCleanup(now time.Time) {
 	l.cleanupAt = now.Add(l.cfg.CleanupGrace)
 }
 
-// checkLeftovers ends the loop once nothing is left below supervise, not
-// even a zombie still to be reaped.
+// checkLeftovers ends the loop once supervise has no child left, not even
+// a zombie still to be reaped. The kernel's answer decides, not a /proc
+// listing: a process in the middle of exiting can vanish from /proc before
+// its parent has reaped it.
 func (l *loop) checkLeftovers() {
-	if l.done || (reaper.HasChildren() && len(l.tree()) > 0) {
-		return
+	if !l.done && !reaper.HasChildren() {
+		l.finish()
 	}
-	l.finish()
 }
 
 // cleanupDeadline sends KILL to what ignored TERM, then gives the kernel a
 // moment to deliver it before giving up on the stragglers.
 func (l *loop) cleanupDeadline(now time.Time) {
-	left := l.leftovers()
-	if len(left) == 0 {
+	if !reaper.HasChildren() {
 		l.finish()
 		return
 	}
+	left := l.leftovers()
 	if !l.killedLeft {
 		l.killedLeft = true
-		l.log.Warn("processes left ignored TERM: sending KILL", "count", len(left))
-		l.killTree(unix.SIGKILL)
+		if len(left) > 0 {
+			l.log.Warn("processes left ignored TERM: sending KILL", "count", len(left))
+			l.killTree(unix.SIGKILL)
+		}
 		l.cleanupAt = now.Add(time.Second)
 		return
 	}
