@@ -25,7 +25,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "supervise")
-	args := []string{"build", "-tags", "urfave_cli_no_docs", "-o", binary}
+	// osusergo: the pure-Go /etc/passwd reader, as in the static build,
+	// even though -race needs cgo.
+	args := []string{"build", "-tags", "urfave_cli_no_docs,osusergo", "-o", binary}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
