@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -131,5 +133,45 @@ func TestInfoCommands(t *testing.T) {
 	out, _ := exec.Command(binary, "--", "version").CombinedOutput()
 	if !strings.Contains(string(out), `cannot run \"version\"`) {
 		t.Errorf("supervise -- version ran the subcommand: %s", out)
+	}
+}
+
+// A busy default address costs the health server, not the child: one
+// warning, and the child runs.
+func TestDefaultListenBusy(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:9797")
+	if err != nil {
+		t.Logf("127.0.0.1:9797 already taken by someone else: the case holds all the same")
+	} else {
+		defer l.Close()
+	}
+	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=4")}, "--", self)
+	if code := p.exit(10 * time.Second); code != 4 {
+		t.Errorf("exit status %d, want the child's 4", code)
+	}
+	p.waitFor(`level=WARN msg="health server off: cannot listen on the default address"`, time.Second)
+}
+
+// --log-format json: one JSON object per line, marked as supervise's.
+func TestJSONLogs(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=0")}, "--log-format", "json", "--listen", "off", "--", self)
+	p.exit(10 * time.Second)
+	n := 0
+	for _, line := range strings.Split(p.output(), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("not JSON: %q: %v", line, err)
+			continue
+		}
+		if rec["logger"] != "supervise" || rec["msg"] == nil || rec["level"] == nil {
+			t.Errorf("record lacks logger/msg/level: %q", line)
+		}
+		n++
+	}
+	if n < 3 {
+		t.Errorf("%d JSON log lines, want at least 3:\n%s", n, p.output())
 	}
 }
