@@ -167,6 +167,10 @@ func (l *loop) sendRung(now time.Time) {
 	if st.next < len(st.ladder.Steps) {
 		attrs = append(attrs, "next", signals.Name(st.ladder.Steps[st.next].Signal), "next_in", step.Wait.String())
 	}
+	if g := l.cfg.Budget.Grace; g > 0 {
+		// Time left before the orchestrator's own SIGKILL, if it sent the stop.
+		attrs = append(attrs, "grace_left", (g - now.Sub(st.requestedAt)).Round(time.Millisecond).String())
+	}
 	if i > 0 {
 		attrs = append(attrs, "reason", fmt.Sprintf("drain deadline hit after %s", elapsed))
 	}
