@@ -53,6 +53,9 @@ faults:
 # (apt-get install tini dumb-init catatonit). Prints a Markdown table.
 BENCHFLAGS ?= -rounds 5
 bench: build
+	@command -v tini >/dev/null && command -v dumb-init >/dev/null && command -v catatonit >/dev/null || \
+	  { echo "installing the peers: apt-get install tini dumb-init catatonit"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tini dumb-init catatonit >/dev/null; }
 	$(GO) build -o bin/bench ./bench
 	bin/bench -supervise $(BIN) $(BENCHFLAGS)
 
