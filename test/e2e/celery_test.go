@@ -34,12 +34,13 @@ func TestCeleryWarmShutdown(t *testing.T) {
 	}
 	url := redisServer(t)
 	dir, _ := filepath.Abs("testdata/celery")
-	worker := []string{"celery", "--workdir", dir, "-A", "tasks", "worker", "--loglevel", "INFO", "-c", "1", "--without-heartbeat", "--without-mingle", "--without-gossip"}
+	// Debian's python3-celery ships no celery script: run the module.
+	worker := []string{python, "-m", "celery", "--workdir", dir, "-A", "tasks", "worker", "--loglevel", "INFO", "-c", "1", "--without-heartbeat", "--without-mingle", "--without-gossip"}
 	env := []string{"BROKER_URL=" + url, "PYTHONPATH=" + dir}
 
 	id := celeryTool(t, url, "send", "4")
 	p := start(t, options{ns: true, env: env}, append([]string{"--listen", "off", "--grace-period", "30s", "--"}, worker...)...)
-	p.waitFor(`stop protocol.*preset=celery reason="auto: program celery with argument worker"`, 10*time.Second)
+	p.waitFor(`stop protocol.*preset=celery reason="auto: python module celery with argument worker"`, 10*time.Second)
 	p.waitFor(`Task tasks.slow\[`+id+`\] received`, 30*time.Second)
 	p.signal(syscall.SIGTERM)
 	p.waitFor(`stop rung: draining.*signal=TERM`, 2*time.Second)
