@@ -11,6 +11,7 @@ app.conf.worker_hijack_root_logger = False
 
 @app.task
 def slow(seconds):
-    """Sleep, then return a result the test can find in Redis."""
+    """Say it started, sleep, then return a result the test can find in Redis."""
+    print("slow started %s" % seconds, flush=True)
     time.sleep(seconds)
     return "done %s" % seconds
