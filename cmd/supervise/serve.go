@@ -85,9 +85,9 @@ func setupHealth(c *cli.Context, cfg *supervisor.Config) (*healthSetup, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		if c.IsSet("listen") {
-			return nil, usagef("cannot listen on --listen %s: %v", listen, unwrapOpErr(err))
+			return nil, usagef("cannot listen on --listen %s: %v", listen, health.NetError(err))
 		}
-		cfg.Log.Warn("health server off: cannot listen on the default address", "listen", listen, "error", unwrapOpErr(err))
+		cfg.Log.Warn("health server off: cannot listen on the default address", "listen", listen, "error", health.NetError(err))
 		return nil, nil
 	}
 	cfg.Log.Info("health server listening", "listen", ln.Addr().String())
@@ -145,12 +145,4 @@ func errOr(err error, text string) error {
 		return err
 	}
 	return errors.New(text)
-}
-
-func unwrapOpErr(err error) error {
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Err != nil {
-		return oe.Err
-	}
-	return err
 }

@@ -129,13 +129,14 @@ func dial(ctx context.Context, addr string) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("dial %s: %v", addr, unwrapNetErr(err))
+		return fmt.Errorf("dial %s: %v", addr, NetError(err))
 	}
 	return conn.Close()
 }
 
-// unwrapNetErr drops the "dial tcp ADDR:" prefix the net package adds.
-func unwrapNetErr(err error) error {
+// NetError drops the "dial tcp ADDR:" or "listen tcp ADDR:" prefix the net
+// package adds, for messages that name the address themselves.
+func NetError(err error) error {
 	if oe, ok := err.(*net.OpError); ok && oe.Err != nil {
 		return oe.Err
 	}

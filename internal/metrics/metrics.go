@@ -10,6 +10,7 @@ package metrics
 
 import (
 	"bytes"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -111,9 +112,6 @@ func (m *Metrics) Text() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Registry is the private registry, for tests and extra collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // SignalReceived counts a received signal.
 func (m *Metrics) SignalReceived(s syscall.Signal) { m.received.WithLabelValues(signals.Name(s)).Inc() }
 
@@ -135,7 +133,7 @@ func (m *Metrics) ChildExited(code int) { m.childUp.Set(0); m.childExitCode.Set(
 func (m *Metrics) Rung(index int, s syscall.Signal) {
 	m.draining.Set(1)
 	m.rung.Set(float64(index + 1))
-	m.rungsSent.WithLabelValues(itoa(index+1), signals.Name(s)).Inc()
+	m.rungsSent.WithLabelValues(strconv.Itoa(index+1), signals.Name(s)).Inc()
 }
 
 // Stopped records how a stop ended.
@@ -155,12 +153,4 @@ func (m *Metrics) Check(name string, ok bool, took time.Duration) {
 	}
 	m.checkUp.WithLabelValues(name).Set(v)
 	m.checkSeconds.WithLabelValues(name).Set(took.Seconds())
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
 }

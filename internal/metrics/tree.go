@@ -4,7 +4,6 @@ import (
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/procfs"
 
 	"github.com/supervise/supervise/internal/proctree"
 )
@@ -30,10 +29,6 @@ func (c *treeCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *treeCollector) Collect(ch chan<- prometheus.Metric) {
-	fs, err := procfs.NewDefaultFS()
-	if err != nil {
-		return
-	}
 	all, err := proctree.Snapshot()
 	if err != nil {
 		return
@@ -42,17 +37,9 @@ func (c *treeCollector) Collect(ch chan<- prometheus.Metric) {
 	var cpu float64
 	var rss int
 	for _, p := range proctree.Descendants(all, os.Getpid()) {
-		proc, err := fs.Proc(p.PID)
-		if err != nil {
-			continue
-		}
-		st, err := proc.Stat()
-		if err != nil {
-			continue
-		}
 		n++
-		cpu += st.CPUTime()
-		rss += st.ResidentMemory()
+		cpu += p.CPU
+		rss += p.RSS
 	}
 	ch <- prometheus.MustNewConstMetric(c.procs, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, cpu)

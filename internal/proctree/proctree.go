@@ -7,12 +7,14 @@ import (
 	"github.com/prometheus/procfs"
 )
 
-// Proc is one process of a tree.
+// Proc is one process of a tree, from one read of /proc/PID/stat.
 type Proc struct {
 	PID   int
 	PPID  int
-	PGRP  int
 	State string
+	// CPU is user plus system time in seconds; RSS is resident bytes.
+	CPU float64
+	RSS int
 }
 
 // Snapshot reads every process visible in /proc. Processes that exit while
@@ -32,7 +34,7 @@ func Snapshot() ([]Proc, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, Proc{PID: st.PID, PPID: st.PPID, PGRP: st.PGRP, State: st.State})
+		out = append(out, Proc{PID: st.PID, PPID: st.PPID, State: st.State, CPU: st.CPUTime(), RSS: st.ResidentMemory()})
 	}
 	return out, nil
 }

@@ -54,8 +54,7 @@ func Name(s unix.Signal) string {
 // Parse reads a signal given as a name ("TERM", "SIGTERM", "term",
 // "RTMIN+2", "RTMAX-1") or a number from 1 to 64.
 func Parse(text string) (unix.Signal, error) {
-	s, err := parse(text, false)
-	return s, err
+	return parse(text, false)
 }
 
 // ParseOrZero is Parse that also accepts 0, meaning "no signal"; the

@@ -21,11 +21,11 @@ type startError struct {
 
 func (e *startError) Error() string { return e.err.Error() }
 
-// startChild forks and execs the child in its own process group. stdio is
+// forkExec forks and execs the child in its own process group. stdio is
 // inherited as it is; every other descriptor of supervise is close-on-exec,
 // so the child gets 0, 1 and 2 only. The signal mask is the one supervise
 // started with (the Go runtime restores it in the forked child).
-func startChild(cfg *Config) (int, error) {
+func forkExec(cfg *Config) (int, error) {
 	path, err := lookPath(cfg.Argv[0], cfg.Env)
 	if err != nil {
 		return 0, err

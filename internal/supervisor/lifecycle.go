@@ -22,7 +22,7 @@ const (
 
 // startChild starts the main child and publishes it.
 func (l *loop) startChild() error {
-	pid, err := startChild(l.cfg)
+	pid, err := forkExec(l.cfg)
 	if err != nil {
 		return err
 	}

@@ -260,23 +260,18 @@ func (l *loop) killTree(sig syscall.Signal) int {
 
 // leftovers lists the processes below supervise that are still alive.
 func (l *loop) leftovers() []proctree.Proc {
-	var out []proctree.Proc
-	for _, p := range l.tree() {
-		if p.State != "Z" && p.State != "X" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// tree lists every process below supervise, zombies included.
-func (l *loop) tree() []proctree.Proc {
 	all, err := proctree.Snapshot()
 	if err != nil {
 		l.log.Warn("cannot list processes", "path", "/proc", "error", err)
 		return nil
 	}
-	return proctree.Descendants(all, os.Getpid())
+	var out []proctree.Proc
+	for _, p := range proctree.Descendants(all, os.Getpid()) {
+		if p.State != "Z" && p.State != "X" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // processState reads a process's state letter (R, S, T, Z, ...) from
