@@ -57,9 +57,7 @@ func TestFaultZombieStormWithSignals(t *testing.T) {
 // lands on time.
 func TestFaultSignalStorm(t *testing.T) {
 	addr := freeAddr(t)
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=10m", "HELPER_IGNORE_NOISE=1")},
-		"--listen", addr, "--preset", "huey", "--grace-period", "20s", "--", self)
-	p.waitFor(`^task started`, 10*time.Second)
+	p := startHuey(t, "10m", []string{"HELPER_IGNORE_NOISE=1"}, "--listen", addr, "--grace-period", "20s")
 	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
 	noise := []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGHUP, syscall.SIGALRM}
 	const total, senders = 100000, 4
@@ -185,9 +183,7 @@ func TestFaultVanishedStderr(t *testing.T) {
 // on time.
 func TestFaultHTTPAbuse(t *testing.T) {
 	addr := freeAddr(t)
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=10m")},
-		"--listen", addr, "--preset", "huey", "--grace-period", "10s", "--", self)
-	p.waitFor(`^task started`, 10*time.Second)
+	p := startHuey(t, "10m", nil, "--listen", addr, "--grace-period", "10s")
 	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
 	rss0 := rssKiB(p.pid)
 	var conns []net.Conn

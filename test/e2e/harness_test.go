@@ -241,3 +241,14 @@ func within(t *testing.T, what string, got, want, tol time.Duration) {
 func helper(name string, kv ...string) []string {
 	return append([]string{helperEnv + "=" + name}, kv...)
 }
+
+// startHuey runs the Huey-semantics helper under supervise as PID 1 with
+// the huey preset, a task of the given length, extra helper environment
+// and supervise options, and waits until its task has started.
+func startHuey(t *testing.T, task string, env []string, args ...string) *proc {
+	t.Helper()
+	argv := append(append([]string{"--preset", "huey"}, args...), "--", self)
+	p := start(t, options{ns: true, env: helper("huey", append([]string{"HELPER_TASK=" + task}, env...)...)}, argv...)
+	p.waitFor(`^task started`, 10*time.Second)
+	return p
+}

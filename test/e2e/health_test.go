@@ -97,9 +97,7 @@ func check(t *testing.T, args ...string) (int, string) {
 // outcome; probes follow the stop: live stays 200, ready turns 503.
 func TestMetricsAndProbesThroughAStop(t *testing.T) {
 	addr := freeAddr(t)
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=2s")},
-		"--listen", addr, "--preset", "huey", "--grace-period", "30s", "--", self)
-	p.waitFor(`^task started`, 10*time.Second)
+	p := startHuey(t, "2s", nil, "--listen", addr, "--grace-period", "30s")
 	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
 	waitHTTP(t, addr, "/readyz", 200, 5*time.Second)
 	if body := waitHTTP(t, addr, "/readyz?verbose", 200, time.Second); !strings.Contains(body, "[+]child ok") || !strings.Contains(body, "[+]shutdown ok") {
@@ -306,9 +304,7 @@ func TestHealthCmd(t *testing.T) {
 // the second rung still lands on time.
 func TestSlowClientsDoNotDelayLadder(t *testing.T) {
 	addr := freeAddr(t)
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=60s")},
-		"--listen", addr, "--preset", "huey", "--grace-period", "10s", "--", self)
-	p.waitFor(`^task started`, 10*time.Second)
+	p := startHuey(t, "60s", nil, "--listen", addr, "--grace-period", "10s")
 	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
 	var conns []net.Conn
 	defer func() {

@@ -14,9 +14,7 @@ const tolerance = 100 * time.Millisecond
 // nothing is aborted, and the stop is logged as graceful. The grace period
 // plans a 6 s drain (12s - 5s fast stop - 1s margin).
 func TestHueyDrainFinishesTask(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=3s")},
-		"--preset", "huey", "--grace-period", "12s", "--", self)
-	p.waitFor(`^task started`, 10*time.Second)
+	p := startHuey(t, "3s", nil, "--grace-period", "12s")
 	sent := p.signal(syscall.SIGTERM)
 	got := p.waitFor(`^signal INT$`, 2*time.Second)
 	within(t, "first rung (INT)", got.at.Sub(sent), 0, tolerance)
@@ -33,9 +31,7 @@ func TestHueyDrainFinishesTask(t *testing.T) {
 // A task longer than the drain is cut by the second INT at the planned
 // deadline: grace 10s - 5s fast stop - 1s margin = 4s.
 func TestHueyDeadlineSendsSecondINT(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=60s")},
-		"--preset", "huey", "--grace-period", "10s", "--", self)
-	p.waitFor(`^task started`, 10*time.Second)
+	p := startHuey(t, "60s", nil, "--grace-period", "10s")
 	sent := p.signal(syscall.SIGTERM)
 	p.waitFor(`^draining$`, 2*time.Second)
 	got := p.waitFor(`^task interrupted$`, 6*time.Second)
@@ -50,9 +46,7 @@ func TestHueyDeadlineSendsSecondINT(t *testing.T) {
 // A second stop signal advances the ladder at once, but never sooner than
 // 1.5 s after the previous rung.
 func TestSecondStopAdvancesLadder(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=60s")},
-		"--preset", "huey", "--grace-period", "60s", "--", self)
-	p.waitFor(`^task started`, 10*time.Second)
+	p := startHuey(t, "60s", nil, "--grace-period", "60s")
 	sent := p.signal(syscall.SIGTERM)
 	p.waitFor(`^draining$`, 2*time.Second)
 	p.signal(syscall.SIGTERM)
@@ -134,9 +128,7 @@ func TestAutoDetectsAtStop(t *testing.T) {
 
 // --stop-delay holds the first rung back.
 func TestStopDelay(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=1s")},
-		"--preset", "huey", "--stop-delay", "1s", "--grace-period", "20s", "--", self)
-	p.waitFor(`^task started`, 10*time.Second)
+	p := startHuey(t, "1s", nil, "--stop-delay", "1s", "--grace-period", "20s")
 	p.waitFor(`^task done$`, 5*time.Second) // the child idles from here
 	sent := p.signal(syscall.SIGTERM)
 	got := p.waitFor(`^signal INT$`, 3*time.Second)
