@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -173,5 +174,34 @@ func TestJSONLogs(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("%d JSON log lines, want at least 3:\n%s", n, p.output())
+	}
+}
+
+// Verbosity: -v and TINI_VERBOSITY=2 show debug lines (each forwarded
+// signal); TINI_VERBOSITY=0 leaves only errors; the default is info.
+func TestVerbosity(t *testing.T) {
+	cases := []struct {
+		args        []string
+		env         []string
+		debug, info bool
+	}{
+		{[]string{"-v"}, nil, true, true},
+		{nil, []string{"TINI_VERBOSITY=2"}, true, true},
+		{nil, nil, false, true},
+		{nil, []string{"TINI_VERBOSITY=0"}, false, false},
+		{[]string{"--log-level", "warn"}, nil, false, false},
+	}
+	for _, c := range cases {
+		args := append(append([]string{"--listen", "off"}, c.args...), "--", self)
+		p := start(t, options{ns: true, env: append(helper("signals", "HELPER_EXIT_ON=USR2"), c.env...)}, args...)
+		p.waitFor(`^child ready`, 10*time.Second)
+		p.signal(syscall.SIGUSR2)
+		p.exit(10 * time.Second)
+		if got := p.count(`level=DEBUG msg="forwarded signal" signal=USR2`) > 0; got != c.debug {
+			t.Errorf("%v %v: debug lines %v, want %v", c.args, c.env, got, c.debug)
+		}
+		if got := p.count(`level=INFO msg="started child"`) > 0; got != c.info {
+			t.Errorf("%v %v: info lines %v, want %v", c.args, c.env, got, c.info)
+		}
 	}
 }

@@ -154,3 +154,21 @@ func zombiesBelow(root int) int {
 	}
 	return n
 }
+
+// -w logs each orphan reaped (tini's -w); without it, nothing is logged.
+func TestWarnOnReap(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=20", "HELPER_BURST=20")}, "-w", "--listen", "off", "--", self)
+	p.waitFor(`^storm done$`, 30*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.exit(10 * time.Second)
+	if n := p.count(`level=WARN msg="reaped zombie process" pid=\d+ status="exited 0"`); n < 20 {
+		t.Errorf("%d reap warnings with -w, want at least 20", n)
+	}
+	p = start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=20", "HELPER_BURST=20")}, "--listen", "off", "--", self)
+	p.waitFor(`^storm done$`, 30*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.exit(10 * time.Second)
+	if n := p.count(`reaped zombie process`); n != 0 {
+		t.Errorf("%d reap warnings without -w", n)
+	}
+}
