@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/supervise/supervise/internal/credential"
+	"github.com/supervise/supervise/internal/duration"
 	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/logging"
 	"github.com/supervise/supervise/internal/signals"
@@ -24,75 +26,128 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
-// duration reads a duration option, naming it in the error.
-func duration(c *cli.Context, name string) (time.Duration, error) {
-	d, err := ladder.ParseDuration(c.String(name))
+// input reads option values and says where each came from, so an error
+// names what the user set: --grace-period or SUPERVISE_GRACE_PERIOD.
+type input struct {
+	c *cli.Context
+	// args is the command line as given (options in canonical form).
+	args []string
+}
+
+// source names where option name's value came from.
+func (in input) source(name string) string {
+	if !onCommandLine(in.args, name) {
+		if v := "SUPERVISE_" + envName(name); os.Getenv(v) != "" {
+			return v
+		}
+	}
+	return "--" + name
+}
+
+// invalid is the one-line error for a bad value of option name.
+func (in input) invalid(name string, err error) error {
+	return usagef("invalid %s: %v", in.source(name), err)
+}
+
+// duration reads a duration option.
+func (in input) duration(name string) (time.Duration, error) {
+	d, err := duration.Parse(in.c.String(name))
 	if err != nil {
-		return 0, usagef("invalid --%s: %v", name, err)
+		return 0, in.invalid(name, err)
 	}
 	return d, nil
 }
 
+// optionalDuration reads a duration option that may be unset (zero).
+func (in input) optionalDuration(name string) (time.Duration, error) {
+	if strings.TrimSpace(in.c.String(name)) == "" {
+		return 0, nil
+	}
+	return in.duration(name)
+}
+
+// budget reads the grace period, stop delay and drain timeout.
+func (in input) budget() (ladder.Budget, error) {
+	var b ladder.Budget
+	var err error
+	if b.Grace, err = in.optionalDuration("grace-period"); err != nil {
+		return b, err
+	}
+	if b.Grace == 0 && strings.TrimSpace(in.c.String("grace-period")) != "" {
+		return b, usagef("invalid %s %q: must be at least %s; leave it unset when the grace period is not known",
+			in.source("grace-period"), in.c.String("grace-period"), ladder.MinGrace)
+	}
+	if b.DrainTimeout, err = in.optionalDuration("drain-timeout"); err != nil {
+		return b, err
+	}
+	if b.StopDelay, err = in.duration("stop-delay"); err != nil {
+		return b, err
+	}
+	if err := b.Validate(); err != nil {
+		var fe *ladder.FieldError
+		if errors.As(err, &fe) {
+			name := map[string]string{ladder.FieldGrace: "grace-period", ladder.FieldDrainTimeout: "drain-timeout", ladder.FieldStopDelay: "stop-delay"}[fe.Field]
+			return b, usagef("invalid %s %q: %s", in.source(name), in.c.String(name), fe.Reason)
+		}
+		return b, usageError{err.Error()}
+	}
+	return b, nil
+}
+
+// stopPlan reads the options that decide what a stop does: the preset,
+// a hand-written ladder and the budget.
+func (in input) stopPlan(cfg *supervisor.Config) error {
+	c := in.c
+	cfg.Preset = strings.ToLower(strings.TrimSpace(c.String("preset")))
+	if _, ok := ladder.Lookup(cfg.Preset); !ok && cfg.Preset != "auto" {
+		return usagef("invalid %s %q: want one of %s", in.source("preset"), c.String("preset"), strings.Join(ladder.Names(), ", "))
+	}
+	var err error
+	if cfg.Budget, err = in.budget(); err != nil {
+		return err
+	}
+	if s := c.String("stop"); s != "" {
+		if cfg.Stop, err = ladder.ParseStop(s); err != nil {
+			return in.invalid("stop", err)
+		}
+	}
+	cfg.Rewrite = signals.Rewrite{}
+	for _, r := range c.StringSlice("rewrite") {
+		if err := cfg.Rewrite.Add(r); err != nil {
+			return in.invalid("rewrite", err)
+		}
+	}
+	return nil
+}
+
 // buildConfig turns the parsed command line into the supervisor's Config.
-func buildConfig(c *cli.Context) (supervisor.Config, error) {
+func (in input) buildConfig() (supervisor.Config, error) {
+	c := in.c
 	var cfg supervisor.Config
 	argv := c.Args().Slice()
-	if len(argv) == 0 {
-		return cfg, usagef("no command given: usage: supervise [OPTIONS] [--] COMMAND [ARG...]")
-	}
-	if argv[0] == "" {
-		return cfg, usagef("empty command name")
+	if err := checkArgv(argv); err != nil {
+		return cfg, err
 	}
 	cfg.Argv = argv
 	cfg.Env = os.Environ()
 
-	log, err := buildLogger(c)
+	log, err := in.buildLogger()
 	if err != nil {
 		return cfg, err
 	}
 	cfg.Log = log
 
-	cfg.Preset = strings.ToLower(strings.TrimSpace(c.String("preset")))
-	if _, ok := ladder.Lookup(cfg.Preset); !ok && cfg.Preset != "auto" {
-		return cfg, usagef("invalid --preset %q: want one of %s", c.String("preset"), strings.Join(ladder.Names(), ", "))
-	}
-	if cfg.Budget.Grace, err = duration(c, "grace-period"); err != nil {
+	if err := in.stopPlan(&cfg); err != nil {
 		return cfg, err
 	}
-	if cfg.Budget.Grace < time.Second {
-		return cfg, usagef("invalid --grace-period %q: must be at least 1s", c.String("grace-period"))
-	}
-	if c.String("drain-timeout") != "" {
-		if cfg.Budget.DrainTimeout, err = duration(c, "drain-timeout"); err != nil {
-			return cfg, err
-		}
-		if cfg.Budget.DrainTimeout < ladder.MinSpacing {
-			return cfg, usagef("invalid --drain-timeout %q: must be at least %s", c.String("drain-timeout"), ladder.MinSpacing)
-		}
-	}
-	if cfg.Budget.StopDelay, err = duration(c, "stop-delay"); err != nil {
+	if cfg.CleanupGrace, err = in.duration("cleanup-grace"); err != nil {
 		return cfg, err
-	}
-	if s := c.String("stop"); s != "" {
-		if cfg.Stop, err = ladder.ParseStop(s); err != nil {
-			return cfg, usageError{err.Error()}
-		}
-	}
-	if cfg.CleanupGrace, err = duration(c, "cleanup-grace"); err != nil {
-		return cfg, err
-	}
-
-	cfg.Rewrite = signals.Rewrite{}
-	for _, r := range c.StringSlice("rewrite") {
-		if err := cfg.Rewrite.Add(r); err != nil {
-			return cfg, usageError{err.Error()}
-		}
 	}
 	cfg.ExitZero = map[int]bool{}
 	for _, e := range c.StringSlice("exit-zero") {
 		n, err := strconv.Atoi(strings.TrimSpace(e))
 		if err != nil || n < 0 || n > 255 {
-			return cfg, usagef("invalid -e/--exit-zero %q: want an exit status from 0 to 255", e)
+			return cfg, usagef("invalid %s %q: want an exit status from 0 to 255", in.source("exit-zero"), e)
 		}
 		cfg.ExitZero[n] = true
 	}
@@ -105,24 +160,43 @@ func buildConfig(c *cli.Context) (supervisor.Config, error) {
 	case supervisor.RestartNo, supervisor.RestartOnFailure, supervisor.RestartAlways:
 		cfg.Restart = m
 	default:
-		return cfg, usagef("invalid --restart %q: want no, on-failure or always", c.String("restart"))
+		return cfg, usagef("invalid %s %q: want no, on-failure or always", in.source("restart"), c.String("restart"))
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(c.String("restart-max")))
 	if err != nil || n < 0 || n > 1_000_000 {
-		return cfg, usagef("invalid --restart-max %q: want a whole number from 0 (no limit) to 1000000", c.String("restart-max"))
+		return cfg, usagef("invalid %s %q: want a whole number from 0 (no limit) to 1000000", in.source("restart-max"), c.String("restart-max"))
 	}
 	cfg.RestartMax = n
 
 	if u := c.String("user"); u != "" {
 		if cfg.Credential, cfg.Home, err = credential.Resolve(u); err != nil {
-			return cfg, usageError{err.Error()}
+			return cfg, in.invalid("user", err)
 		}
 	}
 	return cfg, nil
 }
 
+// checkArgv refuses a missing or empty command, and a command that is
+// really one of supervise's own options placed after "--" (as happens
+// when `docker run IMAGE --grace-period 30s ...` meets an ENTRYPOINT
+// that ends in "--").
+func checkArgv(argv []string) error {
+	if len(argv) == 0 {
+		return usagef("no command given: usage: supervise [OPTIONS] [--] COMMAND [ARG...]")
+	}
+	if argv[0] == "" {
+		return usagef("empty command name")
+	}
+	if name, ok := ownOption(argv[0]); ok {
+		return usagef("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
+			"put options before \"--\", or set SUPERVISE_%s in the environment (docker run -e, compose environment:)", argv[0], envName(name))
+	}
+	return nil
+}
+
 // buildLogger applies --log-format, --log-level, -v and TINI_VERBOSITY.
-func buildLogger(c *cli.Context) (*slog.Logger, error) {
+func (in input) buildLogger() (*slog.Logger, error) {
+	c := in.c
 	level := slog.LevelInfo
 	if v, ok := os.LookupEnv("TINI_VERBOSITY"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -137,25 +211,26 @@ func buildLogger(c *cli.Context) (*slog.Logger, error) {
 	if s := c.String("log-level"); s != "" {
 		l, err := logging.ParseLevel(s)
 		if err != nil {
-			return nil, usageError{err.Error()}
+			return nil, in.invalid("log-level", err)
 		}
 		level = l
 	}
 	log, err := logging.New(os.Stderr, c.String("log-format"), level)
 	if err != nil {
-		return nil, usageError{err.Error()}
+		return nil, in.invalid("log-format", err)
 	}
 	return log, nil
 }
 
-// tiniLevel maps tini's verbosity (0 errors, 1 warnings, 2 info, 3+ debug)
-// onto slog levels; supervise's own default is info, as stops are
-// explained at that level.
+// tiniLevel maps tini's verbosity scale (default 1; -v adds one) onto
+// slog levels: 0 errors, 3 and more debug, as in tini. Where tini's 1
+// means warnings, supervise logs info, because every stop is explained at
+// that level; 1 and 2 are therefore both info.
 func tiniLevel(n int) slog.Level {
 	switch {
 	case n <= 0:
 		return slog.LevelError
-	case n == 1:
+	case n <= 2:
 		return slog.LevelInfo
 	default:
 		return slog.LevelDebug

@@ -3,8 +3,9 @@
 // the worker's own graceful stop, times a stop ladder that ends before the
 // orchestrator's SIGKILL, and reaps zombies.
 //
-// This file wires the command line to the internal packages; the behaviour
-// lives in internal/.
+// This package is the command line only: it reads options and
+// SUPERVISE_* variables into a supervisor.Config, and turns the result
+// into an exit status. The behaviour lives in internal/.
 package main
 
 import (
@@ -13,42 +14,52 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
-	"github.com/supervise/supervise/internal/ladder"
-	"github.com/supervise/supervise/internal/signals"
 	"github.com/supervise/supervise/internal/supervisor"
 )
-
-// version is set at build time with -ldflags '-X main.version=...'.
-var version = "dev"
 
 //go:embed LICENSE
 var license string
 
 func main() {
-	closeInheritedFiles()
+	supervisor.CloseInheritedFiles()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
 // run parses args and runs the chosen command; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	code := 0
+	flags := runFlags()
+	args = subcommandFirst(canonicalFlags(args, flags), flags, "plan", "presets")
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
+	cli.VersionPrinter = func(*cli.Context) { fmt.Fprintln(stdout, versionLine()) }
+	defaultHelp := cli.HelpPrinter
+	cli.HelpPrinter = func(w io.Writer, templ string, data any) {
+		if _, ok := data.(*cli.App); ok {
+			writeHelp(w)
+			return
+		}
+		defaultHelp(w, templ, data)
+	}
 	app := &cli.App{
-		Name:                   "supervise",
-		Usage:                  "PID-1 init and supervisor for job-queue workers",
-		UsageText:              "supervise [OPTIONS] [--] COMMAND [ARG...]\nsupervise check [--ready] [--url URL] [--timeout D]\nsupervise presets\nsupervise version",
-		Flags:                  runFlags(),
+		Name:    "supervise",
+		Usage:   "PID-1 init and supervisor for job-queue workers",
+		Version: buildVersion(),
+		UsageText: "supervise [OPTIONS] [--] COMMAND [ARG...]\n" +
+			"supervise plan [OPTIONS] [--] COMMAND [ARG...]\n" +
+			"supervise check [--ready] [--url URL] [--timeout D]\n" +
+			"supervise presets | version | help",
+		Flags:                  flags,
 		UseShortOptionHandling: true,
-		HideHelpCommand:        true,
 		Writer:                 stdout,
 		ErrWriter:              stderr,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			if hint, ok := unknownFlagHint(err.Error(), args, flags); ok {
+				return usageError{hint}
+			}
 			return usageError{err.Error() + " (see supervise --help)"}
 		},
 		Action: func(c *cli.Context) error {
@@ -56,64 +67,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprint(stdout, license)
 				return nil
 			}
-			cfg, err := buildConfig(c)
-			if err != nil {
-				return err
-			}
-			pdeath, err := parsePdeath(c.String("pdeath-signal"))
-			if err != nil {
-				return err
-			}
-			hs, err := setupHealth(c, &cfg)
-			if err != nil {
-				return err
-			}
-			if err := setParentDeathSignal(pdeath); err != nil {
-				return err
-			}
-			if hs != nil {
-				defer hs.start()()
-			}
-			code = supervisor.Run(cfg)
-			return nil
+			n, err := runChild(input{c: c, args: args})
+			code = n
+			return err
 		},
 		Commands: []*cli.Command{
-			{
-				Name:      "check",
-				Usage:     "probe a running supervise: exit 0 healthy, 1 not (for HEALTHCHECK)",
-				UsageText: "supervise check [--ready] [--url URL] [--timeout D]",
-				Flags:     checkFlags(),
-				OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-					return usageError{err.Error() + " (see supervise check --help)"}
-				},
-				Action: func(c *cli.Context) error {
-					n, err := runCheck(c)
-					code = n
-					return err
-				},
-			},
+			planCommand(stdout, args),
+			checkCommand(&code),
 			{
 				Name:  "presets",
-				Usage: "print the built-in stop protocols",
+				Usage: "print the built-in stop protocols and their ladders",
+				Flags: runFlags(),
 				Action: func(c *cli.Context) error {
-					printPresets(stdout)
-					return nil
+					return printPresets(stdout, input{c: c, args: args})
 				},
 			},
 			{
 				Name:  "version",
-				Usage: "print the version",
+				Usage: "print the version, commit, Go version and platform",
 				Action: func(c *cli.Context) error {
-					fmt.Fprintf(stdout, "supervise %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+					fmt.Fprintln(stdout, versionLine())
 					return nil
 				},
 			},
 		},
 	}
-	args = canonicalFlags(args, app.Flags)
 	if commandAfterDashes(args, app.Flags) {
 		// "supervise -- version" runs a child called version.
 		app.Commands = nil
+		app.HideHelpCommand = true
 	}
 	if err := app.Run(args); err != nil {
 		var ue usageError
@@ -128,147 +110,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// printPresets lists each preset with its ladder at the default grace period.
-func printPresets(w io.Writer) {
-	budget := ladder.Budget{Grace: defaultGrace}
-	for _, name := range ladder.Names() {
-		if name == "auto" {
-			fmt.Fprintf(w, "auto\n  pick a preset from the child's command line, at start and again at the stop\n\n")
-			continue
-		}
-		p, _ := ladder.Lookup(name)
-		l, _ := ladder.Plan(p, budget)
-		steps := "forward stop signals as received"
-		if len(l.Steps) > 0 {
-			steps = l.String() + "  (at --grace-period " + defaultGrace.String() + ")"
-		}
-		fmt.Fprintf(w, "%s\n  ladder: %s\n  %s\n  source: %s\n", name, steps, p.Summary, p.Source)
-		if r := ladder.Recognised(name); len(r) > 0 {
-			fmt.Fprintf(w, "  auto picks it for: %s\n", strings.Join(r, ", "))
-		}
-		fmt.Fprintln(w)
-	}
-}
-
-func buildVersion() string {
-	if version != "dev" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
-			}
-		}
-	}
-	return version
-}
-
-// parsePdeath reads -p; 0 when not given.
-func parsePdeath(name string) (unix.Signal, error) {
-	if name == "" {
-		return 0, nil
-	}
-	sig, err := signals.Parse(name)
+// runChild is the main command: supervise the child until it is gone.
+func runChild(in input) (int, error) {
+	cfg, err := in.buildConfig()
 	if err != nil {
-		return 0, usagef("invalid -p/--pdeath-signal: %v", err)
+		return 0, err
 	}
-	return sig, nil
-}
-
-// setParentDeathSignal arranges for supervise to get sig when its parent
-// exits (tini -p). The setting belongs to the calling thread; the Go runtime
-// never ends a thread that is not locked to a goroutine, so it lasts.
-func setParentDeathSignal(sig unix.Signal) error {
-	if sig == 0 {
-		return nil
-	}
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(sig), 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %v", err)
-	}
-	return nil
-}
-
-// closeInheritedFiles marks every descriptor above stderr close-on-exec, so
-// the child starts with 0, 1 and 2 only, whatever supervise inherited.
-func closeInheritedFiles() {
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
-		return
-	}
-	// Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: walk /proc/self/fd.
-	entries, err := os.ReadDir("/proc/self/fd")
+	pdeath, err := in.signal("pdeath-signal")
 	if err != nil {
-		return
+		return 0, err
 	}
-	for _, e := range entries {
-		var fd int
-		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd > 2 {
-			unix.CloseOnExec(fd)
-		}
+	hp, err := in.health(cfg)
+	if err != nil {
+		return 0, err
 	}
-}
-
-// canonicalFlags writes every option under its first name, so "-r A
-// --rewrite B" means two rewrites, as with dumb-init, where urfave/cli
-// would refuse two forms of one flag. Only options before the command are
-// touched.
-func canonicalFlags(args []string, flags []cli.Flag) []string {
-	primary := map[string]string{}
-	for _, f := range flags {
-		names := f.Names()
-		for _, n := range names[1:] {
-			primary[n] = names[0]
-		}
+	hp.apply(&cfg)
+	for _, w := range unknownEnv(os.Environ()) {
+		cfg.Log.Warn(w)
 	}
-	out := append([]string{}, args...)
-	for i := 1; i < len(out); i++ {
-		a := out[i]
-		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
-			break
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if p, ok := primary[name]; ok {
-			a = "--" + p
-			if hasValue {
-				a += "=" + value
-			}
-			out[i] = a
-		}
-		if !hasValue && valueFlag(flags, strings.TrimLeft(out[i], "-")) {
-			i++
-		}
+	if err := supervisor.SetParentDeathSignal(pdeath); err != nil {
+		return 0, err
 	}
-	return out
-}
-
-// valueFlag reports whether the option called name takes a value.
-func valueFlag(flags []cli.Flag, name string) bool {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				_, isBool := f.(*cli.BoolFlag)
-				return !isBool
-			}
-		}
-	}
-	return false
-}
-
-// commandAfterDashes reports whether the command line's first operand
-// comes after "--", so it names the child, never a subcommand.
-func commandAfterDashes(args []string, flags []cli.Flag) bool {
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			return true
-		case !strings.HasPrefix(a, "-") || a == "-":
-			return false
-		case !strings.Contains(a, "=") && valueFlag(flags, strings.TrimLeft(a, "-")):
-			i++ // the option's value
-		}
-	}
-	return false
+	defer hp.start()()
+	return supervisor.Run(cfg), nil
 }
 
 func firstLine(s string) string {

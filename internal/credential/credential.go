@@ -18,7 +18,7 @@ import (
 func Resolve(spec string) (*syscall.Credential, string, error) {
 	name, group, hasGroup := strings.Cut(strings.TrimSpace(spec), ":")
 	if name == "" || (hasGroup && group == "") {
-		return nil, "", fmt.Errorf("invalid --user %q: want USER or USER:GROUP, names or numbers", spec)
+		return nil, "", fmt.Errorf("user %q: want USER or USER:GROUP, names or numbers", spec)
 	}
 	cred := &syscall.Credential{}
 	home := "/"
@@ -41,16 +41,16 @@ func Resolve(spec string) (*syscall.Credential, string, error) {
 	case isNumber(name):
 		uid, err := strconv.ParseUint(name, 10, 32)
 		if err != nil {
-			return nil, "", fmt.Errorf("invalid --user %q: uid out of range", spec)
+			return nil, "", fmt.Errorf("user %q: uid out of range", spec)
 		}
 		cred.Uid, cred.Gid = uint32(uid), uint32(uid)
 	default:
-		return nil, "", fmt.Errorf("invalid --user %q: no user %q in /etc/passwd", spec, name)
+		return nil, "", fmt.Errorf("user %q: no user %q in /etc/passwd", spec, name)
 	}
 	if hasGroup {
 		gid, err := resolveGroup(group)
 		if err != nil {
-			return nil, "", fmt.Errorf("invalid --user %q: %v", spec, err)
+			return nil, "", fmt.Errorf("user %q: %v", spec, err)
 		}
 		cred.Gid = gid
 	}

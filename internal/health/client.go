@@ -14,7 +14,7 @@ import (
 func ProbeURL(listen, path string) (string, error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "", fmt.Errorf("invalid listen address %q: want HOST:PORT, like 127.0.0.1:9797 or :9797", listen)
+		return "", fmt.Errorf("address %q: want HOST:PORT, like 127.0.0.1:9797 or :9797", listen)
 	}
 	switch host {
 	case "", "0.0.0.0":
@@ -25,13 +25,22 @@ func ProbeURL(listen, path string) (string, error) {
 	return "http://" + net.JoinHostPort(host, port) + path, nil
 }
 
+// CheckURL reports whether rawURL is one Probe can use: http://HOST[:PORT]/PATH.
+func CheckURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return fmt.Errorf("URL %q: want http://HOST:PORT/PATH", rawURL)
+	}
+	return nil
+}
+
 // Probe GETs url (http only) and reports whether it answered 200, with
 // the body (bounded). It blocks at most timeout.
 func Probe(rawURL string, timeout time.Duration) (bool, string, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return false, "", fmt.Errorf("invalid URL %q: want http://HOST:PORT/PATH", rawURL)
+	if err := CheckURL(rawURL); err != nil {
+		return false, "", err
 	}
+	u, _ := url.Parse(rawURL)
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")

@@ -41,11 +41,12 @@ var (
 
 // Detect picks a preset from a command line, looking through python
 // interpreters ("python -m celery", "python3 huey_consumer.py") and simple
-// wrappers (env, nice, exec, bundle exec). Unknown commands get "none".
+// wrappers (env, nice, exec, bundle exec). Any other program gets the
+// generic ladder.
 func Detect(argv []string) Detection {
 	prog, rest, how := program(argv)
 	if prog == "" {
-		return Detection{Preset: "none", Reason: "empty command line"}
+		return Detection{Preset: Generic, Reason: "no known worker in " + how}
 	}
 	if phpFPMName.MatchString(prog) {
 		return Detection{Preset: "php-fpm", Reason: how + " " + prog}
@@ -61,7 +62,7 @@ func Detect(argv []string) Detection {
 			return Detection{Preset: r.preset, Reason: how + " " + prog + " with argument " + r.needArg}
 		}
 	}
-	return Detection{Preset: "none", Reason: "no known worker in " + how + " " + prog}
+	return Detection{Preset: Generic, Reason: "no known worker in " + how + " " + prog}
 }
 
 // program finds the program a command line runs: its name, the arguments
@@ -87,7 +88,7 @@ func program(argv []string) (string, []string, string) {
 		}
 		return base, argv[i+1:], "program"
 	}
-	return "", nil, ""
+	return "", nil, "an empty command line"
 }
 
 // wrappers are commands that run another command, with the options of
@@ -125,7 +126,7 @@ func python(args []string) (string, []string, string) {
 		case strings.HasPrefix(a, "-m") && len(a) > 2:
 			return a[2:], args[i+1:], "python module"
 		case a == "-c":
-			return "", nil, ""
+			return "", nil, "python -c"
 		case a == "-W" || a == "-X" || a == "-Q":
 			i++ // these options take a value
 		case strings.HasPrefix(a, "-"):
@@ -133,7 +134,7 @@ func python(args []string) (string, []string, string) {
 			return filepath.Base(a), args[i+1:], "python script"
 		}
 	}
-	return "", nil, ""
+	return "", nil, "python with no script"
 }
 
 func contains(list []string, s string) bool {

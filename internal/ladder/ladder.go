@@ -1,7 +1,6 @@
 package ladder
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -16,6 +15,11 @@ import (
 // than this could be lost.
 const MinSpacing = 1500 * time.Millisecond
 
+// AsReceived, as a step's signal, stands for the stop signal supervise
+// received (after --rewrite): the generic ladder's first rung passes the
+// stop on as it came, as tini would. Resolve replaces it.
+const AsReceived unix.Signal = 0
+
 // Step is one rung: send Signal, then wait Wait before the next rung.
 type Step struct {
 	Signal unix.Signal
@@ -27,9 +31,17 @@ type Step struct {
 // Ladder is a planned stop: its steps in order, the last one SIGKILL.
 type Ladder struct {
 	Steps []Step
+	// Timed is true when the waits are deadlines. In an untimed ladder
+	// (no grace period known) only the waits before the drain are; from the
+	// drain on, the next rung waits for a repeated stop signal.
+	Timed bool
+	// RepeatForwards makes a repeated stop signal be forwarded as received
+	// instead of advancing the ladder: the generic ladder without a grace
+	// period behaves exactly as tini does.
+	RepeatForwards bool
 }
 
-// Total is the time from the first rung to the last.
+// Total is the time from the first rung to the last of a timed ladder.
 func (l Ladder) Total() time.Duration {
 	var t time.Duration
 	for _, s := range l.Steps {
@@ -48,102 +60,49 @@ func (l Ladder) DrainIndex() int {
 	return -1
 }
 
-// String renders the ladder in the --stop syntax: "INT,4s,INT,5s,KILL".
+// Deadline reports whether step i's wait is a deadline: in a timed
+// ladder every wait is; in an untimed one only those before the drain.
+func (l Ladder) Deadline(i int) bool {
+	if i >= len(l.Steps)-1 {
+		return false
+	}
+	return l.Timed || i < l.DrainIndex()
+}
+
+// Resolve returns the ladder with AsReceived replaced by sig.
+func (l Ladder) Resolve(sig unix.Signal) Ladder {
+	steps := make([]Step, len(l.Steps))
+	copy(steps, l.Steps)
+	for i := range steps {
+		if steps[i].Signal == AsReceived {
+			steps[i].Signal = sig
+		}
+	}
+	l.Steps = steps
+	return l
+}
+
+// String renders the ladder in the --stop syntax, "INT,7.5s,INT,1.5s,KILL".
+// A wait that is no deadline (an untimed ladder's) is written "…"; a
+// signal still to be resolved is written RECEIVED.
 func (l Ladder) String() string {
 	var parts []string
 	for i, s := range l.Steps {
-		parts = append(parts, signals.Name(s.Signal))
+		parts = append(parts, stepName(s.Signal))
 		if i < len(l.Steps)-1 {
-			parts = append(parts, s.Wait.String())
+			if l.Deadline(i) {
+				parts = append(parts, s.Wait.String())
+			} else {
+				parts = append(parts, "…")
+			}
 		}
 	}
 	return strings.Join(parts, ",")
 }
 
-// ParseStop reads a ladder written as alternating signals and waits:
-// "TERM,290s,QUIT,5s,KILL". A ladder that ends in a wait gets KILL appended;
-// one must end in KILL otherwise. Waits are durations ("5s", "1m30s") or
-// whole seconds ("5"), and at least MinSpacing. The first wait is the drain.
-func ParseStop(text string) (Ladder, error) {
-	fields := strings.Split(text, ",")
-	if strings.TrimSpace(text) == "" {
-		return Ladder{}, fmt.Errorf("empty --stop ladder: want signals and waits like TERM,290s,QUIT,5s,KILL")
+func stepName(s unix.Signal) string {
+	if s == AsReceived {
+		return "RECEIVED"
 	}
-	if len(fields)%2 == 0 {
-		fields = append(fields, "KILL")
-	}
-	if len(fields) > 41 {
-		return Ladder{}, fmt.Errorf("invalid --stop %q: at most 20 rungs before KILL", text)
-	}
-	var l Ladder
-	for i := 0; i < len(fields); i += 2 {
-		sig, err := signals.Parse(fields[i])
-		if err != nil {
-			return Ladder{}, fmt.Errorf("invalid --stop %q: %v", text, err)
-		}
-		step := Step{Signal: sig}
-		if i+1 < len(fields) {
-			if sig == unix.SIGKILL {
-				return Ladder{}, fmt.Errorf("invalid --stop %q: KILL must be the last rung", text)
-			}
-			d, err := ParseDuration(fields[i+1])
-			if err != nil {
-				return Ladder{}, fmt.Errorf("invalid --stop %q: %v", text, err)
-			}
-			if d < MinSpacing {
-				return Ladder{}, fmt.Errorf("invalid --stop %q: wait %s is below the %s minimum between rungs", text, fields[i+1], MinSpacing)
-			}
-			step.Wait = d
-			step.Drain = i == 0
-		} else if sig != unix.SIGKILL {
-			return Ladder{}, fmt.Errorf("invalid --stop %q: the ladder must end in KILL or a wait", text)
-		}
-		l.Steps = append(l.Steps, step)
-	}
-	return l, nil
-}
-
-// MaxDuration bounds every duration supervise accepts: a year is longer than
-// any orchestrator waits, and keeps sums far from overflow.
-const MaxDuration = 365 * 24 * time.Hour
-
-// ParseDuration reads a Go duration ("30s", "1m30s", "250ms") or a whole
-// number of seconds ("30", as Kubernetes' terminationGracePeriodSeconds is
-// written). Negative values and values above a year are refused.
-func ParseDuration(text string) (time.Duration, error) {
-	t := strings.TrimSpace(text)
-	var d time.Duration
-	if n, ok := wholeSeconds(t); ok {
-		if n > int64(MaxDuration/time.Second) {
-			return 0, fmt.Errorf("duration %q too large: at most %s", text, "8760h")
-		}
-		d = time.Duration(n) * time.Second
-	} else {
-		var err error
-		d, err = time.ParseDuration(t)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q: want a duration like 30s, 1m30s, 250ms or whole seconds", text)
-		}
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("invalid duration %q: must not be negative", text)
-	}
-	if d > MaxDuration {
-		return 0, fmt.Errorf("duration %q too large: at most %s", text, "8760h")
-	}
-	return d, nil
-}
-
-func wholeSeconds(t string) (int64, bool) {
-	if t == "" || len(t) > 12 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range t {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
+	return signals.Name(s)
 }

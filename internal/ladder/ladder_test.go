@@ -1,6 +1,8 @@
 package ladder
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -8,18 +10,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+const s = time.Second
+
+// Every ladder fits its grace: KILL lands exactly Margin before the end
+// of a grace of 10s or more, and no rung is closer than MinSpacing.
 func TestPlanFitsGrace(t *testing.T) {
 	for _, name := range Names() {
 		p, ok := Lookup(name)
 		if !ok || len(p.Steps) == 0 {
 			continue
 		}
-		for _, grace := range []time.Duration{5 * time.Second, 10 * time.Second, 30 * time.Second, 35 * time.Minute} {
+		for _, grace := range []time.Duration{5 * s, 10 * s, 30 * s, 300 * s, 35 * time.Minute} {
 			l, warns := Plan(p, Budget{Grace: grace})
-			if l.Steps[len(l.Steps)-1].Signal != unix.SIGKILL {
-				t.Errorf("%s: ladder %s does not end in KILL", name, l)
+			if !l.Timed || l.Steps[len(l.Steps)-1].Signal != unix.SIGKILL {
+				t.Errorf("%s: ladder %s is untimed or does not end in KILL", name, l)
 			}
-			if grace >= 10*time.Second {
+			if grace >= 10*s {
 				if len(warns) > 0 {
 					t.Errorf("%s at %s: warnings %v", name, grace, warns)
 				}
@@ -27,32 +33,169 @@ func TestPlanFitsGrace(t *testing.T) {
 					t.Errorf("%s at %s: ladder %s takes %s, want %s", name, grace, l, got, grace-Margin(grace))
 				}
 			}
-			for i, s := range l.Steps[:len(l.Steps)-1] {
-				if s.Wait < MinSpacing {
-					t.Errorf("%s at %s: rung %d waits %s, below %s", name, grace, i, s.Wait, MinSpacing)
+			if l.Total() > grace-Margin(grace) {
+				t.Errorf("%s at %s: ladder %s ends after the margin", name, grace, l)
+			}
+			for i, st := range l.Steps[:len(l.Steps)-1] {
+				if st.Wait < MinSpacing {
+					t.Errorf("%s at %s: rung %d waits %s, below %s", name, grace, i, st.Wait, MinSpacing)
 				}
 			}
 		}
 	}
 }
 
-func TestPlanHuey(t *testing.T) {
-	p, _ := Lookup("huey")
-	l, _ := Plan(p, Budget{Grace: 10 * time.Second})
-	if l.String() != "INT,4s,INT,5s,KILL" {
-		t.Errorf("huey at 10s: %s", l)
+// The drain gets nearly all of a known grace: every two-signal preset
+// drains at least 7s at 10s, 26s at 30s and 290s at 300s.
+func TestPlanDrainShare(t *testing.T) {
+	want := map[time.Duration]time.Duration{10 * s: 7 * s, 30 * s: 26 * s, 300 * s: 290 * s}
+	for _, name := range Names() {
+		p, ok := Lookup(name)
+		if !ok || p.Signals() != 2 {
+			continue
+		}
+		for grace, least := range want {
+			l, _ := Plan(p, Budget{Grace: grace})
+			if d := l.Steps[l.DrainIndex()].Wait; d < least {
+				t.Errorf("%s at %s: drain %s (%s), want at least %s", name, grace, d, l, least)
+			}
+		}
 	}
-	l, _ = Plan(p, Budget{Grace: 35 * time.Minute, StopDelay: 5 * time.Second})
-	if l.String() != "INT,34m49s,INT,5s,KILL" {
-		t.Errorf("huey at 35m with 5s stop delay: %s", l)
+}
+
+func TestPlanLadders(t *testing.T) {
+	cases := []struct {
+		preset string
+		b      Budget
+		want   string
+		warns  int
+	}{
+		{"huey", Budget{Grace: 10 * s}, "INT,7.5s,INT,1.5s,KILL", 0},
+		{"huey", Budget{Grace: 30 * s}, "INT,27.5s,INT,1.5s,KILL", 0},
+		{"huey", Budget{Grace: 300 * s}, "INT,4m56s,INT,3s,KILL", 0},
+		{"huey", Budget{Grace: 35 * time.Minute, StopDelay: 5 * s}, "INT,34m44s,INT,10s,KILL", 0},
+		{"huey", Budget{}, "INT,…,INT,…,KILL", 0},
+		{"huey", Budget{Grace: 10 * s, DrainTimeout: 20 * s}, "INT,20s,INT,1.5s,KILL", 1},
+		{"huey", Budget{DrainTimeout: 20 * s}, "INT,20s,INT,1.5s,KILL", 0},
+		{"huey", Budget{Grace: 3 * s}, "INT,1.5s,INT,1.5s,KILL", 2},
+		{"celery", Budget{Grace: 10 * s}, "TERM,7s,QUIT,2s,KILL", 0},
+		{"rq", Budget{Grace: 10 * s}, "TERM,7.5s,TERM,1.5s,KILL", 0},
+		{"sidekiq", Budget{Grace: 10 * s}, "TSTP,1.5s,TERM,7.5s,KILL", 0},
+		{"sidekiq", Budget{}, "TSTP,1.5s,TERM,…,KILL", 0},
+		{Generic, Budget{Grace: 10 * s}, "RECEIVED,9s,KILL", 0},
+		{Generic, Budget{}, "RECEIVED,…,KILL", 0},
+		{"none", Budget{Grace: 10 * s}, "", 0},
 	}
-	l, warns := Plan(p, Budget{Grace: 10 * time.Second, DrainTimeout: 20 * time.Second})
-	if l.String() != "INT,20s,INT,5s,KILL" || len(warns) != 1 {
-		t.Errorf("huey with a drain past the grace: %s %v", l, warns)
+	for _, c := range cases {
+		p, _ := Lookup(c.preset)
+		l, warns := Plan(p, c.b)
+		if l.String() != c.want || len(warns) != c.warns {
+			t.Errorf("%s in %+v: %s %q; want %s and %d warnings", c.preset, c.b, l, warns, c.want, c.warns)
+		}
 	}
-	l, warns = Plan(p, Budget{Grace: 4 * time.Second})
-	if len(warns) == 0 || l.Total() > 4*time.Second {
-		t.Errorf("huey at 4s: %s %v", l, warns)
+	g, _ := Lookup(Generic)
+	if l, _ := Plan(g, Budget{}); !l.RepeatForwards || l.Timed {
+		t.Errorf("generic without a grace: %+v, want untimed and forwarding repeats", l)
+	}
+	if l, _ := Plan(g, Budget{Grace: 10 * s}); l.RepeatForwards {
+		t.Errorf("generic with a grace forwards repeats: %+v", l)
+	}
+	if got := g.Ladder(0).Resolve(unix.SIGINT).Steps[0].Signal; got != unix.SIGINT {
+		t.Errorf("Resolve: first rung %v, want INT", got)
+	}
+}
+
+func TestBudgetValidate(t *testing.T) {
+	good := []Budget{{}, {Grace: s}, {Grace: 30 * s, StopDelay: 5 * s, DrainTimeout: 20 * s}, {DrainTimeout: MinSpacing}}
+	for _, b := range good {
+		if err := b.Validate(); err != nil {
+			t.Errorf("%+v: %v", b, err)
+		}
+	}
+	bad := map[string]Budget{
+		FieldGrace:        {Grace: 500 * time.Millisecond},
+		FieldDrainTimeout: {DrainTimeout: s},
+		FieldStopDelay:    {Grace: 10 * s, StopDelay: 10 * s},
+	}
+	for field, b := range bad {
+		var fe *FieldError
+		if err := b.Validate(); !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("%+v: %v, want a %s error", b, err, field)
+		}
+	}
+}
+
+// The stepper, fed times and no processes: each row is one stop.
+func TestStepper(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	timed, _ := Plan(presets["huey"], Budget{Grace: 10 * s})
+	untimed, _ := Plan(presets["huey"], Budget{})
+	type event struct {
+		at     time.Duration
+		repeat bool // a repeated stop signal; otherwise a clock tick
+	}
+	cases := []struct {
+		name   string
+		l      Ladder
+		delay  time.Duration
+		events []event
+		want   string // rungs sent: "INT@0s/stop signal ..."
+	}{
+		{"timed, no repeat", timed, 0, []event{{0, false}, {7 * s, false}, {7500 * time.Millisecond, false}, {9 * s, false}},
+			"INT@0s/stop signal INT@7.5s/deadline KILL@9s/deadline"},
+		{"timed, repeat advances at once", timed, 0, []event{{0, false}, {2 * s, true}, {2 * s, false}},
+			"INT@0s/stop signal INT@2s/repeated stop signal"},
+		{"repeat waits the minimum spacing", timed, 0, []event{{0, false}, {200 * time.Millisecond, true}, {time.Second, false}, {1500 * time.Millisecond, false}},
+			"INT@0s/stop signal INT@1.5s/repeated stop signal"},
+		{"repeat never postpones a deadline", timed, 0, []event{{0, false}, {7 * s, false}, {7500 * time.Millisecond, false}, {8 * s, true}, {9 * s, false}},
+			"INT@0s/stop signal INT@7.5s/deadline KILL@9s/deadline"},
+		{"untimed waits for repeats", untimed, 0, []event{{0, false}, {time.Hour, false}, {time.Hour, true}, {time.Hour, false}, {2 * time.Hour, false}},
+			"INT@0s/stop signal INT@1h0m0s/repeated stop signal"},
+		{"untimed, two repeats reach KILL", untimed, 0, []event{{0, false}, {s, true}, {1500 * time.Millisecond, false}, {2 * s, true}, {3 * s, false}},
+			"INT@0s/stop signal INT@1.5s/repeated stop signal KILL@3s/repeated stop signal"},
+		{"stop delay, then a repeat sends the first rung", timed, 5 * s, []event{{s, false}, {2 * s, true}, {2 * s, false}},
+			"INT@2s/repeated stop signal"},
+		{"stop delay runs out", timed, 2 * s, []event{{s, false}, {2 * s, false}},
+			"INT@2s/stop signal"},
+	}
+	for _, c := range cases {
+		st := NewStepper(c.l, t0, c.delay)
+		for _, e := range c.events {
+			if e.repeat {
+				st.Repeat(at(e.at))
+				continue
+			}
+			st.Fire(at(e.at))
+		}
+		var got []string
+		for _, r := range st.Sent() {
+			got = append(got, stepName(r.Signal)+"@"+r.At.String()+"/"+r.Cause.String())
+		}
+		if g := strings.Join(got, " "); g != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.name, g, c.want)
+		}
+	}
+}
+
+// Learning the grace during a stop times the rest of an untimed ladder
+// from the last rung sent.
+func TestStepperRetime(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	untimed, _ := Plan(presets["huey"], Budget{})
+	st := NewStepper(untimed, t0, 0)
+	st.Fire(t0)
+	if due, _ := st.Due(); !due.IsZero() {
+		t.Fatalf("untimed ladder has a deadline %v", due)
+	}
+	timed, _ := Plan(presets["huey"], Budget{Grace: 45 * s})
+	st.Retime(timed)
+	due, cause := st.Due()
+	if want := t0.Add(timed.Steps[0].Wait); !due.Equal(want) || cause != CauseDeadline {
+		t.Fatalf("after Retime: due %v (%s), want %v", due.Sub(t0), cause, want.Sub(t0))
+	}
+	if r, ok := st.Fire(due); !ok || r.Signal != unix.SIGINT || !r.AfterDrain {
+		t.Fatalf("Fire at the new deadline: %+v %v", r, ok)
 	}
 }
 
@@ -66,27 +209,16 @@ func TestParseStop(t *testing.T) {
 	}
 	for in, want := range good {
 		l, err := ParseStop(in)
-		if err != nil || l.String() != want {
+		if err != nil || l.String() != want || !l.Timed {
 			t.Errorf("ParseStop(%q) = %s, %v; want %s", in, l, err, want)
 		}
 	}
 	for _, in := range []string{"", "TERM", "TERM,5s,QUIT", "TERM,1s,KILL", "TERM,x,KILL", "KILL,5s,TERM", "FOO,5s,KILL", "TERM,-5s,KILL", ",,"} {
-		if l, err := ParseStop(in); err == nil {
+		l, err := ParseStop(in)
+		if err == nil {
 			t.Errorf("ParseStop(%q) = %s, want an error", in, l)
-		}
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	good := map[string]time.Duration{"30": 30 * time.Second, "1m30s": 90 * time.Second, "250ms": 250 * time.Millisecond, "0": 0, "8760h": MaxDuration}
-	for in, want := range good {
-		if got, err := ParseDuration(in); err != nil || got != want {
-			t.Errorf("ParseDuration(%q) = %v, %v", in, got, err)
-		}
-	}
-	for _, in := range []string{"", "-1s", "abc", "8761h", "99999999999999", "1e3s", "30 s"} {
-		if got, err := ParseDuration(in); err == nil {
-			t.Errorf("ParseDuration(%q) = %v, want an error", in, got)
+		} else if strings.Contains(err.Error(), "--") {
+			t.Errorf("ParseStop(%q): the error names a flag: %v", in, err)
 		}
 	}
 }
@@ -100,10 +232,10 @@ func TestDetect(t *testing.T) {
 		"rq worker --url redis://r high default":    "rq",
 		"/usr/bin/python3 /usr/bin/rq worker":       "rq",
 		"rqworker default":                          "rq",
-		"rq info":                                   "none",
+		"rq info":                                   Generic,
 		"celery -A proj worker -l info":             "celery",
 		"python -m celery -A proj worker":           "celery",
-		"celery -A proj beat":                       "none",
+		"celery -A proj beat":                       Generic,
 		"env FOO=1 nice -n 5 dramatiq app":          "dramatiq",
 		"gunicorn -w 4 app:app":                     "gunicorn",
 		"python -u -W ignore -m uvicorn app:app":    "uvicorn",
@@ -112,17 +244,20 @@ func TestDetect(t *testing.T) {
 		"nginx -g daemon off;":                      "nginx",
 		"postgres -D /data":                         "postgres",
 		"php-fpm8.2 -F":                             "php-fpm",
-		"sh -c exec huey_consumer app.huey":         "none",
-		"python -c import x":                        "none",
-		"/app/entrypoint.sh huey_consumer":          "none",
+		"sh -c exec huey_consumer app.huey":         Generic,
+		"python -c import x":                        Generic,
+		"/app/entrypoint.sh huey_consumer":          Generic,
 	}
 	for in, want := range cases {
 		if got := Detect(strings.Fields(in)); got.Preset != want {
 			t.Errorf("Detect(%q) = %s (%s), want %s", in, got.Preset, got.Reason, want)
 		}
 	}
-	if got := Detect(nil); got.Preset != "none" {
+	if got := Detect(nil); got.Preset != Generic {
 		t.Errorf("Detect(nil) = %v", got)
+	}
+	if got := Detect(strings.Fields("python3 -c pass")); got.Reason != "no known worker in python -c" {
+		t.Errorf("python -c: reason %q", got.Reason)
 	}
 }
 
@@ -150,18 +285,6 @@ func FuzzParseStop(f *testing.F) {
 	})
 }
 
-func FuzzParseDuration(f *testing.F) {
-	for _, s := range []string{"30", "1m30s", "250ms", "-1s", "8760h", "999999999999", "1.5h"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		d, err := ParseDuration(in)
-		if err == nil && (d < 0 || d > MaxDuration) {
-			t.Fatalf("ParseDuration(%q) = %v", in, d)
-		}
-	})
-}
-
 func FuzzDetect(f *testing.F) {
 	f.Add("python -m celery -A x worker")
 	f.Add("env A=1 exec nice huey_consumer")
@@ -172,4 +295,24 @@ func FuzzDetect(f *testing.F) {
 			t.Fatalf("Detect(%q) = unknown preset %q", in, d.Preset)
 		}
 	})
+}
+
+func TestPreview(t *testing.T) {
+	p, _ := Lookup("huey")
+	l, _ := Plan(p, Budget{Grace: 10 * s})
+	var got []string
+	for _, r := range l.Preview(Budget{Grace: 10 * s}) {
+		got = append(got, fmt.Sprintf("%s@%s/%v", stepName(r.Signal), r.At, r.Timed))
+	}
+	if g := strings.Join(got, " "); g != "INT@0s/true INT@7.5s/true KILL@9s/true" {
+		t.Errorf("timed preview: %s", g)
+	}
+	l, _ = Plan(p, Budget{})
+	got = nil
+	for _, r := range l.Preview(Budget{}) {
+		got = append(got, fmt.Sprintf("%s/%v/%s", stepName(r.Signal), r.Timed, r.When))
+	}
+	if g := strings.Join(got, " "); g != "INT/true/at once INT/false/on a repeated stop signal KILL/false/on a repeated stop signal" {
+		t.Errorf("untimed preview: %s", g)
+	}
 }

@@ -9,8 +9,9 @@ import (
 // spends it.
 type Budget struct {
 	// Grace is the time between the orchestrator's stop signal and its
-	// SIGKILL: docker stop -t / stop_grace_period (10s by default),
-	// Kubernetes' terminationGracePeriodSeconds (30s by default).
+	// SIGKILL: docker stop -t / stop_grace_period, Kubernetes'
+	// terminationGracePeriodSeconds. Zero means unknown: the ladder is
+	// then untimed and the orchestrator's SIGKILL is the only deadline.
 	Grace time.Duration
 	// StopDelay is spent before the first rung, while readiness reports 503.
 	StopDelay time.Duration
@@ -18,9 +19,48 @@ type Budget struct {
 	DrainTimeout time.Duration
 }
 
+// Budget fields, as FieldError names them.
+const (
+	FieldGrace        = "grace period"
+	FieldDrainTimeout = "drain timeout"
+	FieldStopDelay    = "stop delay"
+)
+
+// MinGrace is the shortest grace period a ladder can be planned in.
+const MinGrace = time.Second
+
+// FieldError is a Budget field out of bounds.
+type FieldError struct {
+	Field  string // one of the Field constants
+	Value  time.Duration
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s %s: %s", e.Field, e.Value, e.Reason)
+}
+
+// Validate checks the budget's bounds: a grace period of at least MinGrace
+// (or none), a drain timeout of at least MinSpacing (or none), and a stop
+// delay shorter than a known grace period. The error is a *FieldError.
+func (b Budget) Validate() error {
+	switch {
+	case b.Grace < 0 || b.Grace > 0 && b.Grace < MinGrace:
+		return &FieldError{FieldGrace, b.Grace, fmt.Sprintf("must be at least %s, or unset", MinGrace)}
+	case b.DrainTimeout < 0 || b.DrainTimeout > 0 && b.DrainTimeout < MinSpacing:
+		return &FieldError{FieldDrainTimeout, b.DrainTimeout, fmt.Sprintf("must be at least %s", MinSpacing)}
+	case b.StopDelay < 0:
+		return &FieldError{FieldStopDelay, b.StopDelay, "must not be negative"}
+	case b.Grace > 0 && b.StopDelay >= b.Grace:
+		return &FieldError{FieldStopDelay, b.StopDelay, fmt.Sprintf("must be shorter than the grace period %s", b.Grace)}
+	}
+	return nil
+}
+
 // Margin is the time kept free between supervise's last rung and the
 // orchestrator's SIGKILL: 1s, or a tenth of a grace period shorter than 10s.
-// It covers the orchestrator's own latency and a child's final exit.
+// It covers the orchestrator's own latency and lets the worker record what
+// the last rung interrupted.
 func Margin(grace time.Duration) time.Duration {
 	if grace >= 10*time.Second {
 		return time.Second
@@ -28,56 +68,71 @@ func Margin(grace time.Duration) time.Duration {
 	return grace / 10
 }
 
-// Plan sizes p's drain so the ladder's KILL lands Margin before the grace
-// period ends, counting the stop delay. It returns the ladder and warnings
-// for a budget that cannot hold it. A preset without steps returns an empty
-// ladder.
+// FastWait is the wait after a fast-stop rung at a given grace period: the
+// preset's measured minimum, growing to a hundredth of a long grace period
+// (at most 10s), for a worker that is slower to act when it is loaded.
+func FastWait(base, grace time.Duration) time.Duration {
+	return max(base, min(grace/100, 10*time.Second))
+}
+
+// Plan fits p's ladder into the budget and returns it with warnings for a
+// budget that cannot hold it. A preset without steps returns an empty
+// ladder (plain forwarding).
+//
+// With a known grace period the ladder is timed: the fast-stop waits are
+// FastWait and the drain gets the rest, so KILL lands Margin before the
+// grace period ends, counting the stop delay. With --drain-timeout the
+// drain is that instead. With neither, the ladder is untimed (see Ladder).
 func Plan(p Preset, b Budget) (Ladder, []string) {
 	if len(p.Steps) == 0 {
 		return Ladder{}, nil
 	}
-	avail := b.Grace - b.StopDelay - Margin(b.Grace)
-	var fixed time.Duration
-	for _, s := range p.Steps {
-		fixed += s.Wait
+	l := p.Ladder(0)
+	if b.Grace == 0 && b.DrainTimeout == 0 {
+		l.Timed = false
+		l.RepeatForwards = p.Name == Generic
+		return l, nil
+	}
+	di := l.DrainIndex()
+	for i := di + 1; i < len(l.Steps)-1; i++ {
+		l.Steps[i].Wait = FastWait(l.Steps[i].Wait, b.Grace)
 	}
 	if b.DrainTimeout > 0 {
-		l := p.Ladder(b.DrainTimeout)
+		l.Steps[di].Wait = b.DrainTimeout
 		return l, Check(l, b)
 	}
-	drain := avail - fixed
-	if drain >= MinSpacing {
-		return p.Ladder(drain), nil
+	avail := b.Grace - b.StopDelay - Margin(b.Grace)
+	if drain := avail - l.Total(); drain >= MinSpacing {
+		l.Steps[di].Wait = drain
+		return l, nil
 	}
-	// The grace is too short for the preset's fast-stop waits: shorten them
-	// to the minimum spacing and give the drain what is left.
-	l := p.Ladder(0)
-	var short time.Duration
-	for i := range l.Steps {
-		if l.Steps[i].Wait > 0 {
+	// The grace is too short for the preset's other waits: shorten them to
+	// the minimum spacing and give the drain what is left.
+	for i := range l.Steps[:len(l.Steps)-1] {
+		if i != di {
 			l.Steps[i].Wait = MinSpacing
-			short += MinSpacing
 		}
 	}
-	drain = avail - short
-	if drain < MinSpacing {
-		drain = MinSpacing
-	}
-	if i := l.DrainIndex(); i >= 0 {
-		l.Steps[i].Wait = drain
-	}
-	warn := []string{fmt.Sprintf("grace period %s is short for the %s ladder: fast-stop waits shortened to %s", b.Grace, p.Name, MinSpacing)}
-	return l, append(warn, Check(l, b)...)
+	l.Steps[di].Wait = max(avail-l.Total(), MinSpacing)
+	warn := fmt.Sprintf("grace period %s is short for the %s ladder: its other waits are cut to %s and the drain gets %s",
+		b.Grace, p.Name, MinSpacing, l.Steps[di].Wait)
+	return l, append([]string{warn}, Check(l, b)...)
 }
 
-// Check warns when l, started after the stop delay, cannot end before the
-// grace period's SIGKILL.
+// KillAt is when a timed ladder's KILL lands, counted from the stop signal.
+func (l Ladder) KillAt(b Budget) time.Duration {
+	return b.StopDelay + l.Total()
+}
+
+// Check warns when a timed ladder, started after the stop delay, cannot
+// end Margin before a known grace period's SIGKILL.
 func Check(l Ladder, b Budget) []string {
-	if b.Grace <= 0 || len(l.Steps) == 0 {
+	if b.Grace <= 0 || len(l.Steps) == 0 || !l.Timed {
 		return nil
 	}
-	if end := b.StopDelay + l.Total(); end > b.Grace-Margin(b.Grace) {
-		return []string{fmt.Sprintf("stop ladder %s with stop delay %s takes %s, more than the grace period %s allows: the orchestrator's SIGKILL may come first", l, b.StopDelay, end, b.Grace)}
+	if end := l.KillAt(b); end > b.Grace-Margin(b.Grace) {
+		return []string{fmt.Sprintf("stop ladder %s with stop delay %s ends %s after the stop, later than the grace period %s allows: "+
+			"the orchestrator's SIGKILL may come first", l, b.StopDelay, end, b.Grace)}
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func ParseLevel(name string) (slog.Level, error) {
 	case "error":
 		return slog.LevelError, nil
 	}
-	return 0, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", name)
+	return 0, fmt.Errorf("level %q: want debug, info, warn or error", name)
 }
 
 // New returns a logger writing to w in format "text" or "json" at level.
@@ -40,7 +40,7 @@ func New(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)).With("logger", "supervise"), nil
 	}
-	return nil, fmt.Errorf("invalid --log-format %q: want text or json", format)
+	return nil, fmt.Errorf("format %q: want text or json", format)
 }
 
 // prefixWriter puts Prefix before each record. slog's handlers write one

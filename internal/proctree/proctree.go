@@ -58,3 +58,46 @@ func Descendants(procs []Proc, root int) []Proc {
 	}
 	return out
 }
+
+// State is a process's state letter (R, S, T, Z, ...) from
+// /proc/PID/stat; "" when it cannot be read (the process is gone).
+func State(pid int) string {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return ""
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return ""
+	}
+	return st.State
+}
+
+// Cmdline is a process's argv from /proc/PID/cmdline; nil when it cannot
+// be read or is empty (a zombie, a kernel thread).
+func Cmdline(pid int) []string {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return nil
+	}
+	argv, err := p.CmdLine()
+	if err != nil || len(argv) == 0 {
+		return nil
+	}
+	return argv
+}
+
+// Children lists the pids whose parent is pid, from one pass over /proc.
+func Children(pid int) []int {
+	all, err := Snapshot()
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, p := range all {
+		if p.PPID == pid {
+			out = append(out, p.PID)
+		}
+	}
+	return out
+}

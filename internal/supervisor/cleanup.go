@@ -6,36 +6,58 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervise/supervise/internal/reaper"
+	"github.com/supervise/supervise/internal/signals"
 )
+
+// DefaultCleanupGrace is the time leftovers get between TERM and KILL
+// when Config.CleanupGrace is unset.
+const DefaultCleanupGrace = 2 * time.Second
+
+// killWait is how long supervise waits for the kernel to deliver the
+// cleanup KILL before it exits anyway.
+const killWait = time.Second
+
+// cleanup is the state of the cleaning phase.
+type cleanup struct {
+	at      time.Time // the next deadline: KILL, then giving up
+	killed  bool      // leftovers got their KILL
+	stopped bool      // a stop signal came before or during cleaning
+}
 
 // beginCleanup starts the end: the main child is gone for good. Processes
 // left below supervise get TERM, then KILL after CleanupGrace; supervise
 // exits as soon as none is left.
 func (l *loop) beginCleanup(now time.Time) {
-	l.cleaning = true
+	l.phase = cleaning
+	l.clean = cleanup{at: now.Add(l.cfg.CleanupGrace), stopped: l.stop != nil}
 	if !reaper.HasChildren() {
 		l.finish()
 		return
 	}
-	left := l.leftovers()
-	if len(left) == 0 {
-		// Only exiting processes and zombies remain: their SIGCHLD will come.
-		l.cleanupAt = now.Add(l.cfg.CleanupGrace)
-		return
+	// With no live leftovers, only exiting processes and zombies remain:
+	// their SIGCHLD will come.
+	if left := l.leftovers(); len(left) > 0 {
+		l.log.Info("processes left after the main child exited: sending TERM", "count", len(left), "kill_in", l.cfg.CleanupGrace.String())
+		l.killTree(unix.SIGTERM)
 	}
-	l.log.Info("processes left after the main child exited: sending TERM", "count", len(left), "kill_in", l.cfg.CleanupGrace.String())
-	l.killTree(unix.SIGTERM)
-	l.cleanupAt = now.Add(l.cfg.CleanupGrace)
 }
 
-// checkLeftovers ends the loop once supervise has no child left, not even
-// a zombie still to be reaped. The kernel's answer decides, not a /proc
-// listing: a process in the middle of exiting can vanish from /proc before
-// its parent has reaped it.
-func (l *loop) checkLeftovers() {
-	if !l.done && !reaper.HasChildren() {
-		l.finish()
+// stopWhileCleaning handles a stop signal after the main child is gone.
+// It never sends TERM again and never moves the KILL later; a repeated
+// stop signal brings the KILL forward to now.
+func (l *loop) stopWhileCleaning(received unix.Signal) {
+	if l.clean.killed {
+		l.log.Info("stop signal received; leftovers already got KILL", "signal", signals.Name(received))
+		return
 	}
+	if !l.clean.stopped {
+		l.clean.stopped = true
+		l.log.Info("stop signal received while leftovers finish: KILL stays due", "signal", signals.Name(received),
+			"kill_in", time.Until(l.clean.at).Round(time.Millisecond).String())
+		return
+	}
+	l.log.Warn("stop signal received again: sending KILL to the leftovers now", "signal", signals.Name(received))
+	l.killLeftovers(time.Now())
 }
 
 // cleanupDeadline sends KILL to what ignored TERM, then gives the kernel a
@@ -45,16 +67,21 @@ func (l *loop) cleanupDeadline(now time.Time) {
 		l.finish()
 		return
 	}
-	left := l.leftovers()
-	if !l.killedLeft {
-		l.killedLeft = true
-		if len(left) > 0 {
-			l.log.Warn("processes left ignored TERM: sending KILL", "count", len(left))
-			l.killTree(unix.SIGKILL)
-		}
-		l.cleanupAt = now.Add(time.Second)
+	if !l.clean.killed {
+		l.killLeftovers(now)
 		return
 	}
-	l.log.Warn("processes still left after KILL: exiting anyway", "count", len(left))
+	l.log.Warn("processes still left after KILL: exiting anyway", "count", len(l.leftovers()))
 	l.finish()
+}
+
+// killLeftovers sends KILL to every process left and sets the final
+// deadline.
+func (l *loop) killLeftovers(now time.Time) {
+	l.clean.killed = true
+	l.clean.at = now.Add(killWait)
+	if left := l.leftovers(); len(left) > 0 {
+		l.log.Warn("processes left ignored TERM: sending KILL", "count", len(left))
+		l.killTree(unix.SIGKILL)
+	}
 }

@@ -27,7 +27,7 @@ func (l *loop) startChild() error {
 		return err
 	}
 	now := time.Now()
-	l.pid, l.startedAt = pid, now
+	l.phase, l.pid, l.startedAt = running, pid, now
 	if l.cfg.Memory != nil {
 		l.oomAtStart, _ = l.cfg.Memory.OOMKills()
 	}
@@ -74,7 +74,7 @@ func (l *loop) mainExited(e reaper.Exit, now time.Time) {
 		l.log.Error("child was killed by the kernel's OOM killer: the container ran out of memory", "pid", e.PID, "memory_limit", limit)
 	}
 
-	if l.stop != nil {
+	if l.phase == stopping {
 		l.stopFinished(now, attrs)
 		l.beginCleanup(now)
 		return
@@ -91,7 +91,7 @@ func (l *loop) mainExited(e reaper.Exit, now time.Time) {
 		} else {
 			l.backoff = min(2*l.backoff, backoffMax)
 		}
-		l.restartAt = now.Add(l.backoff)
+		l.phase, l.restartAt = backoff, now.Add(l.backoff)
 		l.status.update(func(s *Snapshot) { s.Restarting = true })
 		l.log.Warn("child exited; restarting", append(attrs, "in", l.backoff.String(), "restart", l.restarts, "policy", string(l.cfg.Restart))...)
 		return

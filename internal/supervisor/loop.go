@@ -33,17 +33,15 @@ type loop struct {
 
 	chld, stopSig, fwd, drop chan os.Signal
 
-	pid        int // main child; 0 when none runs
-	startedAt  time.Time
-	lastCode   int
-	restarts   int
-	backoff    time.Duration
-	restartAt  time.Time // zero when no restart is pending
-	stop       *stopRun  // nil until a stop is requested
-	cleaning   bool      // the main child is gone for good
-	cleanupAt  time.Time
-	killedLeft bool // leftovers got their KILL
-	done       bool
+	phase     phase
+	pid       int // the main child, in running and stopping; 0 otherwise
+	startedAt time.Time
+	lastCode  int
+	restarts  int
+	backoff   time.Duration // the last restart wait
+	restartAt time.Time     // in backoff: when the child starts again
+	stop      *stopRun      // from the first stop signal on
+	clean     cleanup       // in cleaning
 
 	oomAtStart uint64            // the cgroup's OOM kills when the child started
 	spawns     <-chan *spawnReq  // nil without a Spawner
@@ -52,7 +50,8 @@ type loop struct {
 
 // Run starts the child and supervises it until it is gone for good, then
 // returns supervise's exit status. It blocks for the child's whole life and
-// must be called at most once per process, from any goroutine.
+// must be called at most once per process, from any goroutine. cfg should
+// have passed Validate; Run fills in defaults for what is left unset.
 func Run(cfg Config) int {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -64,7 +63,7 @@ func Run(cfg Config) int {
 		cfg.Rewrite = signals.Rewrite{}
 	}
 	if cfg.CleanupGrace <= 0 {
-		cfg.CleanupGrace = 2 * time.Second
+		cfg.CleanupGrace = DefaultCleanupGrace
 	}
 	l := &loop{
 		cfg:     &cfg,
@@ -90,7 +89,7 @@ func (l *loop) run() int {
 	// does, and each signal.Stop costs a handshake with the runtime.
 	l.subscribe()
 	l.becomeReaper()
-	l.announcePreset()
+	l.announcePlan()
 
 	if err := l.startChild(); err != nil {
 		return l.startFailed(err)
@@ -99,7 +98,7 @@ func (l *loop) run() int {
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for !l.done {
+	for l.phase != done {
 		l.arm(timer)
 		select {
 		case <-l.chld:
@@ -166,17 +165,29 @@ func (l *loop) received(sig syscall.Signal) {
 		l.log.Debug("signal dropped by --rewrite", "signal", signals.Name(sig))
 		return
 	}
-	if signals.IsStop(to) {
-		l.requestStop(sig, to)
+	if !signals.IsStop(to) {
+		l.forward(to)
 		return
 	}
-	l.forward(to)
+	now := time.Now()
+	switch l.phase {
+	case running:
+		l.startStop(now, sig, to)
+	case stopping:
+		l.repeatStop(now, sig, to)
+	case backoff:
+		l.log.Info("stop requested while a restart was pending: not restarting", "signal", signals.Name(sig))
+		l.stop = &stopRun{requestedAt: now, by: sig}
+		l.beginCleanup(now)
+	case cleaning:
+		l.stopWhileCleaning(sig)
+	}
 }
 
 // forward sends sig to the main child, or to its process group with -g.
 func (l *loop) forward(sig syscall.Signal) {
 	if l.pid == 0 {
-		l.log.Debug("no child to forward to", "signal", signals.Name(sig))
+		l.log.Debug("no child to forward to", "signal", signals.Name(sig), "phase", l.phase.String())
 		return
 	}
 	if err := l.signalChild(sig); err != nil {
@@ -206,7 +217,7 @@ func (l *loop) signalChild(sig syscall.Signal) error {
 func (l *loop) reap() {
 	orphans := 0
 	n := reaper.ReapAll(func(e reaper.Exit) {
-		if e.PID == l.pid {
+		if e.PID == l.pid && l.pid != 0 {
 			l.mainExited(e, time.Now())
 			return
 		}
@@ -224,24 +235,32 @@ func (l *loop) reap() {
 			l.log.Debug("reaped orphans", "count", orphans)
 		}
 	}
-	if l.cleaning {
-		l.checkLeftovers()
+	if l.phase == cleaning && !reaper.HasChildren() {
+		// The kernel's answer decides, not a /proc listing: a process in
+		// the middle of exiting can vanish from /proc before it is reaped.
+		l.finish()
 	}
 }
 
-// arm sets the timer to the nearest pending deadline.
-func (l *loop) arm(t *time.Timer) {
-	var next time.Time
-	consider := func(at time.Time) {
-		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
-			next = at
+// due is the phase's next deadline; zero when it has none.
+func (l *loop) due() time.Time {
+	switch l.phase {
+	case stopping:
+		if l.stop.steps != nil {
+			at, _ := l.stop.steps.Due()
+			return at
 		}
+	case backoff:
+		return l.restartAt
+	case cleaning:
+		return l.clean.at
 	}
-	if l.stop != nil {
-		consider(l.stop.nextAt)
-	}
-	consider(l.restartAt)
-	consider(l.cleanupAt)
+	return time.Time{}
+}
+
+// arm sets the timer to the phase's next deadline, or stops it.
+func (l *loop) arm(t *time.Timer) {
+	next := l.due()
 	if next.IsZero() {
 		t.Stop()
 		return
@@ -249,26 +268,27 @@ func (l *loop) arm(t *time.Timer) {
 	t.Reset(time.Until(next))
 }
 
-// tick handles every deadline that has passed.
+// tick handles the phase's deadline once it has passed.
 func (l *loop) tick(now time.Time) {
-	if l.stop != nil && !l.stop.nextAt.IsZero() && !now.Before(l.stop.nextAt) {
-		l.sendRung(now)
+	if at := l.due(); at.IsZero() || now.Before(at) {
+		return
 	}
-	if !l.restartAt.IsZero() && !now.Before(l.restartAt) {
+	switch l.phase {
+	case stopping:
+		l.fireRungs(now)
+	case backoff:
 		l.restartAt = time.Time{}
 		if err := l.startChild(); err != nil {
 			l.lastCode = l.startFailed(err)
 			l.finish()
-			return
 		}
-	}
-	if !l.cleanupAt.IsZero() && !now.Before(l.cleanupAt) {
+	case cleaning:
 		l.cleanupDeadline(now)
 	}
 }
 
 // finish ends the loop; Run returns lastCode.
 func (l *loop) finish() {
-	l.done = true
+	l.phase = done
 	l.status.update(func(s *Snapshot) { s.ChildRunning = false; s.Restarting = false })
 }

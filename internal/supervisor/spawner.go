@@ -100,7 +100,7 @@ func (l *loop) spawn(req *spawnReq) {
 		}
 		return
 	}
-	if l.cleaning {
+	if l.phase == cleaning || l.phase == done {
 		req.started <- errors.New("supervise is exiting")
 		return
 	}

@@ -3,7 +3,6 @@ package supervisor
 import (
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -15,16 +14,15 @@ import (
 	"github.com/supervise/supervise/internal/signals"
 )
 
-// stopRun is a stop in progress.
+// stopRun is a stop in progress, and after it the record of how it went.
 type stopRun struct {
 	requestedAt time.Time
 	by          syscall.Signal // the signal as received, before --rewrite
 	preset      string
-	ladder      ladder.Ladder
-	forwardOnly bool      // no ladder: stop signals are forwarded as they come
-	next        int       // index of the next rung to send
-	nextAt      time.Time // when to send it; zero when none is due
-	lastSentAt  time.Time
+	budget      ladder.Budget
+	// steps drives the ladder; nil when stop signals are plainly
+	// forwarded (preset none).
+	steps *ladder.Stepper
 }
 
 // Outcomes of a stop, as logs and metrics name them.
@@ -34,191 +32,245 @@ const (
 	OutcomeKilled    = "killed"    // it took SIGKILL
 )
 
-// announcePreset says at start which stop protocol applies and why.
-func (l *loop) announcePreset() {
-	name, reason := l.choosePreset(l.cfg.Argv)
-	lad, warns := l.plan(name)
-	attrs := []any{"preset", name, "reason", reason, "grace_period", l.cfg.Budget.Grace.String()}
-	if len(lad.Steps) > 0 {
-		attrs = append(attrs, "ladder", lad.String())
-	} else {
-		attrs = append(attrs, "ladder", "forward stop signals as received")
-	}
-	l.log.Info("stop protocol", attrs...)
-	for _, w := range warns {
-		l.log.Warn(w)
-	}
+// Choice is a preset picked for a command line, and why.
+type Choice struct {
+	Preset, Reason string
 }
 
-// choosePreset resolves "auto" from a command line.
-func (l *loop) choosePreset(argv []string) (string, string) {
-	if len(l.cfg.Stop.Steps) > 0 {
-		return "custom", "--stop given"
+// ChoosePreset says which preset a stop of argv would use: --stop's
+// ladder, --preset's, or auto's pick from argv.
+func (cfg *Config) ChoosePreset(argv []string) Choice {
+	if len(cfg.Stop.Steps) > 0 {
+		return Choice{"custom", "--stop given"}
 	}
-	if l.cfg.Preset != "" && l.cfg.Preset != "auto" {
-		return l.cfg.Preset, "--preset given"
+	if cfg.Preset != "" && cfg.Preset != "auto" {
+		return Choice{cfg.Preset, "--preset given"}
 	}
 	d := ladder.Detect(argv)
-	return d.Preset, "auto: " + d.Reason
+	return Choice{d.Preset, "auto: " + d.Reason}
 }
 
-// plan returns the ladder for a preset inside the budget.
-func (l *loop) plan(name string) (ladder.Ladder, []string) {
-	if len(l.cfg.Stop.Steps) > 0 {
-		return l.cfg.Stop, ladder.Check(l.cfg.Stop, l.cfg.Budget)
+// PlanLadder returns the ladder a stop with preset name would run inside
+// budget b, with warnings.
+func (cfg *Config) PlanLadder(name string, b ladder.Budget) (ladder.Ladder, []string) {
+	if len(cfg.Stop.Steps) > 0 {
+		return cfg.Stop, ladder.Check(cfg.Stop, b)
 	}
 	p, ok := ladder.Lookup(name)
 	if !ok {
 		return ladder.Ladder{}, []string{fmt.Sprintf("unknown preset %q: forwarding stop signals", name)}
 	}
-	return ladder.Plan(p, l.cfg.Budget)
+	return ladder.Plan(p, b)
 }
 
-// requestStop handles a stop signal: the first starts the ladder, later
-// ones advance it.
-func (l *loop) requestStop(received, sig syscall.Signal) {
-	now := time.Now()
-	if l.pid == 0 {
-		l.log.Info("stop requested while no child runs: exiting", "signal", signals.Name(received))
-		l.stop = &stopRun{requestedAt: now, by: received, forwardOnly: true}
-		l.restartAt = time.Time{}
-		l.beginCleanup(now)
-		return
+// announcePlan says at start which stop protocol applies, why, and what a
+// stop will do: the timed ladder and when its KILL lands, or, without a
+// grace period, that supervise keeps no deadline of its own.
+func (l *loop) announcePlan() {
+	c := l.cfg.ChoosePreset(l.cfg.Argv)
+	lad, warns := l.cfg.PlanLadder(c.Preset, l.cfg.Budget)
+	b := l.cfg.Budget
+	attrs := []any{"preset", c.Preset, "reason", c.Reason}
+	switch {
+	case len(lad.Steps) == 0:
+		l.log.Info("stop protocol: stop signals are forwarded as received, with no timer (tini's behaviour)", attrs...)
+	case lad.Timed && b.Grace > 0:
+		kill := lad.KillAt(b)
+		l.log.Info(fmt.Sprintf("stop protocol: KILL lands %s after the stop signal; the orchestrator's grace period "+
+			"(stop_grace_period, terminationGracePeriodSeconds) must be at least %s", kill, b.Grace),
+			append(attrs, "grace_period", b.Grace.String(), "ladder", lad.String(), "kill_at", kill.String())...)
+	case lad.Timed:
+		kill := lad.KillAt(b)
+		l.log.Info(fmt.Sprintf("stop protocol: KILL lands %s after the stop signal (--drain-timeout); no grace period is set, "+
+			"so supervise cannot check that the orchestrator waits that long", kill),
+			append(attrs, "ladder", lad.String(), "kill_at", kill.String())...)
+	default:
+		l.log.Info("stop protocol: no grace period set, so supervise keeps no deadline of its own: "+untimedSummary(lad)+
+			"; set SUPERVISE_GRACE_PERIOD to the orchestrator's stop_grace_period or terminationGracePeriodSeconds "+
+			"to have the drain timed inside it", append(attrs, "ladder", lad.String())...)
 	}
-	if l.stop == nil {
-		l.startStop(now, received, sig)
-		return
-	}
-	st := l.stop
-	if st.forwardOnly {
-		l.forward(sig)
-		return
-	}
-	if st.next >= len(st.ladder.Steps) {
-		l.log.Info("stop signal received; the last rung was already sent", "signal", signals.Name(received))
-		return
-	}
-	at := now
-	if st.next > 0 {
-		if earliest := st.lastSentAt.Add(ladder.MinSpacing); earliest.After(at) {
-			at = earliest
-		}
-	}
-	if at.Before(st.nextAt) {
-		st.nextAt = at
-	}
-	l.log.Info("stop signal received again: advancing the ladder",
-		"signal", signals.Name(received), "rung", st.next+1, "rung_signal", signals.Name(st.ladder.Steps[st.next].Signal),
-		"in", st.nextAt.Sub(now).Round(time.Millisecond).String())
-	if !now.Before(st.nextAt) {
-		l.sendRung(now)
-	}
-}
-
-// startStop begins the stop: readiness turns 503 at once, the ladder's
-// first rung goes out after the stop delay.
-func (l *loop) startStop(now time.Time, received, sig syscall.Signal) {
-	l.status.update(func(s *Snapshot) { s.Draining = true })
-	l.hooks.Draining()
-	name, reason := l.choosePreset(l.cfg.Argv)
-	if l.cfg.Preset == "auto" && len(l.cfg.Stop.Steps) == 0 {
-		// Look again: an entrypoint script may have exec'd the worker.
-		if argv := cmdline(l.pid); len(argv) > 0 {
-			n2, r2 := l.choosePreset(argv)
-			if n2 != name {
-				l.log.Info("preset changed at stop: the child's command line is now different", "from", name, "to", n2, "reason", r2)
-			}
-			name, reason = n2, r2
-		}
-	}
-	lad, warns := l.plan(name)
 	for _, w := range warns {
 		l.log.Warn(w)
 	}
-	l.stop = &stopRun{requestedAt: now, by: received, preset: name, ladder: lad}
+}
+
+// untimedSummary says in words what an untimed ladder does.
+func untimedSummary(lad ladder.Ladder) string {
+	first := "sends " + rungName(lad.Steps[0].Signal)
+	if lad.RepeatForwards {
+		return "a stop signal is passed on as received, a repeated one too, and the orchestrator's SIGKILL ends the stop"
+	}
+	return "a stop " + first + ", a repeated stop signal advances one rung (at least " + ladder.MinSpacing.String() +
+		" apart), and the orchestrator's SIGKILL ends the stop"
+}
+
+func rungName(s unix.Signal) string {
+	if s == ladder.AsReceived {
+		return "the stop signal as received"
+	}
+	return signals.Name(s)
+}
+
+// startStop begins the stop: readiness turns 503 at once, and the ladder's
+// first rung goes out after the stop delay.
+func (l *loop) startStop(now time.Time, received, sig syscall.Signal) {
+	l.phase = stopping
+	l.status.update(func(s *Snapshot) { s.Draining = true })
+	l.hooks.Draining()
+	c := l.cfg.ChoosePreset(l.cfg.Argv)
+	if l.cfg.Preset == "auto" && len(l.cfg.Stop.Steps) == 0 {
+		// Look again: an entrypoint script may have exec'd the worker.
+		if argv := proctree.Cmdline(l.pid); len(argv) > 0 {
+			again := l.cfg.ChoosePreset(argv)
+			if again.Preset != c.Preset {
+				l.log.Info("preset changed at stop: the child's command line is now different", "from", c.Preset, "to", again.Preset, "reason", again.Reason)
+			}
+			c = again
+		}
+	}
+	b := l.cfg.Budget
+	lad, warns := l.cfg.PlanLadder(c.Preset, b)
+	for _, w := range warns {
+		l.log.Warn(w)
+	}
+	l.stop = &stopRun{requestedAt: now, by: received, preset: c.Preset, budget: b}
+	attrs := []any{"signal", signals.Name(received), "preset", c.Preset, "reason", c.Reason}
 	if len(lad.Steps) == 0 {
-		l.stop.forwardOnly = true
-		l.log.Info("stop requested: forwarding", "signal", signals.Name(received), "forwarded", signals.Name(sig), "preset", name, "reason", reason)
+		l.log.Info("stop requested: forwarding", append(attrs, "forwarded", signals.Name(sig))...)
 		l.forward(sig)
 		return
 	}
-	l.stop.nextAt = now.Add(l.cfg.Budget.StopDelay)
-	l.log.Info("stop requested: starting the stop ladder", "signal", signals.Name(received), "preset", name, "reason", reason,
-		"ladder", lad.String(), "stop_delay", l.cfg.Budget.StopDelay.String(), "kill_in", (l.cfg.Budget.StopDelay + lad.Total()).String())
-	if l.cfg.Budget.StopDelay == 0 {
-		l.sendRung(now)
+	lad = lad.Resolve(sig)
+	l.stop.steps = ladder.NewStepper(lad, now, b.StopDelay)
+	attrs = append(attrs, "ladder", lad.String(), "stop_delay", b.StopDelay.String())
+	if lad.Timed {
+		attrs = append(attrs, "kill_in", lad.KillAt(b).String())
+	} else {
+		attrs = append(attrs, "deadline", "none: no grace period set")
+	}
+	l.log.Info("stop requested: starting the stop ladder", attrs...)
+	l.fireRungs(now)
+}
+
+// repeatStop handles a stop signal during a stop: it advances the ladder
+// one rung (at least MinSpacing after the last), or, when stop signals
+// are forwarded as they come, forwards it again.
+func (l *loop) repeatStop(now time.Time, received, sig syscall.Signal) {
+	st := l.stop
+	if st.steps == nil || st.steps.Ladder().RepeatForwards {
+		l.log.Info("stop signal received again: forwarding", "signal", signals.Name(received), "forwarded", signals.Name(sig))
+		l.forward(sig)
+		return
+	}
+	if !st.steps.Repeat(now) {
+		l.log.Info("stop signal received; the last rung was already sent", "signal", signals.Name(received))
+		return
+	}
+	due, cause := st.steps.Due()
+	next := st.steps.Ladder().Steps[st.steps.Next()]
+	l.log.Info("stop signal received again: advancing the ladder", "signal", signals.Name(received),
+		"rung", fmt.Sprintf("%d/%d", st.steps.Next()+1, len(st.steps.Ladder().Steps)), "rung_signal", signals.Name(next.Signal),
+		"in", due.Sub(now).Round(time.Millisecond).String(), "cause", cause.String())
+	l.fireRungs(now)
+}
+
+// fireRungs sends the rung that is due, if any.
+func (l *loop) fireRungs(now time.Time) {
+	if r, ok := l.stop.steps.Fire(now); ok {
+		l.sendRung(now, r)
 	}
 }
 
-// sendRung sends the next rung and schedules the one after it.
-func (l *loop) sendRung(now time.Time) {
+// sendRung sends one rung and logs it with its cause and what comes next.
+func (l *loop) sendRung(now time.Time, r ladder.Rung) {
 	st := l.stop
-	i := st.next
-	step := st.ladder.Steps[i]
-	st.next++
-	st.lastSentAt = now
-	st.nextAt = time.Time{}
-	if st.next < len(st.ladder.Steps) {
-		st.nextAt = now.Add(step.Wait)
+	lad := st.steps.Ladder()
+	attrs := []any{"rung", fmt.Sprintf("%d/%d", r.Index+1, len(lad.Steps)), "signal", signals.Name(r.Signal),
+		"pid", l.pid, "since_stop", r.At.Round(time.Millisecond).String(), "cause", rungCause(r)}
+	if due, _ := st.steps.Due(); !due.IsZero() {
+		attrs = append(attrs, "next", signals.Name(lad.Steps[st.steps.Next()].Signal), "next_in", due.Sub(now).String())
+	} else if !st.steps.Finished() {
+		attrs = append(attrs, "next", signals.Name(lad.Steps[st.steps.Next()].Signal), "next_in", "on a repeated stop signal")
 	}
-	elapsed := now.Sub(st.requestedAt).Round(time.Millisecond)
-	attrs := []any{"rung", fmt.Sprintf("%d/%d", i+1, len(st.ladder.Steps)), "signal", signals.Name(step.Signal),
-		"pid", l.pid, "since_stop", elapsed.String()}
-	if st.next < len(st.ladder.Steps) {
-		attrs = append(attrs, "next", signals.Name(st.ladder.Steps[st.next].Signal), "next_in", step.Wait.String())
-	}
-	if g := l.cfg.Budget.Grace; g > 0 {
+	if g := st.budget.Grace; g > 0 {
 		// Time left before the orchestrator's own SIGKILL, if it sent the stop.
-		attrs = append(attrs, "grace_left", (g - now.Sub(st.requestedAt)).Round(time.Millisecond).String())
+		attrs = append(attrs, "grace_left", (g - r.At).Round(time.Millisecond).String())
 	}
-	if i > 0 {
-		attrs = append(attrs, "reason", fmt.Sprintf("drain deadline hit after %s", elapsed))
-	}
-	l.hooks.Rung(i, step.Signal)
-	if step.Signal == unix.SIGKILL {
+	l.hooks.Rung(r.Index, r.Signal)
+	if r.Signal == unix.SIGKILL {
+		msg := "stop rung: KILL to the whole process tree"
+		if st.preset == ladder.Generic && r.Index == 1 {
+			msg = fmt.Sprintf("stop rung: the child ignored %s for %s; KILL to the whole process tree",
+				signals.Name(lad.Steps[0].Signal), r.At.Round(time.Millisecond))
+		}
 		n := l.killTree(unix.SIGKILL)
-		l.log.Warn("stop rung: KILL to the whole process tree", append(attrs, "processes", n)...)
+		l.log.Warn(msg, append(attrs, "processes", n)...)
 		return
 	}
-	if err := l.signalChild(step.Signal); err != nil {
+	if err := l.signalChild(r.Signal); err != nil {
 		l.log.Warn("stop rung failed", append(attrs, "syscall", "kill", "error", err)...)
 		return
 	}
 	// A stopped process keeps the rung pending until it runs again: wake
 	// it, or a SIGSTOPped worker could not drain and would only die at KILL.
-	if processState(l.pid) == "T" {
+	if proctree.State(l.pid) == "T" {
 		l.log.Warn("child was stopped (SIGSTOP): sending CONT so it can act on the rung", "pid", l.pid)
 		l.signalChild(unix.SIGCONT)
 	}
-	if i == 0 {
+	if r.Index == 0 {
 		l.log.Info("stop rung: draining", attrs...)
 	} else {
 		l.log.Warn("stop rung: escalating", attrs...)
 	}
 }
 
+// rungCause says in words why a rung was sent.
+func rungCause(r ladder.Rung) string {
+	if r.Cause == ladder.CauseDeadline {
+		if r.AfterDrain {
+			return fmt.Sprintf("drain deadline hit after %s", r.At.Round(time.Millisecond))
+		}
+		return "the previous rung's wait ran out"
+	}
+	return r.Cause.String()
+}
+
+// outcome classifies a finished stop by the last rung sent.
+func (st *stopRun) outcome() string {
+	if st.steps == nil {
+		return OutcomeGraceful
+	}
+	sent := st.steps.Sent()
+	switch {
+	case len(sent) > 0 && sent[len(sent)-1].Signal == unix.SIGKILL:
+		return OutcomeKilled
+	case len(sent) > 1:
+		return OutcomeEscalated
+	}
+	return OutcomeGraceful
+}
+
+// lastRung names the last rung sent: "2/3 INT", "forwarded" or "none".
+func (st *stopRun) lastRung() string {
+	if st.steps == nil {
+		return "forwarded"
+	}
+	sent := st.steps.Sent()
+	if len(sent) == 0 {
+		return "none"
+	}
+	r := sent[len(sent)-1]
+	return fmt.Sprintf("%d/%d %s", r.Index+1, len(st.steps.Ladder().Steps), signals.Name(r.Signal))
+}
+
 // stopFinished logs how a stop ended, once the main child has exited.
 func (l *loop) stopFinished(now time.Time, attrs []any) {
 	st := l.stop
 	drain := now.Sub(st.requestedAt)
-	outcome := OutcomeGraceful
-	switch {
-	case st.forwardOnly:
-	case st.next > 0 && st.ladder.Steps[st.next-1].Signal == unix.SIGKILL:
-		outcome = OutcomeKilled
-	case st.next > 1:
-		outcome = OutcomeEscalated
-	}
-	last := "none"
-	if st.next > 0 {
-		last = fmt.Sprintf("%d/%d %s", st.next, len(st.ladder.Steps), signals.Name(st.ladder.Steps[st.next-1].Signal))
-	}
-	if st.forwardOnly {
-		last = "forwarded"
-	}
-	st.nextAt = time.Time{}
+	outcome := st.outcome()
 	l.hooks.Stopped(outcome, drain)
-	l.log.Info("child stopped", append(attrs, "outcome", outcome, "drain", drain.Round(time.Millisecond).String(), "last_rung", last, "preset", st.preset)...)
+	l.log.Info("child stopped", append(attrs, "outcome", outcome, "drain", drain.Round(time.Millisecond).String(),
+		"last_rung", st.lastRung(), "preset", st.preset)...)
 }
 
 // killTree sends sig to every process below supervise, including those
@@ -272,29 +324,4 @@ func (l *loop) leftovers() []proctree.Proc {
 		}
 	}
 	return out
-}
-
-// processState reads a process's state letter (R, S, T, Z, ...) from
-// /proc/PID/stat; "" if it cannot.
-func processState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	// The command name may hold spaces and parentheses: the state follows
-	// the last ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	return string(b[i+2])
-}
-
-// cmdline reads a process's argv from /proc, nil if it cannot.
-func cmdline(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(b) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 }

@@ -177,16 +177,20 @@ func TestJSONLogs(t *testing.T) {
 	}
 }
 
-// Verbosity: -v and TINI_VERBOSITY=2 show debug lines (each forwarded
-// signal); TINI_VERBOSITY=0 leaves only errors; the default is info.
+// Verbosity, on tini's scale: -vv and TINI_VERBOSITY=3 show debug lines
+// (each forwarded signal); -v, TINI_VERBOSITY=1 and 2 and the default are
+// info; TINI_VERBOSITY=0 leaves only errors.
 func TestVerbosity(t *testing.T) {
 	cases := []struct {
 		args        []string
 		env         []string
 		debug, info bool
 	}{
-		{[]string{"-v"}, nil, true, true},
-		{nil, []string{"TINI_VERBOSITY=2"}, true, true},
+		{[]string{"-vv"}, nil, true, true},
+		{[]string{"-v"}, nil, false, true},
+		{nil, []string{"TINI_VERBOSITY=3"}, true, true},
+		{nil, []string{"TINI_VERBOSITY=2"}, false, true},
+		{nil, []string{"TINI_VERBOSITY=1"}, false, true},
 		{nil, nil, false, true},
 		{nil, []string{"TINI_VERBOSITY=0"}, false, false},
 		{[]string{"--log-level", "warn"}, nil, false, false},

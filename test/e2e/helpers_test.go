@@ -15,7 +15,7 @@ import (
 )
 
 // helperEnv names the variable that turns this test binary into a helper.
-const helperEnv = "SUPERVISE_TEST_HELPER"
+const helperEnv = "E2E_HELPER"
 
 // helpers are the child programs tests run under supervise.
 var helpers = map[string]func() int{

@@ -12,7 +12,7 @@ const tolerance = 100 * time.Millisecond
 
 // A Huey worker gets INT on SIGTERM, finishes its 3 s task and exits 0:
 // nothing is aborted, and the stop is logged as graceful. The grace period
-// plans a 6 s drain (12s - 5s fast stop - 1s margin).
+// plans a 9.5 s drain (12s - 1.5s fast stop - 1s margin).
 func TestHueyDrainFinishesTask(t *testing.T) {
 	p := startHuey(t, "3s", nil, "--grace-period", "12s")
 	sent := p.signal(syscall.SIGTERM)
@@ -29,13 +29,13 @@ func TestHueyDrainFinishesTask(t *testing.T) {
 }
 
 // A task longer than the drain is cut by the second INT at the planned
-// deadline: grace 10s - 5s fast stop - 1s margin = 4s.
+// deadline: grace 10s - 1.5s fast stop - 1s margin = 7.5s.
 func TestHueyDeadlineSendsSecondINT(t *testing.T) {
 	p := startHuey(t, "60s", nil, "--grace-period", "10s")
 	sent := p.signal(syscall.SIGTERM)
 	p.waitFor(`^draining$`, 2*time.Second)
-	got := p.waitFor(`^task interrupted$`, 6*time.Second)
-	within(t, "second rung (INT)", got.at.Sub(sent), 4*time.Second, tolerance)
+	got := p.waitFor(`^task interrupted$`, 9*time.Second)
+	within(t, "second rung (INT)", got.at.Sub(sent), 7500*time.Millisecond, tolerance)
 	if code := p.exit(5 * time.Second); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
 	}
@@ -115,10 +115,10 @@ func TestAutoDetectsAtStop(t *testing.T) {
 	}
 	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=2s")},
 		"--", "sh", "-c", `exec "$0" app.huey -w 4`, link)
-	p.waitFor(`preset=none reason="auto: no known worker in program sh"`, 10*time.Second)
+	p.waitFor(`preset=generic reason="auto: no known worker in program sh"`, 10*time.Second)
 	p.waitFor(`^task started`, 10*time.Second)
 	p.signal(syscall.SIGTERM)
-	p.waitFor(`preset changed at stop.*from=none to=huey`, 2*time.Second)
+	p.waitFor(`preset changed at stop.*from=generic to=huey`, 2*time.Second)
 	p.waitFor(`^signal INT$`, 2*time.Second)
 	p.waitFor(`^task done$`, 5*time.Second)
 	if code := p.exit(5 * time.Second); code != 0 {

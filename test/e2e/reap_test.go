@@ -172,3 +172,41 @@ func TestWarnOnReap(t *testing.T) {
 		t.Errorf("%d reap warnings without -w", n)
 	}
 }
+
+// Stop signals that arrive after the main child exited never send TERM
+// again and never move the leftovers' KILL later: with a TERM every
+// 0.3 s, the second one brings the KILL forward, and supervise is gone
+// long before a cleanup grace that each signal would otherwise restart.
+func TestStopsDuringCleanupNeverPostponeKill(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("tree", "HELPER_AFTER=200ms", "HELPER_CODE=3")},
+		"--listen", "off", "--cleanup-grace", "3s", "--", self)
+	p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
+	exited := p.waitFor(`processes left after the main child exited: sending TERM`, 10*time.Second)
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				syscall.Kill(p.pid, syscall.SIGTERM)
+			}
+		}
+	}()
+	code := p.exit(10 * time.Second)
+	close(stop)
+	if code != 3 {
+		t.Errorf("exit status %d, want 3", code)
+	}
+	took := time.Since(exited.at)
+	if took > 2*time.Second {
+		t.Errorf("supervise stayed %s after the child exited; repeated stops must bring the KILL forward", took)
+	}
+	if n := p.count(`sending TERM`); n != 1 {
+		t.Errorf("TERM sent to leftovers %d times, want once", n)
+	}
+	p.waitFor(`stop signal received again: sending KILL to the leftovers now`, time.Second)
+	t.Logf("supervise exited %s after the child", took.Round(time.Millisecond))
+}

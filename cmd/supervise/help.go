@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// categoryOrder is the order option groups appear in --help.
+var categoryOrder = []string{catStop, catChild, catHealth, catCompat, catLog}
+
+// writeHelp prints supervise's own help: options grouped, one short line
+// each, fitting an 80-column terminal (urfave/cli's default template puts
+// the default and the variable name on every line, past 130 columns).
+func writeHelp(w io.Writer) {
+	fmt.Fprint(w, `supervise: PID-1 init and supervisor for job-queue worker containers
+
+Usage:
+  supervise [OPTIONS] [--] COMMAND [ARG...]       run COMMAND as the child
+  supervise plan [OPTIONS] [--] COMMAND [ARG...]  what a stop would do
+  supervise check [--ready] [--url URL]           probe a running supervise
+  supervise presets                               the built-in stop protocols
+  supervise version | help
+
+After "--", a word is always the child's command. Every option below also
+reads SUPERVISE_<NAME> (--grace-period: SUPERVISE_GRACE_PERIOD), except -v
+and -l. Durations: 30s, 1m30s, 250ms or whole seconds.
+`)
+	flags := runFlags()
+	for _, cat := range categoryOrder {
+		fmt.Fprintf(w, "\n%s:\n", cat)
+		for _, f := range flags {
+			if f.(cli.CategorizableFlag).GetCategory() != cat {
+				continue
+			}
+			fmt.Fprint(w, helpLine(f))
+		}
+	}
+	fmt.Fprint(w, "\nGeneral:\n  -h, --help                 this help\n      --version              the version, as supervise version prints it\n")
+}
+
+// helpLine renders one option: "  -r, --rewrite FROM:TO   rewrite ... (default x)".
+func helpLine(f cli.Flag) string {
+	names := f.Names()
+	left := "    "
+	if len(names) > 1 {
+		left = "-" + names[1] + ", "
+	}
+	left += "--" + names[0]
+	usage := f.(cli.DocGenerationFlag).GetUsage()
+	if arg := placeholder(usage); arg != "" {
+		left += " " + arg
+		usage = strings.Replace(usage, "`"+arg+"`", arg, 1)
+	}
+	if d := f.(cli.DocGenerationFlag).GetDefaultText(); d != "" && d != "false" && d != `""` {
+		usage += " (default " + strings.Trim(d, `"`) + ")"
+	}
+	line := fmt.Sprintf("  %-26s %s", left, usage)
+	if len(line) > 79 || len(left) > 26 {
+		line = fmt.Sprintf("  %s\n  %-26s %s", left, "", usage)
+	}
+	return line + "\n"
+}
+
+// placeholder is the `WORD` in a usage text.
+func placeholder(usage string) string {
+	i := strings.IndexByte(usage, '`')
+	if i < 0 {
+		return ""
+	}
+	j := strings.IndexByte(usage[i+1:], '`')
+	if j < 0 {
+		return ""
+	}
+	return usage[i+1 : i+1+j]
+}
