@@ -11,14 +11,22 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build test vet fmt-check unit fuzz example e2e-docker faults bench clean
+.PHONY: build test test-deps vet fmt-check unit fuzz example e2e-docker faults bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
 
+# Debian packages each suite needs; scripts/need-debs installs the missing
+# ones (as root) and says so in one line.
+TEST_DEBS := redis-server redis-tools python3-rq python3-celery util-linux procps gcc libc6-dev
+DOCKER_DEBS := debootstrap
+
 # The whole suite: static checks, then every test (unit and end to end,
 # under -race), then each fuzz target for a short bounded time.
-test: vet fmt-check unit fuzz
+test: test-deps vet fmt-check unit fuzz
+
+test-deps:
+	@scripts/need-debs $(TEST_DEBS)
 
 vet:
 	$(GO) vet ./...
@@ -42,24 +50,24 @@ fuzz:
 # A real RQ worker under supervise as PID 1: a job runs, SIGTERM arrives,
 # the job still finishes.
 example: build
+	@scripts/need-debs redis-server redis-tools python3-rq util-linux
 	examples/local/rq-stop.sh $(BIN)
 
 # examples/ against a real Docker engine (skips with the reason without one).
 e2e-docker:
+	@scripts/need-debs $(DOCKER_DEBS) python3-rq
 	$(GO) test -tags docker -count=1 -v -timeout 20m ./test/docker/
 
 # The fault suite: storms, misbehaving children, HTTP abuse, bad values,
 # an RQ soak; a few minutes, under a real PID 1.
-faults:
+faults: test-deps
 	$(GO) test -tags faults -count=1 -v -timeout 15m -run '^TestFault' ./test/e2e/
 
 # supervise against tini, dumb-init and catatonit in one interleaved run
 # (apt-get install tini dumb-init catatonit). Prints a Markdown table.
 BENCHFLAGS ?= -rounds 5
 bench: build
-	@command -v tini >/dev/null && command -v dumb-init >/dev/null && command -v catatonit >/dev/null || \
-	  { echo "installing the peers: apt-get install tini dumb-init catatonit"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tini dumb-init catatonit >/dev/null; }
+	@scripts/need-debs tini dumb-init catatonit strace
 	$(GO) build -o bin/bench ./bench
 	bin/bench -supervise $(BIN) $(BENCHFLAGS)
 

@@ -85,6 +85,22 @@ func ensureBaseImage(t *testing.T) {
 	}
 }
 
+// exampleDir copies examples/compose/NAME to a temporary folder with a
+// static supervise binary built beside its Dockerfile.
+func exampleDir(t *testing.T, name string) string {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	dir := t.TempDir()
+	run(t, "", nil, false, "cp", "-rT", filepath.Join(root, "examples/compose", name), dir)
+	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags=-s -w", "-o", filepath.Join(dir, "supervise"), "./cmd/supervise")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return dir
+}
+
 // stack is one running compose project of the RQ example.
 type stack struct {
 	t       *testing.T
@@ -101,15 +117,7 @@ func upRQ(t *testing.T, grace string) *stack {
 	requireDocker(t)
 	cmd := compose(t)
 	ensureBaseImage(t)
-	root, _ := filepath.Abs("../..")
-	dir := t.TempDir()
-	run(t, "", nil, false, "cp", "-rT", filepath.Join(root, "examples/compose/rq"), dir)
-	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags=-s -w", "-o", filepath.Join(dir, "supervise"), "./cmd/supervise")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	dir := exampleDir(t, "rq")
 	port := freePort(t)
 	override := fmt.Sprintf(`services:
   redis:
@@ -310,4 +318,35 @@ func TestRQShortGraceEscalatesBeforeDocker(t *testing.T) {
 	if bytes.Contains([]byte(logs), []byte("panic")) {
 		t.Error("a panic in the logs")
 	}
+}
+
+// A Redis outage is a readiness matter, never a liveness one: with Redis
+// stopped under the stack, the workers' Docker healthcheck (supervise
+// check, liveness) stays healthy, and only readiness reports the broken
+// dependency, naming it.
+func TestRQRedisOutageOnlyReadiness(t *testing.T) {
+	s := upRQ(t, "30s")
+	s.compose(false, "stop", "-t", "1", "redis")
+	ids := s.workers()
+	// Three failed healthchecks, 2 s apart, would turn a worker unhealthy.
+	deadline := time.Now().Add(12 * time.Second)
+	var ready string
+	for time.Now().Before(deadline) {
+		for _, id := range ids {
+			st := strings.TrimSpace(run(t, "", nil, true, "docker", "inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", id))
+			if st != "running healthy" {
+				t.Fatalf("worker %s is %q during the Redis outage, want running healthy", id, st)
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	out, err := exec.Command("docker", "exec", ids[0], "/usr/local/bin/supervise", "check", "--ready").CombinedOutput()
+	ready = string(out)
+	if err == nil || !strings.Contains(ready, "[-]tcp:redis:6379 failed") {
+		t.Errorf("readiness during the outage: %v\n%s", err, ready)
+	}
+	if err := exec.Command("docker", "exec", ids[0], "/usr/local/bin/supervise", "check").Run(); err != nil {
+		t.Errorf("liveness during the outage: %v", err)
+	}
+	t.Logf("12 s of Redis outage: %d workers stayed healthy; readiness said:\n%s", len(ids), ready)
 }
