@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build test test-deps vet fmt-check unit fuzz example e2e-docker faults bench clean
+.PHONY: build test test-deps vet fmt-check unit fuzz example e2e-docker e2e-kube faults bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -57,6 +57,14 @@ example: build
 e2e-docker:
 	@scripts/need-debs $(DOCKER_DEBS) python3-rq
 	$(GO) test -tags docker -count=1 -v -timeout 20m ./test/docker/
+
+# supervise against a real kube-apiserver and etcd: the grace period of
+# each pod deletion, read from the API at the stop. The first run builds
+# kube-apiserver from k8s.io/kubernetes (a few minutes; cached in
+# /var/cache/supervise-test).
+e2e-kube:
+	@scripts/need-debs etcd-server $(TEST_DEBS)
+	$(GO) test -tags kube -count=1 -v -timeout 30m -run '^TestKube' ./test/e2e/
 
 # The fault suite: storms, misbehaving children, HTTP abuse, bad values,
 # an RQ soak; a few minutes, under a real PID 1.

@@ -106,6 +106,9 @@ func (in input) stopPlan(cfg *supervisor.Config) error {
 	if cfg.Budget, err = in.budget(); err != nil {
 		return err
 	}
+	if cfg.Budget.Grace > 0 {
+		cfg.GraceFrom = in.source("grace-period")
+	}
 	if s := c.String("stop"); s != "" {
 		if cfg.Stop, err = ladder.ParseStop(s); err != nil {
 			return in.invalid("stop", err)

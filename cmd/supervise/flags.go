@@ -33,6 +33,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Category: catStop, Name: "drain-timeout", EnvVars: env("DRAIN_TIMEOUT"), Usage: "fixed drain wait `D`, not planned"},
 		&cli.StringFlag{Category: catStop, Name: "stop", EnvVars: env("STOP"), Usage: "ladder by hand: `LADDER` like TERM,290s,QUIT,5s"},
 		&cli.StringFlag{Category: catStop, Name: "stop-delay", Value: "0s", EnvVars: env("STOP_DELAY"), Usage: "first rung `D` after readiness 503"},
+		&cli.StringFlag{Category: catStop, Name: "grace-from-api", Value: "auto", EnvVars: env("GRACE_FROM_API"), Usage: "ask Kubernetes: `MODE` auto, on, off"},
+		&cli.StringFlag{Category: catStop, Name: "kube-serviceaccount-dir", Hidden: true, EnvVars: env("KUBE_SERVICEACCOUNT_DIR"), Usage: "service account `DIR` (token, ca.crt, namespace)"},
 		&cli.StringFlag{Category: catStop, Name: "cleanup-grace", Value: "2s", EnvVars: env("CLEANUP_GRACE"), Usage: "leftovers' TERM to KILL `D`"},
 
 		&cli.StringFlag{Category: catChild, Name: "restart", Value: "no", EnvVars: env("RESTART"), Usage: "`POLICY`: no, on-failure, always"},

@@ -32,7 +32,7 @@ and -l. Durations: 30s, 1m30s, 250ms or whole seconds.
 	for _, cat := range categoryOrder {
 		fmt.Fprintf(w, "\n%s:\n", cat)
 		for _, f := range flags {
-			if f.(cli.CategorizableFlag).GetCategory() != cat {
+			if f.(cli.CategorizableFlag).GetCategory() != cat || !f.(cli.VisibleFlag).IsVisible() {
 				continue
 			}
 			fmt.Fprint(w, helpLine(f))

@@ -128,6 +128,9 @@ func runChild(in input) (int, error) {
 	for _, w := range unknownEnv(os.Environ()) {
 		cfg.Log.Warn(w)
 	}
+	if cfg.GraceSource, err = in.graceSource(cfg.Log); err != nil {
+		return 0, err
+	}
 	if err := supervisor.SetParentDeathSignal(pdeath); err != nil {
 		return 0, err
 	}

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"log/slog"
 	"syscall"
 	"time"
@@ -36,6 +37,13 @@ type Config struct {
 	Stop ladder.Ladder
 	// Budget is the grace period and how the ladder spends it.
 	Budget ladder.Budget
+	// GraceFrom names where Budget.Grace came from, for logs
+	// ("--grace-period", "SUPERVISE_GRACE_PERIOD"); empty when unset.
+	GraceFrom string
+	// GraceSource, when set, is asked at each stop for that stop's grace
+	// period (the Kubernetes API). Its answer replaces Budget.Grace for the
+	// stop; until it comes, and when it fails, Budget.Grace holds.
+	GraceSource GraceSource
 
 	// Rewrite maps received signals before they are acted on (--rewrite).
 	Rewrite signals.Rewrite
@@ -67,6 +75,18 @@ type Config struct {
 	// Memory, when set, explains SIGKILL deaths by the cgroup's OOM kills.
 	Memory MemoryInfo
 }
+
+// GraceSource tells the grace period of a stop while it happens.
+type GraceSource interface {
+	// StopGrace returns the grace period the orchestrator gives the stop
+	// under way, and where it was read. It must return when ctx ends.
+	StopGrace(ctx context.Context) (time.Duration, string, error)
+}
+
+// GraceLookupTimeout bounds a GraceSource's answer. The stop does not wait
+// for it: the first rung is sent at once, and the answer, when it comes,
+// times the rest of the ladder from the stop signal.
+const GraceLookupTimeout = time.Second
 
 // MemoryInfo reads the memory accounting of supervise's cgroup.
 type MemoryInfo interface {

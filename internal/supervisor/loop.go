@@ -43,6 +43,8 @@ type loop struct {
 	stop      *stopRun      // from the first stop signal on
 	clean     cleanup       // in cleaning
 
+	graces chan graceAnswer // answers of cfg.GraceSource
+
 	oomAtStart uint64            // the cgroup's OOM kills when the child started
 	spawns     <-chan *spawnReq  // nil without a Spawner
 	aux        map[int]*spawnReq // helper commands running, by pid
@@ -74,6 +76,7 @@ func Run(cfg Config) int {
 		stopSig: make(chan os.Signal, stopBuffer),
 		fwd:     make(chan os.Signal, forwardBuffer),
 		drop:    make(chan os.Signal, 8),
+		graces:  make(chan graceAnswer, 1),
 		aux:     map[int]*spawnReq{},
 	}
 	if cfg.Spawner != nil {
@@ -113,6 +116,8 @@ func (l *loop) run() int {
 			l.tick(time.Now())
 		case req := <-l.spawns:
 			l.spawn(req)
+		case a := <-l.graces:
+			l.graceLearned(a, time.Now())
 		}
 	}
 	return l.lastCode

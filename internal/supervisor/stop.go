@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"syscall"
@@ -20,6 +21,7 @@ type stopRun struct {
 	by          syscall.Signal // the signal as received, before --rewrite
 	preset      string
 	budget      ladder.Budget
+	graceFrom   string // where budget.Grace came from; "" when unknown
 	// steps drives the ladder; nil when stop signals are plainly
 	// forwarded (preset none).
 	steps *ladder.Stepper
@@ -133,8 +135,9 @@ func (l *loop) startStop(now time.Time, received, sig syscall.Signal) {
 	for _, w := range warns {
 		l.log.Warn(w)
 	}
-	l.stop = &stopRun{requestedAt: now, by: received, preset: c.Preset, budget: b}
-	attrs := []any{"signal", signals.Name(received), "preset", c.Preset, "reason", c.Reason}
+	l.stop = &stopRun{requestedAt: now, by: received, preset: c.Preset, budget: b, graceFrom: l.cfg.GraceFrom}
+	l.askGrace(l.stop)
+	attrs := []any{"signal", signals.Name(received), "preset", c.Preset, "reason", c.Reason, "grace_from", graceFrom(l.stop.graceFrom)}
 	if len(lad.Steps) == 0 {
 		l.log.Info("stop requested: forwarding", append(attrs, "forwarded", signals.Name(sig))...)
 		l.forward(sig)
@@ -149,6 +152,86 @@ func (l *loop) startStop(now time.Time, received, sig syscall.Signal) {
 		attrs = append(attrs, "deadline", "none: no grace period set")
 	}
 	l.log.Info("stop requested: starting the stop ladder", attrs...)
+	l.fireRungs(now)
+}
+
+// graceFrom names a grace period's source for logs.
+func graceFrom(from string) string {
+	if from == "" {
+		return "unknown"
+	}
+	return from
+}
+
+// graceAnswer is what the GraceSource said about one stop.
+type graceAnswer struct {
+	stop  *stopRun
+	grace time.Duration
+	from  string
+	err   error
+	took  time.Duration
+}
+
+// askGrace asks the GraceSource, in its own goroutine bounded by
+// GraceLookupTimeout, for the grace period of stop st. The answer comes
+// back to the loop through l.graces; the stop never waits for it.
+func (l *loop) askGrace(st *stopRun) {
+	src := l.cfg.GraceSource
+	if src == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), GraceLookupTimeout)
+		defer cancel()
+		t0 := time.Now()
+		g, from, err := src.StopGrace(ctx)
+		// The channel holds one answer, and there is one stop per Run.
+		l.graces <- graceAnswer{stop: st, grace: g, from: from, err: err, took: time.Since(t0)}
+	}()
+}
+
+// graceLearned applies the GraceSource's answer to the stop under way: the
+// ladder is planned again inside the grace the orchestrator really gives
+// this stop, counted from the stop signal. A failure keeps the plan there
+// is, configured or untimed.
+func (l *loop) graceLearned(a graceAnswer, now time.Time) {
+	st := l.stop
+	if l.phase != stopping || a.stop != st {
+		l.log.Debug("grace period answer after the stop ended: ignored")
+		return
+	}
+	if a.err != nil {
+		keep := "no grace period: the ladder stays untimed"
+		if st.budget.Grace > 0 {
+			keep = "keeping " + st.budget.Grace.String() + " from " + st.graceFrom
+		}
+		l.log.Warn("cannot read this stop's grace period from the Kubernetes API: "+a.err.Error()+"; "+keep,
+			"took", a.took.Round(time.Millisecond).String())
+		return
+	}
+	attrs := []any{"grace_period", a.grace.String(), "from", a.from, "took", a.took.Round(time.Millisecond).String()}
+	switch {
+	case st.budget.Grace == a.grace:
+		l.log.Info("grace period confirmed by the Kubernetes API", append(attrs, "configured_from", st.graceFrom)...)
+		st.graceFrom = "kubernetes API and " + st.graceFrom
+		return
+	case st.budget.Grace > 0:
+		attrs = append(attrs, "replaces", st.budget.Grace.String()+" from "+st.graceFrom)
+	}
+	grace := max(a.grace, ladder.MinGrace)
+	st.budget.Grace, st.graceFrom = grace, "kubernetes API"
+	if st.steps == nil {
+		l.log.Info("grace period from the Kubernetes API (preset none: no timer)", attrs...)
+		return
+	}
+	lad, warns := l.cfg.PlanLadder(st.preset, st.budget)
+	for _, w := range warns {
+		l.log.Warn(w)
+	}
+	lad = lad.Resolve(st.steps.Ladder().Steps[0].Signal)
+	st.steps.Retime(lad)
+	attrs = append(attrs, "ladder", lad.String(), "kill_in", lad.KillAt(st.budget).String())
+	l.log.Info("grace period from the Kubernetes API: the ladder is planned inside it, from the stop signal", attrs...)
 	l.fireRungs(now)
 }
 

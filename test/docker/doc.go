@@ -4,6 +4,7 @@
 // cached), started, loaded with jobs and stopped with Docker's default
 // stop signal, and every job is counted afterwards.
 //
-// The tests carry the build tag "docker" (make e2e-docker) and skip with
-// the reason when no engine answers.
+// The Docker tests carry the build tag "docker" (make e2e-docker) and skip
+// with the reason when no engine answers. The Kubernetes manifest checks
+// need no engine and run with every go test.
 package docker

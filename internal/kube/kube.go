@@ -1,0 +1,228 @@
+package kube
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultServiceAccountDir is where Kubernetes mounts a pod's service
+// account token, CA certificate and namespace.
+const DefaultServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// Pod is how to reach the API server and which pod to ask about.
+type Pod struct {
+	// Addr is the API server's HOST:PORT.
+	Addr string
+	// Name and Namespace identify the pod.
+	Name, Namespace string
+	// TokenFile is the service account token, read at each request (the
+	// kubelet rotates it). CA is the pool the server's certificate must
+	// chain to.
+	TokenFile string
+	CA        *x509.CertPool
+}
+
+// ErrNotInPod is returned by InCluster outside a Kubernetes pod.
+var ErrNotInPod = errors.New("not in a Kubernetes pod")
+
+// InCluster finds the pod supervise runs in, the way client libraries do:
+// KUBERNETES_SERVICE_HOST and _PORT for the API server, the service
+// account files in dir (DefaultServiceAccountDir when empty), the pod's
+// name from POD_NAME or the hostname, its namespace from POD_NAMESPACE or
+// the mounted namespace file. getenv is os.Getenv in production.
+func InCluster(getenv func(string) string, dir string) (*Pod, error) {
+	host, port := getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT")
+	if host == "" {
+		return nil, ErrNotInPod
+	}
+	if dir == "" {
+		dir = DefaultServiceAccountDir
+	}
+	if port == "" {
+		port = "443"
+	}
+	p := &Pod{Addr: net.JoinHostPort(host, port), TokenFile: filepath.Join(dir, "token")}
+	if _, err := os.Stat(p.TokenFile); err != nil {
+		return nil, fmt.Errorf("no service account token: %w", err)
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("no service account CA: %w", err)
+	}
+	p.CA = x509.NewCertPool()
+	if !p.CA.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", filepath.Join(dir, "ca.crt"))
+	}
+	p.Namespace = getenv("POD_NAMESPACE")
+	if p.Namespace == "" {
+		b, err := os.ReadFile(filepath.Join(dir, "namespace"))
+		if err != nil {
+			return nil, fmt.Errorf("no POD_NAMESPACE and no namespace file: %w", err)
+		}
+		p.Namespace = strings.TrimSpace(string(b))
+	}
+	p.Name = getenv("POD_NAME")
+	if p.Name == "" {
+		if p.Name, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("no POD_NAME and no hostname: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// Grace is the grace period the API server records for the pod.
+type Grace struct {
+	Period time.Duration
+	// Deleting is true when Period is the deletion's
+	// (deletionGracePeriodSeconds), false when it is the spec's
+	// terminationGracePeriodSeconds (the pod is not being deleted).
+	Deleting bool
+}
+
+// ForbiddenError is a 403: the service account may not read its pod.
+type ForbiddenError struct{ Namespace, Name string }
+
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("the service account may not get pod %s/%s (403): add a Role with the rule "+
+		"{apiGroups: [\"\"], resources: [\"pods\"], verbs: [\"get\"]} and bind it to the pod's service account", e.Namespace, e.Name)
+}
+
+// maxResponse bounds what is read of the API server's answer: a pod
+// object is a few KiB, a large one tens.
+const maxResponse = 1 << 20
+
+// GracePeriod GETs the pod and returns its grace period. It blocks until
+// ctx ends at the latest.
+func (p *Pod) GracePeriod(ctx context.Context) (Grace, error) {
+	token, err := os.ReadFile(p.TokenFile)
+	if err != nil {
+		return Grace{}, fmt.Errorf("read token: %w", err)
+	}
+	host, _, _ := net.SplitHostPort(p.Addr)
+	d := tls.Dialer{Config: &tls.Config{RootCAs: p.CA, ServerName: host, MinVersion: tls.VersionTLS12}}
+	conn, err := d.DialContext(ctx, "tcp", p.Addr)
+	if err != nil {
+		return Grace{}, fmt.Errorf("connect to the API server %s: %w", p.Addr, err)
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+	path := "/api/v1/namespaces/" + p.Namespace + "/pods/" + p.Name
+	// HTTP/1.0 with Connection: close: the answer is the body up to EOF,
+	// never chunked, so a few lines of parsing suffice.
+	req := "GET " + path + " HTTP/1.0\r\nHost: " + p.Addr + "\r\nAuthorization: Bearer " + strings.TrimSpace(string(token)) +
+		"\r\nAccept: application/json\r\nUser-Agent: supervise\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		return Grace{}, fmt.Errorf("GET %s: %w", path, err)
+	}
+	code, body, err := ReadResponse(bufio.NewReader(io.LimitReader(conn, maxResponse)))
+	if err != nil {
+		return Grace{}, fmt.Errorf("GET %s: %w", path, err)
+	}
+	switch code {
+	case 200:
+		return ParsePod(body)
+	case 403:
+		return Grace{}, &ForbiddenError{p.Namespace, p.Name}
+	}
+	return Grace{}, fmt.Errorf("GET %s: HTTP %d: %s", path, code, firstLine(string(body)))
+}
+
+// ReadResponse reads an HTTP/1.x response: its status code and body. The
+// body is everything after the headers (the request asked the server to
+// close the connection).
+func ReadResponse(r *bufio.Reader) (int, []byte, error) {
+	status, err := r.ReadString('\n')
+	if err != nil {
+		return 0, nil, fmt.Errorf("no status line: %w", err)
+	}
+	f := strings.Fields(status)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") {
+		return 0, nil, fmt.Errorf("bad status line %q", strings.TrimSpace(status))
+	}
+	code, err := strconv.Atoi(f[1])
+	if err != nil || code < 100 || code > 999 {
+		return 0, nil, fmt.Errorf("bad status code %q", f[1])
+	}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, nil, fmt.Errorf("headers: %w", err)
+		}
+		if strings.TrimRight(line, "\r\n") == "" {
+			break
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Transfer-Encoding") &&
+			!strings.EqualFold(strings.TrimSpace(v), "identity") {
+			return 0, nil, fmt.Errorf("unexpected Transfer-Encoding %q", strings.TrimSpace(v))
+		}
+	}
+	body, err := io.ReadAll(r)
+	return code, body, err
+}
+
+// ParsePod reads the grace period from a pod object in JSON.
+func ParsePod(body []byte) (Grace, error) {
+	var pod struct {
+		Metadata struct {
+			DeletionGracePeriodSeconds *int64 `json:"deletionGracePeriodSeconds"`
+		} `json:"metadata"`
+		Spec struct {
+			TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(body, &pod); err != nil {
+		return Grace{}, fmt.Errorf("pod object: %w", err)
+	}
+	g := Grace{}
+	var secs *int64
+	switch {
+	case pod.Metadata.DeletionGracePeriodSeconds != nil:
+		secs, g.Deleting = pod.Metadata.DeletionGracePeriodSeconds, true
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		secs = pod.Spec.TerminationGracePeriodSeconds
+	default:
+		return Grace{}, errors.New("pod object has no grace period")
+	}
+	if *secs < 0 || *secs > 365*24*3600 {
+		return Grace{}, fmt.Errorf("pod grace period %d s out of range", *secs)
+	}
+	g.Period = time.Duration(*secs) * time.Second
+	return g, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// StopGrace is GracePeriod for the supervisor: the grace of the stop under
+// way and the pod field it came from.
+func (p *Pod) StopGrace(ctx context.Context) (time.Duration, string, error) {
+	g, err := p.GracePeriod(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	if g.Deleting {
+		return g.Period, "the pod's deletionGracePeriodSeconds", nil
+	}
+	return g.Period, "the pod's terminationGracePeriodSeconds (no deletion under way)", nil
+}
