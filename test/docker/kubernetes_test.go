@@ -36,7 +36,7 @@ func TestKubernetesManifest(t *testing.T) {
 				Spec struct {
 					ServiceAccount string `yaml:"serviceAccountName"`
 					Grace          int    `yaml:"terminationGracePeriodSeconds"`
-					Containers []struct {
+					Containers     []struct {
 						Env []struct {
 							Name      string `yaml:"name"`
 							Value     string `yaml:"value"`
