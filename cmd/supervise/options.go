@@ -133,7 +133,7 @@ func unknownEnv(environ []string) []string {
 	known := knownEnv()
 	names := make([]string, 0, len(known))
 	for k := range known {
-		names = append(names, k)
+		names = append(names, strings.TrimPrefix(k, "SUPERVISE_"))
 	}
 	sort.Strings(names)
 	var out []string
@@ -143,8 +143,8 @@ func unknownEnv(environ []string) []string {
 			continue
 		}
 		msg := k + " is set but supervise has no such setting; it is ignored"
-		if near := nearest(k, names); near != "" {
-			msg += "; did you mean " + near + "?"
+		if near := nearest(strings.TrimPrefix(k, "SUPERVISE_"), names); near != "" {
+			msg += "; did you mean SUPERVISE_" + near + "?"
 		}
 		out = append(out, msg)
 	}

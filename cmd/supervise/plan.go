@@ -47,7 +47,7 @@ func planCommand(stdout io.Writer, args []string) *cli.Command {
 
 // printPlan writes the preview of a stop of argv under cfg.
 func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string) {
-	c := cfg.ChoosePreset(argv)
+	c := cfg.ChoosePreset(argv, supervisor.ScriptFiles(os.Environ()))
 	b := cfg.Budget
 	lad, warns := cfg.PlanLadder(c.Preset, b)
 	fmt.Fprintf(w, "command:      %s\n", strings.Join(argv, " "))
@@ -163,8 +163,8 @@ func printPresets(w io.Writer, in input) error {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "See what a stop of your own command would do: supervise plan [OPTIONS] -- COMMAND\n"+
-		"How each worker stops, with sources: docs/workers.md in the supervise repository.\n")
+	fmt.Fprintf(w, "What a stop of your own command would do: supervise plan [OPTIONS] -- COMMAND\n"+
+		"How each worker stops, with sources: docs/workers.md in supervise's source.\n")
 	return nil
 }
 

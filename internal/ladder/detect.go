@@ -45,6 +45,9 @@ var (
 // generic ladder.
 func Detect(argv []string) Detection {
 	prog, rest, how := program(argv)
+	if how == "python script" {
+		prog = filepath.Base(prog)
+	}
 	if prog == "" {
 		return Detection{Preset: Generic, Reason: "no known worker in " + how}
 	}
@@ -131,7 +134,7 @@ func python(args []string) (string, []string, string) {
 			i++ // these options take a value
 		case strings.HasPrefix(a, "-"):
 		default:
-			return filepath.Base(a), args[i+1:], "python script"
+			return a, args[i+1:], "python script"
 		}
 	}
 	return "", nil, "python with no script"

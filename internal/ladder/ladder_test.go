@@ -316,3 +316,67 @@ func TestPreview(t *testing.T) {
 		t.Errorf("untimed preview: %s", g)
 	}
 }
+
+func TestDetectScript(t *testing.T) {
+	fs := map[string]string{
+		"/app/worker.py":          "import os\nfrom redis import Redis\nfrom rq import Worker, Queue\n\nWorker([Queue()]).work()\n",
+		"/app/hw/__main__.py":     "import logging\nimport tasks\nfrom huey.consumer import Consumer\n",
+		"/app/indirect.py":        "import sys\nimport jobs as j\nrun()\n",
+		"/app/jobs.py":            "import os, celery\n",
+		"/app/plain.py":           "print('hello')\n",
+		"/lib/pkg/consumer.py":    "from dramatiq.cli import main\n",
+		"/app/commented.py":       "# import rq\nx = 'import huey'\n",
+		"/app/scripts/start.py":   "import helper\n",
+		"/app/scripts/helper.py":  "from huey import SqliteHuey\n",
+		"/app/scripts/helper2.py": "",
+	}
+	files := Files{Dir: "/app", PythonPath: []string{"/lib"}, Read: func(p string) ([]byte, error) {
+		if s, ok := fs[p]; ok {
+			return []byte(s), nil
+		}
+		return nil, errors.New("no such file")
+	}}
+	cases := map[string]string{
+		"python -m worker":                "rq: worker.py imports rq",
+		"python3 -m hw":                   "huey: __main__.py imports huey",
+		"python3 indirect.py":             "celery: indirect.py imports jobs.py, which imports celery",
+		"python3 /app/plain.py":           "",
+		"python -m pkg.consumer":          "dramatiq: consumer.py imports dramatiq",
+		"python3 commented.py":            "",
+		"python3 scripts/start.py --flag": "huey: start.py imports helper.py, which imports huey",
+		"python3 -m missing":              "",
+		"rq worker":                       "",
+		"python3 -c import rq":            "",
+	}
+	for in, want := range cases {
+		d, ok := DetectScript(strings.Fields(in), files)
+		got := ""
+		if ok {
+			got = d.Preset + ": " + d.Reason
+		}
+		if got != want {
+			t.Errorf("DetectScript(%q) = %q, want %q", in, got, want)
+		}
+	}
+	reads := 0
+	many := Files{Dir: "/app", PythonPath: []string{"/a", "/b", "/c", "/d", "/e"}, Read: func(string) ([]byte, error) {
+		reads++
+		return []byte("import x1, x2, x3, x4, x5\n"), nil
+	}}
+	DetectScript([]string{"python", "-m", "w"}, many)
+	if reads > MaxScripts {
+		t.Errorf("%d files read, at most %d", reads, MaxScripts)
+	}
+}
+
+func FuzzImports(f *testing.F) {
+	f.Add("import os, sys as s\nfrom rq.worker import Worker\n")
+	f.Add("from . import x\nimport\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		for _, m := range imports([]byte(src)) {
+			if m == "" || strings.ContainsAny(m, " .\t\n,") {
+				t.Fatalf("imports(%q) gave %q", src, m)
+			}
+		}
+	})
+}

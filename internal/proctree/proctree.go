@@ -4,6 +4,11 @@
 package proctree
 
 import (
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
 	"github.com/prometheus/procfs"
 )
 
@@ -100,4 +105,22 @@ func Children(pid int) []int {
 		}
 	}
 	return out
+}
+
+// Getenv reads one variable from a process's environment
+// (/proc/PID/environ, at most 64 KiB); "" when unset or unreadable.
+// Only the named variable is returned: environments hold secrets.
+func Getenv(pid int, name string) string {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, 64<<10))
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command line in-process and returns its exit status,
+// stdout and stderr.
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(append([]string{"supervise"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUnknownEnvSuggests(t *testing.T) {
+	got := unknownEnv([]string{"SUPERVISE_GRACE_PERIDO=30s", "SUPERVISE_GRACE_PERIOD=30s", "SUPERVISE_XYZZY=1", "HOME=/root"})
+	if len(got) != 2 {
+		t.Fatalf("warnings %q, want 2", got)
+	}
+	if !strings.Contains(got[0], "SUPERVISE_GRACE_PERIDO is set but") || !strings.Contains(got[0], "did you mean SUPERVISE_GRACE_PERIOD?") {
+		t.Errorf("typo warning: %q", got[0])
+	}
+	if strings.Contains(got[1], "did you mean") {
+		t.Errorf("no near name should be offered for SUPERVISE_XYZZY: %q", got[1])
+	}
+}
+
+func TestUnknownFlagSuggests(t *testing.T) {
+	code, _, stderr := runCLI("--grace-perod", "30s", "--", "true")
+	if code != 2 || strings.Count(stderr, "\n") != 1 ||
+		!strings.Contains(stderr, "unknown option --grace-perod; did you mean --grace-period?") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI("--presett", "rq", "--", "true")
+	if code != 2 || !strings.Contains(stderr, "did you mean --preset?") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want int
+	}{{"grace-period", "grace-period", 0}, {"grace-perod", "grace-period", 1}, {"grace-peirod", "grace-period", 1}, {"", "abc", 3}, {"abc", "", 3}}
+	for _, c := range cases {
+		if got := editDistance(c.a, c.b); got != c.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func TestOptionAfterDashes(t *testing.T) {
+	code, _, stderr := runCLI("--", "--grace-period", "30s", "rq", "worker")
+	if code != 2 || !strings.Contains(stderr, `"--grace-period" is an option of supervise`) || !strings.Contains(stderr, "SUPERVISE_GRACE_PERIOD") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestErrorsNameTheSource(t *testing.T) {
+	t.Setenv("SUPERVISE_LISTEN", "nope")
+	code, _, stderr := runCLI("--", "true")
+	if code != 2 || !strings.HasPrefix(stderr, `supervise: invalid SUPERVISE_LISTEN "nope"`) {
+		t.Errorf("from the environment: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI("--listen", "nope", "--", "true")
+	if code != 2 || !strings.HasPrefix(stderr, `supervise: invalid --listen "nope"`) {
+		t.Errorf("from the command line: exit %d, stderr %q", code, stderr)
+	}
+	t.Setenv("SUPERVISE_GRACE_PERIOD", "soon")
+	code, _, stderr = runCLI("plan", "--", "rq", "worker")
+	if code != 2 || !strings.HasPrefix(stderr, `supervise: invalid SUPERVISE_GRACE_PERIOD: invalid duration "soon"`) {
+		t.Errorf("plan: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestPlan(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"plan", "--grace-period", "10s", "--", "huey_consumer", "app.huey"}, []string{
+			"preset:       huey (auto: program huey_consumer)",
+			"grace period: 10s, from --grace-period",
+			"ladder:       INT,7.5s,INT,1.5s,KILL",
+			"The worker drains for up to 7.5s. supervise's KILL lands at 9s, 1s before",
+			"must be at least 10s",
+			"Warnings: none."}},
+		{[]string{"--grace-period", "300s", "plan", "huey_consumer", "app.huey"}, []string{
+			"ladder:       INT,4m56s,INT,3s,KILL", "supervise's KILL lands at 4m59s"}},
+		{[]string{"plan", "--", "huey_consumer", "app.huey"}, []string{
+			"grace period: not set", "ladder:       INT,…,INT,…,KILL", "on a repeated stop signal  INT",
+			"lasts until the orchestrator's SIGKILL"}},
+		{[]string{"plan", "--grace-period", "3s", "--", "rq", "worker"}, []string{
+			"grace period 3s is short for the rq ladder"}},
+		{[]string{"plan", "--", "my-server"}, []string{"preset:       generic", "passed on as received"}},
+		{[]string{"plan", "--preset", "none", "--grace-period", "10s", "--", "rq", "worker"}, []string{"It starts no timer"}},
+	}
+	for _, c := range cases {
+		code, out, stderr := runCLI(c.args...)
+		if code != 0 || stderr != "" {
+			t.Errorf("%v: exit %d, stderr %q", c.args, code, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: no %q in\n%s", c.args, w, out)
+			}
+		}
+	}
+	if code, _, _ := runCLI("plan"); code != 2 {
+		t.Errorf("plan without a command: exit %d, want 2", code)
+	}
+}
+
+func TestPresetsAtThreeGraces(t *testing.T) {
+	code, out, _ := runCLI("presets", "--grace-period", "45s")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, w := range []string{"grace 10s:           INT,7.5s,INT,1.5s,KILL", "grace 30s:           INT,27.5s,INT,1.5s,KILL",
+		"grace 5m0s:          INT,4m56s,INT,3s,KILL", "grace 45s (yours):   INT,42.5s,INT,1.5s,KILL",
+		"no grace period:     INT,…,INT,…,KILL", "supervise plan", "docs/workers.md"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("no %q in presets output", w)
+		}
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if len([]rune(l)) > 80 {
+			t.Errorf("line over 80 columns: %q", l)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"-h"}} {
+		code, out, _ := runCLI(args...)
+		if code != 0 || !strings.Contains(out, "--grace-period") {
+			t.Errorf("%v: exit %d", args, code)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if len([]rune(l)) > 79 {
+				t.Errorf("%v: line over 79 columns: %q", args, l)
+			}
+		}
+	}
+	_, v1, _ := runCLI("version")
+	code, v2, _ := runCLI("--version")
+	if code != 0 || v1 != v2 || !strings.HasPrefix(v1, "supervise ") || !strings.Contains(v1, "linux/") {
+		t.Errorf("--version exit %d %q, version %q", code, v2, v1)
+	}
+	if code, _, stderr := runCLI("check", "--url", "localhost:9797"); code != 2 || !strings.Contains(stderr, "invalid --url") {
+		t.Errorf("check with a bad URL: exit %d %q", code, stderr)
+	}
+}

@@ -1,0 +1,136 @@
+package ladder
+
+import (
+	"path"
+	"regexp"
+	"strings"
+)
+
+// Files is how DetectScript reads a worker's own Python files: the
+// child's working directory, its PYTHONPATH, and a bounded reader.
+type Files struct {
+	// Dir is the child's working directory; relative paths start there.
+	Dir string
+	// PythonPath lists the child's PYTHONPATH entries.
+	PythonPath []string
+	// Read returns the start of a file (MaxScriptBytes at most), or an
+	// error when it does not exist or cannot be read.
+	Read func(path string) ([]byte, error)
+}
+
+// Bounds of DetectScript's reading: it looks into at most MaxScripts
+// files, and reads at most MaxScriptBytes of each.
+const (
+	MaxScripts     = 4
+	MaxScriptBytes = 64 << 10
+)
+
+// workerImports maps the Python packages whose import marks a worker
+// script to their presets.
+var workerImports = map[string]string{"rq": "rq", "huey": "huey", "celery": "celery", "dramatiq": "dramatiq"}
+
+// importLine finds "import X", "import X.y", "from X import", "from X.y
+// import" at the start of a line, and "import a, b".
+var importLine = regexp.MustCompile(`(?m)^[ \t]*(?:from[ \t]+([A-Za-z_][A-Za-z0-9_.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][A-Za-z0-9_., \t]*))`)
+
+// DetectScript looks inside the Python program a command line runs, for
+// a worker started from its own module: "python -m worker" (worker.py or
+// worker/__main__.py under the working directory or PYTHONPATH) or
+// "python path/script.py". It finds imports of rq, huey, celery or
+// dramatiq in that file, or in a local module it imports (one level). It
+// returns false when argv runs no Python script or none of them is found.
+func DetectScript(argv []string, f Files) (Detection, bool) {
+	prog, _, how := program(argv)
+	var candidates []string
+	switch how {
+	case "python module":
+		rel := strings.ReplaceAll(prog, ".", "/")
+		for _, dir := range append([]string{f.Dir}, f.PythonPath...) {
+			candidates = append(candidates, join(f.Dir, dir, rel+".py"), join(f.Dir, dir, rel+"/__main__.py"))
+		}
+	case "python script":
+		candidates = []string{join(f.Dir, "", prog)}
+	default:
+		return Detection{}, false
+	}
+	reads := 0
+	read := func(p string) ([]byte, bool) {
+		if reads >= MaxScripts {
+			return nil, false
+		}
+		b, err := f.Read(p)
+		if err != nil {
+			return nil, false
+		}
+		reads++
+		if len(b) > MaxScriptBytes {
+			b = b[:MaxScriptBytes]
+		}
+		return b, true
+	}
+	for _, c := range candidates {
+		src, ok := read(c)
+		if !ok {
+			continue
+		}
+		name := path.Base(c)
+		mods := imports(src)
+		for _, m := range mods {
+			if preset, ok := workerImports[m]; ok {
+				return Detection{Preset: preset, Reason: name + " imports " + m}, true
+			}
+		}
+		// One level of local imports: a module beside the script.
+		for _, m := range mods {
+			for _, local := range []string{path.Join(path.Dir(c), m+".py"), path.Join(path.Dir(c), m, "__init__.py")} {
+				sub, ok := read(local)
+				if !ok {
+					continue
+				}
+				for _, m2 := range imports(sub) {
+					if preset, ok := workerImports[m2]; ok {
+						return Detection{Preset: preset, Reason: name + " imports " + path.Base(local) + ", which imports " + m2}, true
+					}
+				}
+			}
+		}
+		return Detection{}, false // the script was found: look no further
+	}
+	return Detection{}, false
+}
+
+// imports lists the top-level package names a Python source imports, in
+// order of appearance.
+func imports(src []byte) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(dotted string) {
+		top, _, _ := strings.Cut(strings.TrimSpace(dotted), ".")
+		if top != "" && !seen[top] {
+			seen[top] = true
+			out = append(out, top)
+		}
+	}
+	for _, m := range importLine.FindAllSubmatch(src, -1) {
+		if len(m[1]) > 0 {
+			add(string(m[1]))
+			continue
+		}
+		for _, part := range strings.Split(string(m[2]), ",") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), " ") // "x as y"
+			add(name)
+		}
+	}
+	return out
+}
+
+// join resolves p against dir, and dir against the working directory.
+func join(wd, dir, p string) string {
+	if path.IsAbs(p) {
+		return path.Clean(p)
+	}
+	if !path.IsAbs(dir) {
+		dir = path.Join(wd, dir)
+	}
+	return path.Join(dir, p)
+}
