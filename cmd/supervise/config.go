@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/supervise/supervise/internal/credential"
 	"github.com/supervise/supervise/internal/duration"
@@ -146,6 +147,7 @@ func (in input) buildConfig() (supervisor.Config, error) {
 	if cfg.CleanupGrace, err = in.duration("cleanup-grace"); err != nil {
 		return cfg, err
 	}
+	cfg.TerminationLog = terminationLog(c.String("termination-log"))
 	cfg.ExitZero = map[int]bool{}
 	for _, e := range c.StringSlice("exit-zero") {
 		n, err := strconv.Atoi(strings.TrimSpace(e))
@@ -245,4 +247,24 @@ func tiniLevel(n int) slog.Level {
 func envSet(name string) bool {
 	_, ok := os.LookupEnv(name)
 	return ok
+}
+
+// defaultTerminationLog is where Kubernetes reads a container's
+// termination message.
+const defaultTerminationLog = "/dev/termination-log"
+
+// terminationLog resolves --termination-log: off, a path, or unset:
+// /dev/termination-log when it exists and is writable (in every Kubernetes
+// container), else none.
+func terminationLog(v string) string {
+	switch v = strings.TrimSpace(v); v {
+	case "off":
+		return ""
+	case "":
+		if unix.Access(defaultTerminationLog, unix.W_OK) == nil {
+			return defaultTerminationLog
+		}
+		return ""
+	}
+	return v
 }

@@ -37,6 +37,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Category: catStop, Name: "kube-serviceaccount-dir", Hidden: true, EnvVars: env("KUBE_SERVICEACCOUNT_DIR"), Usage: "service account `DIR` (token, ca.crt, namespace)"},
 		&cli.StringFlag{Category: catStop, Name: "cleanup-grace", Value: "2s", EnvVars: env("CLEANUP_GRACE"), Usage: "leftovers' TERM to KILL `D`"},
 
+		&cli.StringFlag{Category: catStop, Name: "termination-log", EnvVars: env("TERMINATION_LOG"), Usage: "stop report `FILE`, or off"},
+
 		&cli.StringFlag{Category: catChild, Name: "restart", Value: "no", EnvVars: env("RESTART"), Usage: "`POLICY`: no, on-failure, always"},
 		&cli.StringFlag{Category: catChild, Name: "restart-max", Value: "0", EnvVars: env("RESTART_MAX"), Usage: "at most `N` restarts (0: no limit)"},
 		&cli.StringFlag{Category: catChild, Name: "user", EnvVars: env("USER"), Usage: "run the child as `USER[:GROUP]`"},

@@ -50,6 +50,7 @@ func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string) {
 	c := cfg.ChoosePreset(argv, supervisor.ScriptFiles(os.Environ()))
 	b := cfg.Budget
 	lad, warns := cfg.PlanLadder(c.Preset, b)
+	warns = append(warns, ladder.CheckWorkerTimeout(c.Preset, argv, lad, b)...)
 	fmt.Fprintf(w, "command:      %s\n", strings.Join(argv, " "))
 	fmt.Fprintf(w, "preset:       %s (%s)\n", c.Preset, c.Reason)
 	if b.Grace > 0 {

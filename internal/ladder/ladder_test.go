@@ -380,3 +380,53 @@ func FuzzImports(f *testing.F) {
 		}
 	})
 }
+
+func TestShutdownTimeout(t *testing.T) {
+	cases := []struct {
+		preset, argv string
+		name         string
+		want         time.Duration
+	}{
+		{"gunicorn", "gunicorn -w 4 --graceful-timeout 60 app:app", "--graceful-timeout", 60 * s},
+		{"gunicorn", "gunicorn --graceful-timeout=45 app:app", "--graceful-timeout", 45 * s},
+		{"uvicorn", "python -m uvicorn --timeout-graceful-shutdown 20 app:app", "--timeout-graceful-shutdown", 20 * s},
+		{"dramatiq", "dramatiq app --worker-shutdown-timeout 600000", "--worker-shutdown-timeout", 600 * s},
+		{"sidekiq", "bundle exec sidekiq -t 25", "-t", 25 * s},
+		{"sidekiq", "sidekiq -t40", "-t", 40 * s},
+		{"sidekiq", "sidekiq --timeout=8", "--timeout", 8 * s},
+		{"gunicorn", "gunicorn app:app", "", 0},
+		{"gunicorn", "gunicorn --graceful-timeout soon", "", 0},
+		{"huey", "huey_consumer app.huey --graceful-timeout 60", "", 0},
+	}
+	for _, c := range cases {
+		name, d, ok := ShutdownTimeout(c.preset, strings.Fields(c.argv))
+		if name != c.name || d != c.want || ok != (c.name != "") {
+			t.Errorf("ShutdownTimeout(%s, %q) = %q %s %v", c.preset, c.argv, name, d, ok)
+		}
+	}
+	p, _ := Lookup("gunicorn")
+	l, _ := Plan(p, Budget{Grace: 30 * s})
+	w := CheckWorkerTimeout("gunicorn", strings.Fields("gunicorn --graceful-timeout 60 app"), l, Budget{Grace: 30 * s})
+	if len(w) != 1 || !strings.Contains(w[0], "gunicorn --graceful-timeout 1m0s is longer than the planned drain 27s") ||
+		!strings.Contains(w[0], "raise the grace period to at least 1m3s") {
+		t.Errorf("warning %q", w)
+	}
+	if w := CheckWorkerTimeout("gunicorn", strings.Fields("gunicorn --graceful-timeout 20 app"), l, Budget{Grace: 30 * s}); len(w) != 0 {
+		t.Errorf("a timeout inside the drain warned: %q", w)
+	}
+	untimed, _ := Plan(p, Budget{})
+	if w := CheckWorkerTimeout("gunicorn", strings.Fields("gunicorn --graceful-timeout 60 app"), untimed, Budget{}); len(w) != 0 {
+		t.Errorf("an untimed ladder warned: %q", w)
+	}
+}
+
+func FuzzShutdownTimeout(f *testing.F) {
+	f.Add("gunicorn", "gunicorn --graceful-timeout 60 app")
+	f.Add("sidekiq", "sidekiq -t1e9")
+	f.Add("dramatiq", "dramatiq --worker-shutdown-timeout=-5")
+	f.Fuzz(func(t *testing.T, preset, argv string) {
+		if _, d, ok := ShutdownTimeout(preset, strings.Fields(argv)); ok && (d < 0 || d > 1e9*time.Second) {
+			t.Fatalf("ShutdownTimeout(%q, %q) = %s", preset, argv, d)
+		}
+	})
+}

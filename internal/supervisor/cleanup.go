@@ -22,6 +22,9 @@ type cleanup struct {
 	at      time.Time // the next deadline: KILL, then giving up
 	killed  bool      // leftovers got their KILL
 	stopped bool      // a stop signal came before or during cleaning
+	// leftovers and killedCount count, for the report, the processes
+	// left when the main child exited and those that then needed KILL.
+	leftovers, killedCount int
 }
 
 // beginCleanup starts the end: the main child is gone for good. Processes
@@ -37,6 +40,7 @@ func (l *loop) beginCleanup(now time.Time) {
 	// With no live leftovers, only exiting processes and zombies remain:
 	// their SIGCHLD will come.
 	if left := l.leftovers(); len(left) > 0 {
+		l.clean.leftovers = len(left)
 		l.log.Info("processes left after the main child exited: sending TERM", "count", len(left), "kill_in", l.cfg.CleanupGrace.String())
 		l.killTree(unix.SIGTERM)
 	}
@@ -81,6 +85,7 @@ func (l *loop) killLeftovers(now time.Time) {
 	l.clean.killed = true
 	l.clean.at = now.Add(killWait)
 	if left := l.leftovers(); len(left) > 0 {
+		l.clean.killedCount = len(left)
 		l.log.Warn("processes left ignored TERM: sending KILL", "count", len(left))
 		l.killTree(unix.SIGKILL)
 	}

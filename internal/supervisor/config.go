@@ -64,6 +64,10 @@ type Config struct {
 	// after the main child has exited.
 	CleanupGrace time.Duration
 
+	// TerminationLog, when set, is the file the stop report is written to
+	// at the end (Kubernetes' /dev/termination-log).
+	TerminationLog string
+
 	// Log receives supervise's own events.
 	Log *slog.Logger
 	// Status, when set, is kept up to date for the health server.

@@ -65,11 +65,13 @@ func (l *loop) mainExited(e reaper.Exit, now time.Time) {
 	if e.Status.Signaled() && e.Status.Signal() == unix.SIGBUS {
 		attrs = append(attrs, "hint", "SIGBUS often means /dev/shm is too small: raise shm_size (Docker) or mount a larger emptyDir at /dev/shm (Kubernetes)")
 	}
+	l.end = childEnd{at: now, exit: describe(e.Status)}
 	if l.oomKilled(e.Status) {
 		limit := "none"
 		if n, ok := l.cfg.Memory.Limit(); ok {
 			limit = fmt.Sprintf("%d bytes (%.1f MiB)", n, float64(n)/(1<<20))
 		}
+		l.end.oom, l.end.limit = true, limit
 		attrs = append(attrs, "oom_killed", true, "memory_limit", limit)
 		l.log.Error("child was killed by the kernel's OOM killer: the container ran out of memory", "pid", e.PID, "memory_limit", limit)
 	}
@@ -98,6 +100,14 @@ func (l *loop) mainExited(e reaper.Exit, now time.Time) {
 	}
 	l.log.Info("child exited", attrs...)
 	l.beginCleanup(now)
+}
+
+// childEnd is how the main child last ended, for the stop report.
+type childEnd struct {
+	at    time.Time
+	exit  string // "exited 0", "killed by KILL"
+	oom   bool
+	limit string
 }
 
 // oomKilled reports whether a SIGKILL death came with a rise in the

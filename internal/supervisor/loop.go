@@ -42,6 +42,7 @@ type loop struct {
 	restartAt time.Time     // in backoff: when the child starts again
 	stop      *stopRun      // from the first stop signal on
 	clean     cleanup       // in cleaning
+	end       childEnd      // how the main child last ended
 
 	graces chan graceAnswer // answers of cfg.GraceSource
 
@@ -292,8 +293,9 @@ func (l *loop) tick(now time.Time) {
 	}
 }
 
-// finish ends the loop; Run returns lastCode.
+// finish ends the loop with the stop report; Run returns lastCode.
 func (l *loop) finish() {
 	l.phase = done
 	l.status.update(func(s *Snapshot) { s.ChildRunning = false; s.Restarting = false })
+	l.writeReport()
 }

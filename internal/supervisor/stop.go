@@ -79,6 +79,7 @@ func (l *loop) announcePlan() {
 	c := l.cfg.ChoosePreset(l.cfg.Argv, ScriptFiles(l.cfg.Env))
 	lad, warns := l.cfg.PlanLadder(c.Preset, l.cfg.Budget)
 	b := l.cfg.Budget
+	warns = append(warns, ladder.CheckWorkerTimeout(c.Preset, l.cfg.Argv, lad, b)...)
 	attrs := []any{"preset", c.Preset, "reason", c.Reason}
 	switch {
 	case len(lad.Steps) == 0:
