@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build test test-deps vet fmt-check unit fuzz example e2e-docker e2e-kube faults bench clean
+.PHONY: build test test-deps vet fmt-check unit fuzz example e2e-docker e2e-swarm e2e-kube faults bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -57,6 +57,13 @@ example: build
 e2e-docker:
 	@scripts/need-debs $(DOCKER_DEBS) python3-rq
 	$(GO) test -tags docker -count=1 -v -timeout 20m ./test/docker/
+
+# The RQ example as a Docker Swarm stack: rolling restart and scale-down
+# while jobs run. Joins a one-node swarm if the engine is in none, and
+# leaves it afterwards.
+e2e-swarm:
+	@scripts/need-debs $(DOCKER_DEBS) python3-rq redis-tools
+	$(GO) test -tags docker,swarm -count=1 -v -timeout 30m -run '^TestSwarm' ./test/docker/
 
 # supervise against a real kube-apiserver and etcd: the grace period of
 # each pod deletion, read from the API at the stop. The first run builds

@@ -56,7 +56,8 @@ func upHuey(t *testing.T, grace string, replicas int) *hueyStack {
 			"HUEY_WORKERS=2", "SHM_SIZE=64m",
 		},
 	}, api: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	os.WriteFile(filepath.Join(dir, "compose.test.yaml"), []byte("services: {}\n"), 0o644)
+	// The example checks health every 30 s; the test needs no such wait.
+	os.WriteFile(filepath.Join(dir, "compose.test.yaml"), []byte("services:\n  worker:\n    healthcheck:\n      interval: 2s\n      start_period: 2s\n"), 0o644)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("worker logs:\n%s", s.compose(true, "logs", "--no-color", "worker"))
