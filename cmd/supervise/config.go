@@ -81,6 +81,10 @@ func (in input) budget() (ladder.Budget, error) {
 	if b.DrainTimeout, err = in.optionalDuration("drain-timeout"); err != nil {
 		return b, err
 	}
+	if b.DrainTimeout == 0 && strings.TrimSpace(in.c.String("drain-timeout")) != "" {
+		return b, usagef("invalid %s %q: must be at least %s; leave it unset to plan the drain from the grace period",
+			in.source("drain-timeout"), in.c.String("drain-timeout"), ladder.MinSpacing)
+	}
 	if b.StopDelay, err = in.duration("stop-delay"); err != nil {
 		return b, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/supervise/supervise/internal/cgroup"
@@ -26,7 +27,8 @@ type healthParts struct {
 	checker *health.Checker
 }
 
-// health reads the health options and opens the listener.
+// health reads the health options, all of them checked even with
+// --listen off, and opens the listener.
 func (in input) health(cfg supervisor.Config) (*healthParts, error) {
 	c := in.c
 	hp := &healthParts{status: &supervisor.Status{}}
@@ -35,40 +37,34 @@ func (in input) health(cfg supervisor.Config) (*healthParts, error) {
 		hp.memory = mem
 	}
 	listen := c.String("listen")
-	if listen == "off" {
-		return hp, nil
-	}
-	if _, _, err := net.SplitHostPort(listen); err != nil {
+	if _, _, err := net.SplitHostPort(listen); err != nil && listen != "off" {
 		return nil, usagef("invalid %s %q: want HOST:PORT (like 127.0.0.1:9797 or :9797) or off", in.source("listen"), listen)
 	}
 	h := &health.Server{Status: hp.status, Log: cfg.Log}
+	age, err := in.duration("heartbeat-max-age")
+	if err != nil {
+		return nil, err
+	}
+	if age < time.Second {
+		return nil, usagef("invalid %s %q: must be at least 1s", in.source("heartbeat-max-age"), c.String("heartbeat-max-age"))
+	}
 	if f := c.String("heartbeat-file"); f != "" {
-		age, err := in.duration("heartbeat-max-age")
-		if err != nil {
-			return nil, err
-		}
-		if age < time.Second {
-			return nil, usagef("invalid %s %q: must be at least 1s", in.source("heartbeat-max-age"), c.String("heartbeat-max-age"))
-		}
 		h.Heartbeat = &health.Heartbeat{File: f, MaxAge: age}
 	}
 	chk := &health.Checker{}
 	for _, a := range c.StringSlice("ready-tcp") {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return nil, usagef("invalid %s %q: want HOST:PORT, like redis:6379", in.source("ready-tcp"), a)
+		_, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			return nil, usagef("invalid %s %q: want HOST:PORT with a port from 1 to 65535, like redis:6379", in.source("ready-tcp"), a)
 		}
 		chk.TCP = append(chk.TCP, a)
 	}
+	var words []string
 	if cmd := c.String("health-cmd"); cmd != "" {
-		words, err := health.SplitWords(cmd)
-		if err != nil || len(words) == 0 {
+		if words, err = health.SplitWords(cmd); err != nil || len(words) == 0 {
 			return nil, in.invalid("health-cmd", errOr(err, "empty command"))
 		}
-		chk.Cmd = words
-		hp.spawner = supervisor.NewSpawner()
-		chk.Spawner = hp.spawner
 	}
-	var err error
 	if chk.Interval, err = in.duration("health-interval"); err != nil {
 		return nil, err
 	}
@@ -80,6 +76,14 @@ func (in input) health(cfg supervisor.Config) (*healthParts, error) {
 	}
 	if chk.Timeout < 10*time.Millisecond {
 		return nil, usagef("invalid %s %q: must be at least 10ms", in.source("health-timeout"), c.String("health-timeout"))
+	}
+	if listen == "off" {
+		return hp, nil
+	}
+	if len(words) > 0 {
+		chk.Cmd = words
+		hp.spawner = supervisor.NewSpawner()
+		chk.Spawner = hp.spawner
 	}
 	m := metrics.New(mem)
 	hp.hooks = m

@@ -18,7 +18,7 @@ func (in input) graceSource(log *slog.Logger) (supervisor.GraceSource, error) {
 	switch mode {
 	case "off":
 		return nil, nil
-	case "auto", "on":
+	case "", "auto", "on":
 	default:
 		return nil, usagef("invalid %s %q: want auto, on or off", in.source("grace-from-api"), in.c.String("grace-from-api"))
 	}

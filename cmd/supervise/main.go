@@ -131,6 +131,9 @@ func runChild(in input) (int, error) {
 	if cfg.GraceSource, err = in.graceSource(cfg.Log); err != nil {
 		return 0, err
 	}
+	if err := cfg.Validate(); err != nil {
+		return 0, usageError{err.Error()}
+	}
 	if err := supervisor.SetParentDeathSignal(pdeath); err != nil {
 		return 0, err
 	}

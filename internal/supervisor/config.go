@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"syscall"
 	"time"
@@ -61,7 +63,8 @@ type Config struct {
 	RestartMax int
 
 	// CleanupGrace is the time leftover processes get between TERM and KILL
-	// after the main child has exited.
+	// after the main child has exited; 0 sends KILL at once.
+	// DefaultCleanupGrace is the usual value.
 	CleanupGrace time.Duration
 
 	// TerminationLog, when set, is the file the stop report is written to
@@ -91,6 +94,26 @@ type GraceSource interface {
 // for it: the first rung is sent at once, and the answer, when it comes,
 // times the rest of the ladder from the stop signal.
 const GraceLookupTimeout = time.Second
+
+// Validate checks what the command line cannot have checked field by
+// field: a command, a budget within bounds, and sane counts. The error
+// names the field and what is allowed.
+func (cfg *Config) Validate() error {
+	switch {
+	case len(cfg.Argv) == 0 || cfg.Argv[0] == "":
+		return errors.New("no command to run")
+	case cfg.CleanupGrace < 0:
+		return fmt.Errorf("cleanup grace %s: must not be negative", cfg.CleanupGrace)
+	case cfg.RestartMax < 0:
+		return fmt.Errorf("restart max %d: must not be negative", cfg.RestartMax)
+	}
+	switch cfg.Restart {
+	case "", RestartNo, RestartOnFailure, RestartAlways:
+	default:
+		return fmt.Errorf("restart mode %q: want no, on-failure or always", cfg.Restart)
+	}
+	return cfg.Budget.Validate()
+}
 
 // MemoryInfo reads the memory accounting of supervise's cgroup.
 type MemoryInfo interface {

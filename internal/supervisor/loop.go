@@ -53,8 +53,9 @@ type loop struct {
 
 // Run starts the child and supervises it until it is gone for good, then
 // returns supervise's exit status. It blocks for the child's whole life and
-// must be called at most once per process, from any goroutine. cfg should
-// have passed Validate; Run fills in defaults for what is left unset.
+// must be called at most once per process, from any goroutine. cfg must
+// have passed Validate; Run fills in only what needs no choice (a logger,
+// no hooks, no rewrites).
 func Run(cfg Config) int {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -64,9 +65,6 @@ func Run(cfg Config) int {
 	}
 	if cfg.Rewrite == nil {
 		cfg.Rewrite = signals.Rewrite{}
-	}
-	if cfg.CleanupGrace <= 0 {
-		cfg.CleanupGrace = DefaultCleanupGrace
 	}
 	l := &loop{
 		cfg:     &cfg,

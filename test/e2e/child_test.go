@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -230,4 +231,36 @@ func TestUser(t *testing.T) {
 	p = start(t, options{ns: true}, "--user", "4321:8765", "--", "sh", "-c", `echo "ids $(id -u) $(id -g) $(id -G) $HOME"`)
 	p.exit(10 * time.Second)
 	p.waitFor(`^ids 4321 8765 8765 /$`, time.Second)
+}
+
+// The restart backoff, measured from the starts of successive children:
+// 1 s, then 2 s, then 4 s; and a child that ran 30 s or more starts the
+// series over, so the next restart comes after 1 s again.
+func TestRestartBackoffMeasured(t *testing.T) {
+	t.Parallel()
+	runs := filepath.Join(t.TempDir(), "runs")
+	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=1", "HELPER_RUNS="+runs, "HELPER_LONG_RUN=4", "HELPER_LONG=31s")},
+		"--listen", "off", "--restart", "on-failure", "--restart-max", "4", "--", self)
+	if code := p.exit(60 * time.Second); code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	var starts, exits []time.Time
+	p.mu.Lock()
+	for _, l := range p.lines {
+		if strings.HasPrefix(l.text, "ready pid=") {
+			starts = append(starts, l.at)
+		}
+		if strings.Contains(l.text, `msg="child exited`) {
+			exits = append(exits, l.at)
+		}
+	}
+	p.mu.Unlock()
+	if len(starts) != 5 || len(exits) != 5 {
+		t.Fatalf("%d starts and %d exits, want 5 each", len(starts), len(exits))
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, time.Second}
+	for i, w := range want {
+		// From the child's exit to the next child's first line.
+		within(t, fmt.Sprintf("restart %d wait", i+1), starts[i+1].Sub(exits[i]), w, 250*time.Millisecond)
+	}
 }

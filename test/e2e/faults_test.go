@@ -8,7 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,7 +128,7 @@ func TestFaultStoppedChildDrains(t *testing.T) {
 	p.waitFor(`^task started`, 10*time.Second)
 	var nspid int
 	fmt.Sscanf(l.text, "ready pid=%d", &nspid)
-	child := hostPID(t, p.pid)
+	child := firstChild(t, p.pid)
 	syscall.Kill(child, syscall.SIGSTOP)
 	waitState(t, child, "T")
 	p.signal(syscall.SIGTERM)
@@ -156,11 +156,7 @@ func TestFaultVanishedStderr(t *testing.T) {
 	buf := make([]byte, 4096)
 	r.Read(buf) // the first log lines
 	r.Close()   // now every write gets EPIPE/SIGPIPE
-	sup := 0
-	for deadline := time.Now().Add(5 * time.Second); sup == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
-		sup, _ = strconv.Atoi(strings.Fields(string(b) + " 0")[0])
-	}
+	sup := firstChild(t, cmd.Process.Pid)
 	// The stop makes supervise log several lines into the closed pipe.
 	syscall.Kill(sup, syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -244,12 +240,27 @@ func TestFaultHTTPAbuse(t *testing.T) {
 func TestFaultBadValues(t *testing.T) {
 	options := []string{"preset", "grace-period", "drain-timeout", "stop", "stop-delay", "rewrite", "exit-zero",
 		"pdeath-signal", "log-level", "log-format", "restart", "restart-max", "user", "cleanup-grace", "listen",
-		"heartbeat-file", "heartbeat-max-age", "ready-tcp", "health-cmd", "health-interval", "health-timeout"}
+		"heartbeat-file", "heartbeat-max-age", "ready-tcp", "health-cmd", "health-interval", "health-timeout",
+		"grace-from-api", "termination-log"}
 	values := []string{"", "x", "-1", "-5s", "0", "65", "999999999999999999999", "99999h", "TERM,0s,KILL",
 		"KILL:0", "0:INT", "TERM,,KILL", "nosuchuser:nosuchgroup", "1e309", "\x01", "'", strings.Repeat("9", 400)}
-	n := 0
+	// The values each option accepts; every other one must be refused.
+	// "" is the option unset (its default); files and commands are any
+	// string; 65 is a whole number of seconds, an exit status, a count or
+	// a uid.
+	anyString := map[string]bool{"heartbeat-file": true, "health-cmd": true, "termination-log": true}
+	accepted := map[string][]string{
+		"grace-period": {"", "65"}, "drain-timeout": {"", "65"}, "stop": {""}, "stop-delay": {"0", "65"},
+		"exit-zero": {"0", "65"}, "pdeath-signal": {""}, "log-level": {""}, "log-format": {""}, "restart-max": {"0", "65"},
+		"user": {"", "0", "65"}, "cleanup-grace": {"0", "65"}, "heartbeat-max-age": {"65"}, "health-interval": {"65"},
+		"health-timeout": {"65"}, "grace-from-api": {""},
+	}
+	work := t.TempDir() // where a termination log named like a bad value lands
+	n, refused := 0, 0
 	for _, o := range options {
 		for _, v := range values {
+			// Any string is a file name; a command must split into words.
+			ok := anyString[o] && !(o == "health-cmd" && v == "'") || slices.Contains(accepted[o], v)
 			for _, viaEnv := range []bool{false, true} {
 				args := []string{"--" + o, v, "--", "true"}
 				var env []string
@@ -258,33 +269,37 @@ func TestFaultBadValues(t *testing.T) {
 					env = []string{"SUPERVISE_" + strings.ToUpper(strings.ReplaceAll(o, "-", "_")) + "=" + v}
 				}
 				cmd := exec.Command(binary, args...)
+				cmd.Dir = work
 				cmd.Env = append(append(os.Environ(), "SUPERVISE_LISTEN=off"), env...)
 				if o == "listen" && !viaEnv {
 					cmd.Env = os.Environ()
 				}
-				out, _ := cmd.CombinedOutput()
+				var stdout, stderr strings.Builder
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				cmd.Run()
 				n++
 				code := cmd.ProcessState.ExitCode()
-				text := string(out)
+				text := stderr.String()
+				where := fmt.Sprintf("--%s %q (env %v)", o, v, viaEnv)
 				if strings.Contains(text, "panic") || strings.Contains(text, "goroutine ") {
-					t.Errorf("--%s %q (env %v): panic:\n%s", o, v, viaEnv, text)
+					t.Errorf("%s: panic:\n%s", where, text)
 					continue
 				}
-				switch code {
-				case 0, 127: // accepted (127: a value that made "true" unrunnable, e.g. a --user without PATH)
-				case 2:
-					lines := strings.Split(strings.TrimSpace(text), "\n")
-					last := lines[len(lines)-1]
-					if !strings.HasPrefix(last, "supervise: ") {
-						t.Errorf("--%s %q (env %v): exit 2 without a clear line:\n%s", o, v, viaEnv, text)
+				if ok {
+					if code != 0 {
+						t.Errorf("%s: a valid value, exit %d:\n%s", where, code, text)
 					}
-				default:
-					t.Errorf("--%s %q (env %v): exit %d:\n%s", o, v, viaEnv, code, text)
+					continue
+				}
+				refused++
+				lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+				if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "supervise: ") || stdout.Len() != 0 {
+					t.Errorf("%s: want exit 2 and exactly one line, got exit %d:\n%s", where, code, text)
 				}
 			}
 		}
 	}
-	t.Logf("%d bad-value runs: no panic, every refusal one line with exit 2", n)
+	t.Logf("%d bad-value runs: %d refusals, each exit 2 with exactly one line; no panic", n, refused)
 }
 
 // A bounded soak: a real RQ worker and Redis, 300 jobs, 20 stops and
@@ -315,44 +330,4 @@ func TestFaultRQSoak(t *testing.T) {
 		}
 	}
 	t.Logf("after 20 stops: %v (vanished: %d)", counts, counts["missing"])
-}
-
-// hostPID finds the host pid of supervise's only child. Each thread has
-// its own children file, and a Go program forks from any of its threads.
-func hostPID(t *testing.T, parent int) int {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", parent))
-		for _, task := range tasks {
-			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", parent, task.Name()))
-			if f := strings.Fields(string(b)); len(f) > 0 {
-				n, _ := strconv.Atoi(f[0])
-				return n
-			}
-		}
-	}
-	t.Fatal("no child")
-	return 0
-}
-
-func waitState(t *testing.T, pid int, state string) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && string(b[i+2]) == state {
-			return
-		}
-	}
-	t.Fatalf("pid %d never reached state %s", pid, state)
-}
-
-func rssKiB(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.Fields(v)[0])
-			return n
-		}
-	}
-	return 0
 }

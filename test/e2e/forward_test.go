@@ -126,3 +126,25 @@ func TestParentDeathSignal(t *testing.T) {
 	p.waitFor(`^child exiting on TERM$`, 5*time.Second)
 	p.waitFor(`child stopped.*outcome=graceful`, 5*time.Second)
 }
+
+// dumb-init's rewriting, end to end: -r HUP:TERM makes HUP a stop (the
+// huey ladder starts: INT to the child), and -r TERM:0 makes docker stop's
+// TERM do nothing, while Ctrl-C's INT still stops.
+func TestRewriteStopSignals(t *testing.T) {
+	p := startHuey(t, "1m", nil, "--listen", "off", "-r", "HUP:TERM")
+	p.signal(syscall.SIGHUP)
+	p.waitFor(`stop requested: starting the stop ladder" signal=HUP`, 2*time.Second)
+	p.waitFor(`^signal INT$`, 2*time.Second)
+	if p.count(`^signal HUP`) != 0 {
+		t.Error("HUP reached the child although it was rewritten to a stop")
+	}
+
+	p = startHuey(t, "1m", nil, "--listen", "off", "-r", "TERM:0")
+	p.signal(syscall.SIGTERM)
+	if _, ok := p.find(`^signal |stop requested`, time.Second); ok {
+		t.Fatal("a TERM rewritten to 0 reached the child or started a stop")
+	}
+	p.signal(syscall.SIGINT)
+	p.waitFor(`stop requested.*signal=INT`, 2*time.Second)
+	p.waitFor(`^signal INT$`, 2*time.Second)
+}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,7 +31,8 @@ type proc struct {
 	eof   bool
 	done  chan struct{}
 	err   error
-	pid   int // supervise's pid as seen from the test
+	pid   int    // supervise's pid as seen from the test
+	pipe  string // the output pipe, as /proc/PID/fd names it: pipe:[INODE]
 }
 
 // options say how to start supervise.
@@ -73,6 +73,7 @@ func start(t *testing.T, o options, args ...string) *proc {
 	}
 	pw.Close()
 	p := &proc{t: t, cmd: cmd, done: make(chan struct{})}
+	p.pipe, _ = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", pr.Fd()))
 	p.cond = sync.NewCond(&p.mu)
 	go p.read(pr)
 	go func() {
@@ -85,6 +86,7 @@ func start(t *testing.T, o options, args ...string) *proc {
 			syscall.Kill(p.pid, syscall.SIGKILL)
 		}
 		<-p.done
+		p.reap()
 		if t.Failed() {
 			t.Logf("supervise output:\n%s", p.output())
 		}
@@ -98,18 +100,7 @@ func start(t *testing.T, o options, args ...string) *proc {
 
 // nsInit finds supervise's pid: the only child of unshare.
 func (p *proc) nsInit() int {
-	deadline := time.Now().Add(10 * time.Second)
-	path := fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid)
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(path)
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			n, _ := strconv.Atoi(f[0])
-			return n
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	p.t.Fatal("unshare started no child")
-	return 0
+	return firstChild(p.t, p.cmd.Process.Pid)
 }
 
 func (p *proc) read(r io.ReadCloser) {
@@ -208,12 +199,14 @@ func (p *proc) exit(timeout time.Duration) int {
 	case <-time.After(timeout):
 		p.t.Fatalf("supervise did not exit within %s", timeout)
 	}
-	// Let the reader take the last lines.
-	p.mu.Lock()
-	for !p.eof {
-		p.cond.Wait()
+	// Let the reader take the last lines. Only a process that outlived
+	// supervise can hold the pipe open past this: a leak, which fails
+	// this test rather than hanging the package.
+	if !p.waitEOF(2 * time.Second) {
+		p.t.Errorf("supervise exited, but processes it left behind still hold its output:\n%s", p.holders())
+		p.reap()
+		p.waitEOF(2 * time.Second)
 	}
-	p.mu.Unlock()
 	var ee *exec.ExitError
 	if errors.As(p.err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -225,6 +218,63 @@ func (p *proc) exit(timeout time.Duration) int {
 		p.t.Fatalf("wait: %v", p.err)
 	}
 	return 0
+}
+
+// waitEOF waits up to timeout for the end of supervise's output.
+func (p *proc) waitEOF(timeout time.Duration) bool {
+	timer := time.AfterFunc(timeout, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(timeout)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !p.eof && time.Now().Before(deadline) {
+		p.cond.Wait()
+	}
+	return p.eof
+}
+
+// holderPIDs lists the processes that hold supervise's output pipe.
+func (p *proc) holderPIDs() []int {
+	var out []int
+	if p.pipe == "" {
+		return nil
+	}
+	for _, q := range procs() {
+		if q.pid == os.Getpid() {
+			continue
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", q.pid))
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", q.pid, fd.Name())); l == p.pipe {
+				out = append(out, q.pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// holders renders holderPIDs as a process listing.
+func (p *proc) holders() string {
+	var b strings.Builder
+	for _, pid := range p.holderPIDs() {
+		st, _ := statOf(pid)
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		fmt.Fprintf(&b, "  pid %d ppid %d state %s: %s\n", pid, st.ppid, st.state, strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " "))
+	}
+	return b.String()
+}
+
+// reap kills whatever still holds supervise's output, so no test leaves a
+// process behind for the next.
+func (p *proc) reap() {
+	for _, pid := range p.holderPIDs() {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 // within fails unless got is within tol of want.

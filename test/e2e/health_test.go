@@ -69,6 +69,21 @@ func metric(t *testing.T, addr, series string) float64 {
 	return -1
 }
 
+// metricNamed reads the first sample of metric name, whatever its labels;
+// -1 when absent.
+func metricNamed(t *testing.T, addr, name string) float64 {
+	t.Helper()
+	_, body := get(t, addr, "/metrics")
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, name+" ") || strings.HasPrefix(l, name+"{") {
+			f := strings.Fields(l)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			return v
+		}
+	}
+	return -1
+}
+
 // waitMetric waits until series has value want.
 func waitMetric(t *testing.T, addr, series string, want float64) {
 	t.Helper()
@@ -324,4 +339,109 @@ func TestSlowClientsDoNotDelayLadder(t *testing.T) {
 	got := p.waitFor(`^task interrupted$`, 9*time.Second)
 	within(t, "second rung with 500 slow clients", got.at.Sub(sent), 7500*time.Millisecond, tolerance)
 	p.exit(5 * time.Second)
+}
+
+// Readiness turns 503 at the stop signal, before any rung: during a 2 s
+// --stop-delay the child has received nothing yet, /readyz says 503 and
+// the draining gauge is 1, while /livez stays 200. Load balancers rely on
+// exactly this.
+func TestReadyzDuringStopDelay(t *testing.T) {
+	addr := freeAddr(t)
+	p := startHuey(t, "1m", nil, "--listen", addr, "--stop-delay", "2s", "--grace-period", "30s")
+	waitHTTP(t, addr, "/readyz", 200, 5*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	p.waitFor(`stop requested`, time.Second)
+	for _, at := range []time.Duration{100 * time.Millisecond, 1500 * time.Millisecond} {
+		time.Sleep(time.Until(sent.Add(at)))
+		if code, body := get(t, addr, "/readyz"); code != 503 {
+			t.Errorf("/readyz %s after the stop: %d, want 503:\n%s", at, code, body)
+		}
+		if code, _ := get(t, addr, "/livez"); code != 200 {
+			t.Errorf("/livez %s after the stop: %d, want 200", at, code)
+		}
+		if v := metric(t, addr, "supervise_draining"); v != 1 {
+			t.Errorf("supervise_draining %s after the stop: %v, want 1", at, v)
+		}
+		if v := metric(t, addr, "supervise_stop_rung"); v != 0 {
+			t.Errorf("supervise_stop_rung %s after the stop: %v, want 0 (no rung yet)", at, v)
+		}
+		if p.count(`^signal `) != 0 {
+			t.Fatalf("the child got a signal %s after the stop, inside the stop delay", at)
+		}
+	}
+	got := p.waitFor(`^signal INT$`, 2*time.Second)
+	within(t, "first rung after the stop delay", got.at.Sub(sent), 2*time.Second, tolerance)
+}
+
+// The metrics no other test reads, after a real stop: the drain, the
+// outcome, the readiness check's duration, the process tree and the
+// cgroup. The child's argv and environment carry a secret that appears
+// in no label and no value.
+func TestMetricsAfterStop(t *testing.T) {
+	addr := freeAddr(t)
+	redis := freeAddr(t)
+	ln, err := net.Listen("tcp", redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const secret = "hunter2-s3cr3t"
+	// A grandchild that ignores TERM keeps supervise in its cleanup for
+	// 3 s after the child's graceful exit: long enough to scrape.
+	p := start(t, options{ns: true, env: helper("tree", "HELPER_SLEEPER_TERM=0", "API_TOKEN="+secret)},
+		"--listen", addr, "--ready-tcp", redis, "--health-interval", "200ms", "--preset", "huey", "--grace-period", "30s",
+		"--cleanup-grace", "3s", "--", self, "--token="+secret)
+	p.waitFor(`^ready pid=`, 10*time.Second)
+	waitMetric(t, addr, `supervise_check_up{check="tcp:`+redis+`"}`, 1)
+	body := waitHTTP(t, addr, "/metrics", 200, time.Second)
+	for _, name := range []string{"supervise_check_duration_seconds", "supervise_tree_processes",
+		"supervise_tree_resident_memory_bytes", "supervise_tree_cpu_seconds_total", "supervise_cgroup_memory_usage_bytes"} {
+		if v := metricNamed(t, addr, name); v < 0 {
+			t.Errorf("%s is missing", name)
+		}
+	}
+	if v := metric(t, addr, "supervise_tree_processes"); v < 2 {
+		t.Errorf("supervise_tree_processes %v, want the child and its grandchild", v)
+	}
+	if v := metric(t, addr, "supervise_tree_resident_memory_bytes"); v < 1<<20 {
+		t.Errorf("supervise_tree_resident_memory_bytes %v, implausibly small", v)
+	}
+	sent := p.signal(syscall.SIGTERM)
+	p.waitFor(`child stopped.*outcome=graceful`, 5*time.Second)
+	drain := metric(t, addr, "supervise_stop_drain_seconds")
+	if drain <= 0 || drain > time.Since(sent).Seconds() {
+		t.Errorf("supervise_stop_drain_seconds %v, want the stop signal to exit time", drain)
+	}
+	if v := metric(t, addr, `supervise_shutdowns_total{outcome="graceful"}`); v != 1 {
+		t.Errorf(`supervise_shutdowns_total{outcome="graceful"} %v, want 1`, v)
+	}
+	final := waitHTTP(t, addr, "/metrics", 200, time.Second)
+	for _, b := range []string{body, final} {
+		if strings.Contains(b, secret) || strings.Contains(b, "API_TOKEN") || strings.Contains(b, "--token") {
+			t.Error("a scrape carries the child's argv or environment")
+		}
+	}
+	p.exit(10 * time.Second)
+}
+
+// After a real OOM kill, the cgroup metrics show it: the OOM-kill counter
+// rose and the limit is the cgroup's. (The restart policy keeps supervise
+// up to be scraped.)
+func TestMetricsAfterOOM(t *testing.T) {
+	dir := memoryCgroup(t)
+	addr := freeAddr(t)
+	wrap := []string{"sh", "-c", `echo $$ > "$CG/cgroup.procs" && exec "$@"`, "sh"}
+	p := start(t, options{ns: true, wrap: wrap, env: helper("alloc", "CG="+dir)},
+		"--listen", addr, "--restart", "on-failure", "--restart-max", "1", "--", self)
+	p.waitFor(`child was killed by the kernel's OOM killer`, 30*time.Second)
+	if v := metricNamed(t, addr, "supervise_cgroup_oom_kills_total"); v < 1 {
+		t.Errorf("supervise_cgroup_oom_kills_total %v after an OOM kill", v)
+	}
+	if limit := metricNamed(t, addr, "supervise_cgroup_memory_limit_bytes"); limit != 64<<20 {
+		t.Errorf("supervise_cgroup_memory_limit_bytes %v, want 67108864", metricNamed(t, addr, "supervise_cgroup_memory_limit_bytes"))
+	}
+	if v := metric(t, addr, "supervise_child_last_exit_code"); v != 137 {
+		t.Errorf("supervise_child_last_exit_code %v, want 137", v)
+	}
+	p.exit(30 * time.Second)
 }

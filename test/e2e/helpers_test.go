@@ -139,9 +139,12 @@ func signalsHelper() int {
 	if os.Getenv("HELPER_ROLE") == "grandchild" {
 		role = "grandchild"
 	} else if os.Getenv("HELPER_GRANDCHILD") == "1" {
+		// HELPER_GRANDCHILD_SETSID=1 puts it in a session of its own, as
+		// RQ's work-horse is.
 		p, err := os.StartProcess(self, []string{self}, &os.ProcAttr{
 			Env:   append(os.Environ(), "HELPER_ROLE=grandchild", "HELPER_GRANDCHILD=0", "HELPER_EXIT_ON="),
 			Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+			Sys:   &syscall.SysProcAttr{Setsid: os.Getenv("HELPER_GRANDCHILD_SETSID") == "1"},
 		})
 		if err == nil {
 			go p.Wait()
@@ -159,9 +162,19 @@ func signalsHelper() int {
 	return 0
 }
 
-// exitHelper exits with HELPER_CODE.
+// exitHelper exits with HELPER_CODE. With HELPER_RUNS=FILE it appends a
+// line to FILE at each start, and the start numbered HELPER_LONG_RUN
+// runs for HELPER_LONG (a duration) before it exits.
 func exitHelper() int {
 	ready()
+	if f := os.Getenv("HELPER_RUNS"); f != "" {
+		b, _ := os.ReadFile(f)
+		n := strings.Count(string(b), "\n") + 1
+		os.WriteFile(f, append(b, '\n'), 0o644)
+		if strconv.Itoa(n) == os.Getenv("HELPER_LONG_RUN") {
+			time.Sleep(envDuration("HELPER_LONG", 0))
+		}
+	}
 	code, _ := strconv.Atoi(os.Getenv("HELPER_CODE"))
 	return code
 }
@@ -191,9 +204,10 @@ func zombiesHelper() int {
 			return 1
 		}
 		p.Wait()
-		// Bound what is outstanding: wait for supervise to reap this burst.
+		// Bound what is outstanding: wait for supervise (the parent, to
+		// which the orphans go) to reap this burst.
 		deadline := time.Now().Add(30 * time.Second)
-		for countZombies() > 0 && time.Now().Before(deadline) {
+		for zombiesOf(os.Getppid()) > 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
@@ -215,19 +229,12 @@ func spawnBurst(n int) int {
 	return 0
 }
 
-// countZombies counts processes in state Z visible in /proc.
-func countZombies() int {
-	ents, _ := os.ReadDir("/proc")
+// zombiesOf counts the zombies whose parent is ppid: only what the test
+// made, never a stray zombie elsewhere on the machine.
+func zombiesOf(ppid int) int {
 	n := 0
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'Z' {
+	for _, p := range procs() {
+		if p.ppid == ppid && p.state == "Z" {
 			n++
 		}
 	}

@@ -87,22 +87,26 @@ func TestIgnoreEverythingGetsKILLOnTime(t *testing.T) {
 	}
 }
 
-// The ladder fits inside the grace period: with --grace-period 6s, the
-// Huey ladder's KILL lands before 6s.
+// A short grace period: at 6s the Huey ladder still fits, its KILL landing
+// at 5.4 s (0.6 s margin), no earlier. At 3s it cannot (two 1.5 s waits
+// are the least): both warnings say so at start.
 func TestShortGracePlansInside(t *testing.T) {
 	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all")},
-		"--preset", "huey", "--grace-period", "6s", "--", self)
+		"--listen", "off", "--preset", "huey", "--grace-period", "6s", "--", self)
 	l := p.waitFor(`stop protocol`, 10*time.Second)
-	if !strings.Contains(l.text, "ladder=INT,") {
-		t.Fatalf("no ladder in %q", l.text)
+	if !strings.Contains(l.text, "ladder=INT,3.9s,INT,1.5s,KILL") || !strings.Contains(l.text, "kill_at=5.4s") {
+		t.Fatalf("6s plan: %q", l.text)
 	}
 	p.waitFor(`^child ready`, 10*time.Second)
 	sent := p.signal(syscall.SIGTERM)
 	got := p.waitFor(`outcome=killed`, 8*time.Second)
-	if d := got.at.Sub(sent); d > 6*time.Second-400*time.Millisecond {
-		t.Errorf("KILL landed %s after the stop, not inside the 6s grace period with margin", d)
-	}
+	within(t, "KILL at a 6s grace", got.at.Sub(sent), 5400*time.Millisecond, tolerance)
 	p.exit(5 * time.Second)
+
+	p = start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all")},
+		"--listen", "off", "--preset", "huey", "--grace-period", "3s", "--", self)
+	p.waitFor(`level=WARN msg="grace period 3s is short for the huey ladder: its other waits are cut to 1.5s and the drain gets 1.5s"`, 10*time.Second)
+	p.waitFor(`level=WARN msg="stop ladder INT,1.5s,INT,1.5s,KILL with stop delay 0s ends 3s after the stop`, time.Second)
 }
 
 // auto recognises a worker that an entrypoint script exec'd, by reading
@@ -134,4 +138,47 @@ func TestStopDelay(t *testing.T) {
 	got := p.waitFor(`^signal INT$`, 3*time.Second)
 	within(t, "first rung after the stop delay", got.at.Sub(sent), time.Second, tolerance)
 	p.exit(5 * time.Second)
+}
+
+// As PID 1, the KILL rung reaches a grandchild in a session of its own
+// (as RQ's work-horse is) at once: nothing is left for the cleanup after
+// the main child, and the report says so.
+func TestKillRungReachesOtherSessionAsPID1(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all", "HELPER_GRANDCHILD=1", "HELPER_GRANDCHILD_SETSID=1")},
+		"--listen", "off", "--stop", "TERM,1500ms,KILL", "--cleanup-grace", "5s", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	g := p.waitFor(`^grandchild ready pid=\d+ pgid=\d+`, 10*time.Second)
+	if strings.Contains(g.text, "pgid=2 ") {
+		t.Fatalf("grandchild still in the child's group: %s", g.text)
+	}
+	sent := p.signal(syscall.SIGTERM)
+	if code := p.exit(5 * time.Second); code != 137 {
+		t.Errorf("exit status %d, want 137", code)
+	}
+	if d := time.Since(sent); d > 3*time.Second {
+		t.Errorf("supervise exited %s after the stop: the grandchild outlived the KILL rung until the cleanup", d)
+	}
+	p.waitFor(`msg="stop report" outcome=killed.* leftovers=0 leftovers_killed=0`, time.Second)
+	if p.count(`processes left after the main child exited`) != 0 {
+		t.Error("the grandchild in its own session survived the KILL rung")
+	}
+}
+
+// Preset none never starts a timer, even with a grace period set: a child
+// that ignores TERM is still alive well after any ladder would have
+// killed it; the orchestrator's SIGKILL is the only deadline.
+func TestNoneStartsNoTimer(t *testing.T) {
+	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=TERM")},
+		"--listen", "off", "--preset", "none", "--grace-period", "2s", "--", self)
+	p.waitFor(`^child ready`, 10*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`stop requested: forwarding.*forwarded=TERM`, time.Second)
+	if _, ok := p.find(`child stopped|stop rung|KILL`, 4*time.Second); ok {
+		t.Fatal("preset none escalated")
+	}
+	select {
+	case <-p.done:
+		t.Fatal("supervise exited although the child ignores TERM")
+	default:
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -18,6 +20,16 @@ func TestMain(m *testing.M) {
 	self, _ = os.Executable()
 	if name := os.Getenv(helperEnv); name != "" {
 		os.Exit(runHelper(name))
+	}
+	// A runner that started the tests with HUP, INT or QUIT ignored (nohup,
+	// a background job) would pass the ignore on to supervise, which keeps
+	// it by design, and tests that send those signals would fail whatever
+	// the code does. A handler here is reset to the default in every
+	// process the tests start.
+	for _, s := range []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT} {
+		if signal.Ignored(s) {
+			signal.Notify(make(chan os.Signal, 1), s)
+		}
 	}
 	dir, err := os.MkdirTemp("", "supervise-e2e-")
 	if err != nil {

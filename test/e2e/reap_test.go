@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,18 +28,73 @@ func TestZombieStorm(t *testing.T) {
 	}
 }
 
-// With -s and not PID 1, supervise is a subreaper and reaps orphans.
+// With -s and not PID 1, supervise is a subreaper: the orphans come to it
+// (each one's reaping is logged with -w, 200 in all), and none is left a
+// zombie.
 func TestSubreaperReapsOrphans(t *testing.T) {
-	p := start(t, options{env: helper("zombies", "HELPER_ZOMBIES=200", "HELPER_BURST=100")}, "-s", "--", self)
+	p := start(t, options{env: helper("zombies", "HELPER_ZOMBIES=200", "HELPER_BURST=100")}, "-s", "-w", "--listen", "off", "--", self)
 	p.waitFor(`^storm done$`, 30*time.Second)
 	waitNoZombies(t, p.pid, 10*time.Second)
 	p.signal(syscall.SIGTERM)
 	if code := p.exit(10 * time.Second); code != 7 {
 		t.Errorf("exit status %d, want 7", code)
 	}
+	if n := p.count(`msg="reaped zombie process"`); n < 200 {
+		t.Errorf("supervise reaped %d orphans, want all 200: they did not reach it", n)
+	}
 	if p.count(`not running as PID 1`) != 0 {
 		t.Error("warned about reaping although -s was given")
 	}
+}
+
+// When leftovers outlive even KILL (here a grandchild held in a frozen
+// cgroup, where a KILL waits for the thaw), supervise gives up 1 s after
+// sending KILL and exits with the child's status: it never hangs.
+func TestExitOneSecondAfterKillAtTheLatest(t *testing.T) {
+	freezer := "/sys/fs/cgroup/freezer"
+	if _, err := os.Stat(filepath.Join(freezer, "freezer.state")); err != nil {
+		if _, err := os.Stat(filepath.Join(freezer, "tasks")); err != nil {
+			t.Skip("SKIP: no cgroup v1 freezer mounted at /sys/fs/cgroup/freezer")
+		}
+	}
+	dir := filepath.Join(freezer, fmt.Sprintf("supervise-e2e-%d", os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("SKIP: cannot create a freezer cgroup: %v", err)
+	}
+	thaw := func() { os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0o644) }
+	t.Cleanup(func() {
+		thaw()
+		for deadline := time.Now().Add(5 * time.Second); os.Remove(dir) != nil && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	p := start(t, options{env: helper("tree", "HELPER_AFTER=1s", "HELPER_CODE=6")}, "-s", "--listen", "off", "--cleanup-grace", "500ms", "--", self)
+	l := p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
+	gpid := strings.TrimPrefix(l.text, "grandchild pid=")
+	if err := os.WriteFile(filepath.Join(dir, "tasks"), []byte(gpid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("FROZEN"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exited := p.waitFor(`msg="child exited"`, 5*time.Second)
+	gaveUp := p.waitFor(`processes still left after KILL: exiting anyway`, 5*time.Second)
+	// TERM at once, KILL after the 500 ms cleanup grace, exit 1 s later.
+	took := gaveUp.at.Sub(exited.at)
+	if took < 1400*time.Millisecond || took > 2*time.Second {
+		t.Errorf("supervise gave up %s after the child exited, want about 1.5 s (KILL at 0.5 s, then 1 s at the latest)", took)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(time.Second):
+		t.Error("supervise still runs after giving up")
+	}
+	// The KILL it sent takes effect at the thaw: nothing is left behind.
+	thaw()
+	if code := p.exit(5 * time.Second); code != 6 {
+		t.Errorf("exit status %d, want 6", code)
+	}
+	t.Logf("supervise gave up on the frozen grandchild %s after the child exited", took.Round(time.Millisecond))
 }
 
 // TINI_SUBREAPER means -s; without either, supervise warns once.
@@ -85,74 +142,6 @@ func TestLeftoversTERMFirst(t *testing.T) {
 	if p.count(`sending KILL`) != 0 {
 		t.Error("KILL was needed although the grandchild obeys TERM")
 	}
-}
-
-// alive reports whether pid exists (as anything but a zombie).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	return i > 0 && i+2 < len(b) && b[i+2] != 'Z'
-}
-
-// waitNoZombies waits until no process below root is a zombie.
-func waitNoZombies(t *testing.T, root int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		n := zombiesBelow(root)
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d zombies left below pid %d", n, root)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// zombiesBelow counts zombie processes whose ancestry includes root.
-func zombiesBelow(root int) int {
-	ents, _ := os.ReadDir("/proc")
-	parent := map[int]int{}
-	zombie := map[int]bool{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 >= len(s) {
-			continue
-		}
-		f := strings.Fields(s[i+2:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		parent[pid] = ppid
-		zombie[pid] = f[0] == "Z"
-	}
-	n := 0
-	for pid, z := range zombie {
-		if !z {
-			continue
-		}
-		for q, hops := parent[pid], 0; q > 1 && hops < 64; q, hops = parent[q], hops+1 {
-			if q == root {
-				n++
-				break
-			}
-		}
-	}
-	return n
 }
 
 // -w logs each orphan reaped (tini's -w); without it, nothing is logged.
