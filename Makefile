@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build test test-deps vet fmt-check unit fuzz example e2e-docker e2e-swarm e2e-kube faults bench clean
+.PHONY: build release release-check image test test-deps vet fmt-check unit fuzz example e2e-docker e2e-swarm e2e-kube mutants faults bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -20,6 +20,21 @@ build:
 # ones (as root) and says so in one line.
 TEST_DEBS := redis-server redis-tools python3-rq python3-celery util-linux procps gcc libc6-dev
 DOCKER_DEBS := debootstrap
+
+# Static binaries for every Linux architecture and SHA256SUMS in dist/.
+release:
+	scripts/release dist
+
+# Each binary runs (foreign ones under qemu-user-static; arm64 also as PID
+# 1), and a second build of the commit gives the same bytes.
+release-check: release
+	@scripts/need-debs qemu-user-static util-linux
+	scripts/release-check dist
+
+# supervise:VERSION and supervise:latest, FROM scratch: the binary and its
+# licence only.
+image: release
+	scripts/image dist
 
 # The whole suite: static checks, then every test (unit and end to end,
 # under -race), then each fuzz target for a short bounded time.
@@ -73,6 +88,11 @@ e2e-kube:
 	@scripts/need-debs etcd-server $(TEST_DEBS)
 	$(GO) test -tags kube -count=1 -v -timeout 30m -run '^TestKube' ./test/e2e/
 
+# Deliberate bugs (test/mutants/*.patch), each applied to a scratch copy
+# and run against the tests that must catch it; prints caught/missed.
+mutants: test-deps
+	scripts/mutants
+
 # The fault suite: storms, misbehaving children, HTTP abuse, bad values,
 # an RQ soak; a few minutes, under a real PID 1.
 faults: test-deps
@@ -87,4 +107,4 @@ bench: build
 	bin/bench -supervise $(BIN) $(BENCHFLAGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
