@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -85,20 +86,55 @@ func ensureBaseImage(t *testing.T) {
 	}
 }
 
-// exampleDir copies examples/compose/NAME to a temporary folder with a
-// static supervise binary built beside its Dockerfile.
+// exampleDir copies examples/compose/NAME to a temporary folder, and makes
+// sure the supervise image its Dockerfile copies the binary from exists.
 func exampleDir(t *testing.T, name string) string {
 	t.Helper()
+	superviseImage(t)
 	root, _ := filepath.Abs("../..")
 	dir := t.TempDir()
 	run(t, "", nil, false, "cp", "-rT", filepath.Join(root, "examples/compose", name), dir)
-	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags=-s -w", "-o", filepath.Join(dir, "supervise"), "./cmd/supervise")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	return dir
+}
+
+var (
+	imageOnce sync.Once
+	imageTag  string
+	imageErr  string
+)
+
+// superviseImage builds the release binary for this machine and the
+// scratch image from it, as make image does, once per test run; it
+// returns the image's version tag.
+func superviseImage(t *testing.T) string {
+	t.Helper()
+	imageOnce.Do(func() {
+		root, _ := filepath.Abs("../..")
+		dist, err := os.MkdirTemp("", "supervise-dist-")
+		if err != nil {
+			imageErr = err.Error()
+			return
+		}
+		defer os.RemoveAll(dist)
+		rel := exec.Command("scripts/release", dist)
+		rel.Dir, rel.Env = root, append(os.Environ(), "TARGETS=amd64:amd64:")
+		if out, err := rel.CombinedOutput(); err != nil {
+			imageErr = fmt.Sprintf("scripts/release: %v\n%s", err, out)
+			return
+		}
+		img := exec.Command("scripts/image", dist)
+		img.Dir = root
+		out, err := img.Output()
+		if err != nil {
+			imageErr = fmt.Sprintf("scripts/image: %v\n%s", err, out)
+			return
+		}
+		imageTag = strings.Fields(string(out))[0]
+	})
+	if imageErr != "" {
+		t.Fatal(imageErr)
+	}
+	return imageTag
 }
 
 // stack is one running compose project of the RQ example.
@@ -129,7 +165,7 @@ func upRQ(t *testing.T, grace string) *stack {
 		t: t, dir: dir, cmd: cmd,
 		project: fmt.Sprintf("supervise-e2e-%d", os.Getpid()),
 		env: []string{
-			"GRACE_PERIOD=" + grace, "WORKERS=3", "WORKER_BASE_IMAGE=" + baseImage,
+			"GRACE_PERIOD=" + grace, "WORKERS=3", "WORKER_BASE_IMAGE=" + baseImage, "SUPERVISE_IMAGE=" + superviseImage(t),
 			"WORKER_INSTALL=true", "REDIS_IMAGE=" + baseImage,
 		},
 		redis: fmt.Sprintf("redis://127.0.0.1:%d", port),

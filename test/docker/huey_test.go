@@ -16,7 +16,7 @@ import (
 // hueySource finds the vendored Huey 3.3.0: $HUEY_SRC, or
 // vendor/huey-3.3.0 in the shared folder beside the repository.
 func hueySource(t *testing.T) string {
-	for _, c := range []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0"} {
+	for _, c := range []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0", "/work/shared/vendor/huey-3.3.0"} {
 		if c == "" {
 			continue
 		}
@@ -51,7 +51,7 @@ func upHuey(t *testing.T, grace string, replicas int) *hueyStack {
 		t: t, dir: dir, cmd: cmd,
 		project: fmt.Sprintf("supervise-e2e-huey-%d", os.Getpid()),
 		env: []string{
-			"GRACE_PERIOD=" + grace, "BASE_IMAGE=" + baseImage, "INSTALL=true",
+			"GRACE_PERIOD=" + grace, "BASE_IMAGE=" + baseImage, "INSTALL=true", "SUPERVISE_IMAGE=" + superviseImage(t),
 			fmt.Sprintf("API_PORT=%d", port), fmt.Sprintf("WORKER_REPLICAS=%d", replicas),
 			"HUEY_WORKERS=2", "SHM_SIZE=64m",
 		},

@@ -39,7 +39,8 @@ func deploySwarm(t *testing.T, name, grace string) *swarmStack {
 	ensureBaseImage(t)
 	dir := exampleDir(t, "rq")
 	image := "supervise-swarm-rq-worker:test"
-	run(t, dir, nil, false, "docker", "build", "-q", "-t", image, "--build-arg", "BASE_IMAGE="+baseImage, "--build-arg", "INSTALL=true", ".")
+	run(t, dir, nil, false, "docker", "build", "-q", "-t", image, "--build-arg", "BASE_IMAGE="+baseImage, "--build-arg", "INSTALL=true",
+		"--build-arg", "SUPERVISE_IMAGE="+superviseImage(t), ".")
 	root, _ := filepath.Abs("../..")
 	port := freePort(t)
 	s := &swarmStack{stack: &stack{t: t, redis: fmt.Sprintf("redis://127.0.0.1:%d", port)}, name: name, worker: name + "_worker"}

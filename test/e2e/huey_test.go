@@ -16,7 +16,7 @@ import (
 // repository.
 func hueySource(t *testing.T) string {
 	t.Helper()
-	candidates := []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0"}
+	candidates := []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0", "/work/shared/vendor/huey-3.3.0"}
 	for _, c := range candidates {
 		if c == "" {
 			continue
