@@ -5,7 +5,7 @@ BIN      := bin/supervise
 # urfave_cli_no_docs leaves out urfave/cli's man-page and Markdown
 # generators (and their Markdown parser): smaller, faster to start.
 TAGS     := urfave_cli_no_docs
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(shell git rev-parse --short=12 HEAD 2>/dev/null)
 # An execution count, not a duration: go1.26's fuzz coordinator can report
 # a spurious "context deadline exceeded" when a -fuzztime duration runs out
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
@@ -98,13 +98,17 @@ mutants: test-deps
 faults: test-deps
 	$(GO) test -tags faults -count=1 -v -timeout 15m -run '^TestFault' ./test/e2e/
 
-# supervise against tini, dumb-init and catatonit in one interleaved run
-# (apt-get install tini dumb-init catatonit). Prints a Markdown table.
+# supervise against tini, dumb-init and catatonit and against the Go
+# floors of its design (gofloor: the Go runtime alone; cardfloor: plus the
+# libraries supervise links), in one interleaved run; prints a Markdown
+# table with ratios and the goals met. BENCHFLAGS=-quick: a 30 s smoke run.
 BENCHFLAGS ?= -rounds 5
 bench: build
-	@scripts/need-debs tini dumb-init catatonit strace
+	@scripts/need-debs tini dumb-init catatonit strace time
+	@for f in gofloor cardfloor; do \
+	  CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='-s -w' -o bin/$$f ./bench/floor/$$f || exit 1; done
 	$(GO) build -o bin/bench ./bench
-	bin/bench -supervise $(BIN) $(BENCHFLAGS)
+	bin/bench -supervise $(BIN) -gofloor bin/gofloor -cardfloor bin/cardfloor $(BENCHFLAGS)
 
 clean:
 	rm -rf bin dist

@@ -5,9 +5,10 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/supervise/supervise/internal/proctree"
 )
 
 // runHelper runs this program as a child for a measure.
@@ -76,18 +77,10 @@ func storm(total, burst int) int {
 
 // zombies counts processes in state Z in this PID namespace's /proc.
 func zombies() int {
-	ents, _ := os.ReadDir("/proc")
+	procs, _ := proctree.Snapshot()
 	n := 0
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i > 0 && i+2 < len(s) && s[i+2] == 'Z' {
+	for _, p := range procs {
+		if p.State == "Z" {
 			n++
 		}
 	}

@@ -1,8 +1,11 @@
 // Command bench measures supervise side by side with tini, dumb-init and
-// catatonit in one run, interleaved, each init as PID 1 of a new PID
-// namespace, and prints one table of medians with ratios to the best peer.
+// catatonit, and with the Go floors of its design (gofloor: the Go runtime
+// alone; cardfloor: that plus the libraries supervise links), in one run,
+// interleaved with the start order rotated every round, each init as PID 1
+// of a new PID namespace. It prints one table of medians with ratios to the
+// best C peer and to cardfloor, and the goals met and missed.
 //
-//	go run ./bench -supervise bin/supervise [-rounds N] [-quick]
+//	bench -supervise bin/supervise -gofloor bin/gofloor -cardfloor bin/cardfloor [-rounds N] [-quick]
 //
 // The children are this program re-executed as helpers ("bench helper
 // NAME"). The machine is small and noisy: every figure is a median over
@@ -12,7 +15,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,17 +24,19 @@ import (
 	"time"
 )
 
-// init is one init under test: how to run a command under it.
+// initSpec is one init under test: how to run a command under it.
 type initSpec struct {
 	name string
 	argv []string // prefix; the command follows
-	peer bool     // a peer, not supervise
+	peer bool     // a C peer
 }
 
 var (
 	superviseBin = flag.String("supervise", "bin/supervise", "the supervise binary to measure")
+	gofloorBin   = flag.String("gofloor", "bin/gofloor", "the Go runtime floor (bench/floor/gofloor)")
+	cardBin      = flag.String("cardfloor", "bin/cardfloor", "the floor with supervise's libraries (bench/floor/cardfloor)")
 	rounds       = flag.Int("rounds", 5, "interleaved rounds per measure (the start-up measure runs 8x as many)")
-	quick        = flag.Bool("quick", false, "smaller storms and shorter idle window, for a smoke run")
+	quick        = flag.Bool("quick", false, "a smoke run of about 30 s: 2 rounds, small storms, short windows")
 )
 
 func main() {
@@ -40,13 +44,22 @@ func main() {
 		os.Exit(runHelper(os.Args[2], os.Args[3:]))
 	}
 	flag.Parse()
-	self, _ := os.Executable()
-	sup, err := filepath.Abs(*superviseBin)
-	if err != nil {
-		fatal(err)
+	if *quick {
+		*rounds = 2
 	}
+	self, _ := os.Executable()
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			fatal(err)
+		}
+		return a
+	}
+	sup := abs(*superviseBin)
 	inits := []initSpec{
 		{name: "supervise", argv: []string{sup, "--listen", "off", "--"}},
+		{name: "cardfloor", argv: []string{abs(*cardBin)}},
+		{name: "gofloor", argv: []string{abs(*gofloorBin)}},
 		{name: "tini", argv: []string{"tini", "--"}, peer: true},
 		{name: "dumb-init", argv: []string{"dumb-init", "--"}, peer: true},
 		{name: "catatonit", argv: []string{"catatonit", "--"}, peer: true},
@@ -69,7 +82,9 @@ func main() {
 	b.health()
 	b.table.print(os.Stdout)
 	host, _ := os.Hostname()
-	fmt.Printf("\n%d rounds, %s, %d CPUs, %s, host %s, took %s\n", *rounds, runtime.Version(), runtime.NumCPU(), kernel(), host, time.Since(start).Round(time.Second))
+	out, _ := exec.Command(sup, "version").Output()
+	fmt.Printf("\n%s; %d rounds, %s, %d CPUs, %s, %s, host %s, %s, took %s\n", strings.TrimSpace(string(out)), *rounds, runtime.Version(),
+		runtime.NumCPU(), cpuModel(), kernel(), host, time.Now().UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second))
 }
 
 // bench holds what every measure needs.
@@ -77,12 +92,19 @@ type bench struct {
 	self, sup string
 	inits     []initSpec
 	table     *table
+	startMS   float64 // cardfloor's start + exit, for the check goal
 }
 
-// shuffled returns the inits in a random order, for interleaving.
-func (b *bench) shuffled() []initSpec {
-	out := append([]initSpec{}, b.inits...)
-	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+// order returns the inits for round i, rotated by i so that every init
+// runs in every position equally often: interleaved runs cancel slow
+// drifts of the machine, and rotation cancels any advantage of going
+// first or last.
+func (b *bench) order(i int) []initSpec {
+	n := len(b.inits)
+	out := make([]initSpec, n)
+	for j := range out {
+		out[j] = b.inits[(i+j)%n]
+	}
 	return out
 }
 
@@ -118,6 +140,16 @@ func percentile(xs []float64, p float64) float64 {
 	sort.Float64s(s)
 	i := int(p * float64(len(s)-1))
 	return s[i]
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
 }
 
 func kernel() string {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/supervise/supervise/internal/proctree"
 )
 
 // started is an init running a helper, with the helper's output.
@@ -42,12 +44,9 @@ func (b *bench) launch(in initSpec, argv []string) *started {
 
 // childOf waits for the only child of pid (unshare's child: the init).
 func childOf(pid int) int {
-	path := fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)
 	for i := 0; i < 5000; i++ {
-		b, _ := os.ReadFile(path)
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			n, _ := strconv.Atoi(f[0])
-			return n
+		if c := proctree.Children(pid); len(c) > 0 {
+			return c[0]
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -65,7 +64,7 @@ func (b *bench) startup() {
 	n := *rounds * 8
 	samples := map[string][]float64{}
 	for i := 0; i < n; i++ {
-		for _, in := range append(b.shuffled(), initSpec{name: "bare"}) {
+		for _, in := range append(b.order(i), initSpec{name: "bare"}) {
 			cmd := nsCmd(append(append([]string{}, in.argv...), "/bin/true")...)
 			t0 := time.Now()
 			if err := cmd.Run(); err != nil {
@@ -80,15 +79,16 @@ func (b *bench) startup() {
 		total[in.name] = median(samples[in.name])
 		over[in.name] = total[in.name] - bare
 	}
-	b.table.add(fmt.Sprintf("start-up + exit, INIT -- /bin/true in a new PID namespace (bare: %.2f ms)", bare), "ms, median", true, "<= 1.3x", total)
-	b.table.add("  overhead over the bare command", "ms", true, "", over)
+	b.table.add(fmt.Sprintf("start-up + exit, INIT -- /bin/true in a new PID namespace (bare: %.2f ms)", bare), "ms, median", true, goal{card: 1.10}, total)
+	b.table.add("  overhead over the bare command", "ms", true, goal{}, over)
+	b.startMS = total["cardfloor"]
 }
 
 // stopLatency: SIGTERM to the init until it exits; the child exits on TERM.
 func (b *bench) stopLatency() {
 	samples := map[string][]float64{}
 	for i := 0; i < *rounds*4; i++ {
-		for _, in := range b.shuffled() {
+		for _, in := range b.order(i) {
 			s := b.launch(in, b.helperArgv("term"))
 			t0 := time.Now()
 			syscall.Kill(s.init, syscall.SIGTERM)
@@ -96,7 +96,7 @@ func (b *bench) stopLatency() {
 			samples[in.name] = append(samples[in.name], ms(time.Since(t0)))
 		}
 	}
-	b.table.add("stop latency, SIGTERM to exit (child exits on TERM)", "ms, median", true, "<= 1.0x", medians(samples))
+	b.table.add("stop latency, SIGTERM to exit (child exits on TERM)", "ms, median", true, goal{card: 1.15}, medians(samples))
 }
 
 // forwarding: send USR1 to the init, the child acks on its stdout.
@@ -104,7 +104,7 @@ func (b *bench) forwarding() {
 	per := 2000 / *rounds
 	samples := map[string][]float64{}
 	for i := 0; i < *rounds; i++ {
-		for _, in := range b.shuffled() {
+		for _, in := range b.order(i) {
 			s := b.launch(in, b.helperArgv("ack"))
 			for j := 0; j < per; j++ {
 				t0 := time.Now()
@@ -124,9 +124,9 @@ func (b *bench) forwarding() {
 		}
 		return out
 	}
-	b.table.add(fmt.Sprintf("signal forwarding latency p50 (%d signals)", per**rounds), "us", true, "", p(0.5))
-	b.table.add("signal forwarding latency p99", "us", true, "<= 1.0x", p(0.99))
-	b.table.add("signal forwarding latency max", "us", true, "", p(1))
+	b.table.add(fmt.Sprintf("signal forwarding latency p50 (%d signals)", per**rounds), "us", true, goal{}, p(0.5))
+	b.table.add("signal forwarding latency p99", "us", true, goal{gofloor: 1.0}, p(0.99))
+	b.table.add("signal forwarding latency max", "us", true, goal{}, p(1))
 }
 
 // reaping: a storm of orphans; time until 0 zombies, peak zombies.
@@ -137,7 +137,7 @@ func (b *bench) reaping() {
 	}
 	times, peaks := map[string][]float64{}, map[string][]float64{}
 	for i := 0; i < max(1, *rounds/2); i++ {
-		for _, in := range b.shuffled() {
+		for _, in := range b.order(i) {
 			s := b.launch(in, b.helperArgv("storm", strconv.Itoa(total), "2500"))
 			line, err := s.out.ReadString('\n')
 			if err != nil {
@@ -150,8 +150,8 @@ func (b *bench) reaping() {
 			s.kill()
 		}
 	}
-	b.table.add(fmt.Sprintf("zombie storm, %d orphans in bursts of 2500: time to 0 zombies", total), "ms, median", true, "<= 1.0x", medians(times))
-	b.table.add("  peak zombies seen", "count, median", true, "", medians(peaks))
+	b.table.add(fmt.Sprintf("zombie storm, %d orphans in bursts of 2500: time to 0 zombies", total), "ms, median", true, goal{peer: 1.0}, medians(times))
+	b.table.add("  peak zombies seen", "count, median", true, goal{}, medians(peaks))
 }
 
 func medians(samples map[string][]float64) map[string]float64 {

@@ -7,17 +7,90 @@ import (
 	"strings"
 )
 
-// row is one measure: a value per init, and which way is better.
+// goal is what a measure must reach, as a ratio of supervise to a
+// reference (cardfloor, gofloor or the best C peer) or as an absolute
+// ceiling; the zero goal is none.
+type goal struct {
+	card, gofloor, peer float64 // ratio ceilings, 0 = none
+	max                 float64 // absolute ceiling in the row's unit
+	hasMax              bool
+}
+
+func (g goal) String() string {
+	var parts []string
+	if g.card > 0 {
+		parts = append(parts, fmt.Sprintf("<= %.2fx cardfloor", g.card))
+	}
+	if g.gofloor > 0 {
+		parts = append(parts, fmt.Sprintf("<= %.2fx gofloor", g.gofloor))
+	}
+	if g.peer > 0 {
+		parts = append(parts, fmt.Sprintf("<= %.2fx best C peer", g.peer))
+	}
+	if g.hasMax {
+		parts = append(parts, fmt.Sprintf("<= %s", format(g.max)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// met reports whether the row's supervise value reaches the goal; false
+// when the goal cannot be judged.
+func (g goal) met(r *row) (bool, bool) {
+	v, ok := r.values["supervise"]
+	if !ok {
+		return false, false
+	}
+	judged, good := false, true
+	check := func(limit, ref float64, have bool) {
+		if limit <= 0 || !have {
+			return
+		}
+		judged = true
+		if ref == 0 {
+			good = good && v == 0
+			return
+		}
+		good = good && v/ref <= limit+1e-9
+	}
+	card, hc := r.values["cardfloor"]
+	gf, hg := r.values["gofloor"]
+	peer, hp := r.bestPeer()
+	check(g.card, card, hc)
+	check(g.gofloor, gf, hg)
+	check(g.peer, peer, hp)
+	if g.hasMax {
+		judged = true
+		good = good && v <= g.max+1e-9
+	}
+	return good, judged
+}
+
+// row is one measure: a value per init.
 type row struct {
 	name   string
 	unit   string
 	lower  bool // lower is better
 	values map[string]float64
-	note   string
-	goal   string
+	goal   goal
+	inits  []initSpec
 }
 
-// table collects rows and prints them with ratios to the best peer.
+// bestPeer is the best C peer's value.
+func (r *row) bestPeer() (float64, bool) {
+	best, ok := 0.0, false
+	for _, in := range r.inits {
+		v, has := r.values[in.name]
+		if !in.peer || !has {
+			continue
+		}
+		if !ok || (r.lower && v < best) || (!r.lower && v > best) {
+			best, ok = v, true
+		}
+	}
+	return best, ok
+}
+
+// table collects rows and prints them.
 type table struct {
 	inits []initSpec
 	rows  []*row
@@ -25,46 +98,53 @@ type table struct {
 
 func newTable(inits []initSpec) *table { return &table{inits: inits} }
 
-func (t *table) add(name, unit string, lower bool, goal string, values map[string]float64) {
-	t.rows = append(t.rows, &row{name: name, unit: unit, lower: lower, values: values, goal: goal})
+func (t *table) add(name, unit string, lower bool, g goal, values map[string]float64) {
+	t.rows = append(t.rows, &row{name: name, unit: unit, lower: lower, values: values, goal: g, inits: t.inits})
 }
 
-// print writes a Markdown table: one column per init, the supervise/best
-// peer ratio, and the goal.
+func ratio(v, ref float64) string {
+	switch {
+	case ref == 0 && v == 0:
+		return "1.00x"
+	case ref == 0:
+		return "inf"
+	}
+	return fmt.Sprintf("%.2fx", v/ref)
+}
+
+// print writes a Markdown table: one column per init, supervise's ratio
+// to the best C peer and to cardfloor, the goal and whether it is met.
 func (t *table) print(w io.Writer) {
 	head := []string{"measure"}
 	for _, in := range t.inits {
 		head = append(head, in.name)
 	}
-	head = append(head, "supervise / best peer", "goal")
+	head = append(head, "vs best C peer", "vs cardfloor", "goal", "met")
 	fmt.Fprintln(w, "| "+strings.Join(head, " | ")+" |")
 	fmt.Fprintln(w, "|"+strings.Repeat("---|", len(head)))
 	for _, r := range t.rows {
 		cells := []string{r.name + " (" + r.unit + ")"}
-		best := math.NaN()
 		for _, in := range t.inits {
-			v, ok := r.values[in.name]
-			if !ok {
-				cells = append(cells, "n/a")
-				continue
-			}
-			cells = append(cells, format(v))
-			if in.peer && (math.IsNaN(best) || (r.lower && v < best) || (!r.lower && v > best)) {
-				best = v
+			if v, ok := r.values[in.name]; ok {
+				cells = append(cells, format(v))
+			} else {
+				cells = append(cells, "")
 			}
 		}
-		ratio := "n/a"
-		if v, ok := r.values["supervise"]; ok && !math.IsNaN(best) {
-			switch {
-			case best == 0 && v == 0:
-				ratio = "1.00x"
-			case best == 0:
-				ratio = "inf"
-			default:
-				ratio = fmt.Sprintf("%.2fx", v/best)
+		vsPeer, vsCard := "", ""
+		if v, ok := r.values["supervise"]; ok {
+			if p, ok := r.bestPeer(); ok {
+				vsPeer = ratio(v, p)
+			}
+			if c, ok := r.values["cardfloor"]; ok {
+				vsCard = ratio(v, c)
 			}
 		}
-		cells = append(cells, ratio, r.goal)
+		met := ""
+		if good, judged := r.goal.met(r); judged {
+			met = map[bool]string{true: "yes", false: "**no**"}[good]
+		}
+		cells = append(cells, vsPeer, vsCard, r.goal.String(), met)
 		fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
 	}
 }

@@ -11,12 +11,12 @@ import (
 
 // checkFlags are the options of `supervise check`.
 func checkFlags() []cli.Flag {
-	return []cli.Flag{
+	return fastNames([]cli.Flag{
 		&cli.BoolFlag{Name: "ready", Usage: "probe /readyz instead of /livez"},
 		&cli.StringFlag{Name: "url", EnvVars: env("CHECK_URL"), Usage: "probe this `URL` instead of the one --listen implies"},
 		&cli.StringFlag{Name: "listen", Value: defaultListen, EnvVars: env("LISTEN"), Usage: "`ADDR` the supervise to probe listens on"},
 		&cli.StringFlag{Name: "timeout", Value: "3s", EnvVars: env("CHECK_TIMEOUT"), Usage: "`DURATION` to wait for an answer"},
-	}
+	})
 }
 
 // checkCommand is `supervise check`: probe a running supervise; exit 0

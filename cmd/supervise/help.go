@@ -8,9 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// categoryOrder is the order option groups appear in --help.
-var categoryOrder = []string{catStop, catChild, catHealth, catCompat, catLog}
-
 // writeHelp prints supervise's own help: options grouped, one short line
 // each, fitting an 80-column terminal (urfave/cli's default template puts
 // the default and the variable name on every line, past 130 columns).
@@ -28,14 +25,16 @@ After "--", a word is always the child's command. Every option below also
 reads SUPERVISE_<NAME> (--grace-period: SUPERVISE_GRACE_PERIOD), except -v
 and -l. Durations: 30s, 1m30s, 250ms or whole seconds.
 `)
-	flags := runFlags()
-	for _, cat := range categoryOrder {
-		fmt.Fprintf(w, "\n%s:\n", cat)
-		for _, f := range flags {
-			if f.(cli.CategorizableFlag).GetCategory() != cat || !f.(cli.VisibleFlag).IsVisible() {
-				continue
+	byName := map[string]cli.Flag{}
+	for _, f := range runFlags() {
+		byName[f.Names()[0]] = f
+	}
+	for _, g := range helpGroups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, name := range g.names {
+			if f := byName[name]; f.(cli.VisibleFlag).IsVisible() {
+				fmt.Fprint(w, helpLine(f))
 			}
-			fmt.Fprint(w, helpLine(f))
 		}
 	}
 	fmt.Fprint(w, "\nGeneral:\n  -h, --help                 this help\n      --version              the version, as supervise version prints it\n")

@@ -72,12 +72,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return err
 		},
 		Commands: []*cli.Command{
-			planCommand(stdout, args),
+			planCommand(stdout, args, flags),
 			checkCommand(&code),
 			{
 				Name:  "presets",
 				Usage: "print the built-in stop protocols and their ladders",
-				Flags: runFlags(),
+				Flags: flags,
 				Action: func(c *cli.Context) error {
 					return printPresets(stdout, input{c: c, args: args})
 				},

@@ -153,3 +153,19 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("check with a bad URL: exit %d %q", code, stderr)
 	}
 }
+
+// Every visible run option is in one of --help's groups.
+func TestHelpGroupsCoverEveryOption(t *testing.T) {
+	grouped := map[string]int{}
+	for _, g := range helpGroups {
+		for _, n := range g.names {
+			grouped[n]++
+		}
+	}
+	for _, f := range runFlags() {
+		name := f.Names()[0]
+		if v, ok := f.(interface{ IsVisible() bool }); ok && v.IsVisible() && grouped[name] != 1 {
+			t.Errorf("--%s is in %d help groups, want 1", name, grouped[name])
+		}
+	}
+}

@@ -84,8 +84,8 @@ func valueFlag(flags []cli.Flag, name string) bool {
 	for _, f := range flags {
 		for _, n := range f.Names() {
 			if n == name {
-				_, isBool := f.(*cli.BoolFlag)
-				return !isBool
+				tv, ok := f.(interface{ TakesValue() bool })
+				return ok && tv.TakesValue()
 			}
 		}
 	}

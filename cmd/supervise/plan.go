@@ -17,14 +17,15 @@ import (
 
 // planCommand is `supervise plan [OPTIONS] [--] COMMAND`: what a stop of
 // COMMAND would do with these options, without starting anything.
-func planCommand(stdout io.Writer, args []string) *cli.Command {
+// flags are the run options, shared: one command runs per process.
+func planCommand(stdout io.Writer, args []string, flags []cli.Flag) *cli.Command {
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "show what a stop would do with these options; starts nothing",
 		UsageText: "supervise plan [OPTIONS] [--] COMMAND [ARG...]",
-		Flags:     runFlags(),
+		Flags:     flags,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			if hint, ok := unknownFlagHint(err.Error(), args, runFlags()); ok {
+			if hint, ok := unknownFlagHint(err.Error(), args, flags); ok {
 				return usageError{hint}
 			}
 			return usageError{err.Error() + " (see supervise plan --help)"}
@@ -47,7 +48,7 @@ func planCommand(stdout io.Writer, args []string) *cli.Command {
 
 // printPlan writes the preview of a stop of argv under cfg.
 func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string) {
-	c := cfg.ChoosePreset(argv, supervisor.ScriptFiles(os.Environ()))
+	c := cfg.ChoosePreset(argv, func() ladder.Files { return supervisor.ScriptFiles(os.Environ()) })
 	b := cfg.Budget
 	lad, warns := cfg.PlanLadder(c.Preset, b)
 	warns = append(warns, ladder.CheckWorkerTimeout(c.Preset, argv, lad, b)...)

@@ -2,7 +2,6 @@ package ladder
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -34,10 +33,12 @@ var rules = []rule{
 	{preset: "postgres", names: []string{"postgres", "postmaster"}},
 }
 
-var (
-	pythonName = regexp.MustCompile(`^python[0-9.]*$`)
-	phpFPMName = regexp.MustCompile(`^php-fpm[0-9.]*$`)
-)
+// versioned reports whether name is base followed only by digits and
+// dots: python3, python3.11, php-fpm8.2.
+func versioned(name, base string) bool {
+	rest, ok := strings.CutPrefix(name, base)
+	return ok && strings.Trim(rest, "0123456789.") == ""
+}
 
 // Detect picks a preset from a command line, looking through python
 // interpreters ("python -m celery", "python3 huey_consumer.py") and simple
@@ -51,7 +52,7 @@ func Detect(argv []string) Detection {
 	if prog == "" {
 		return Detection{Preset: Generic, Reason: "no known worker in " + how}
 	}
-	if phpFPMName.MatchString(prog) {
+	if versioned(prog, "php-fpm") {
 		return Detection{Preset: "php-fpm", Reason: how + " " + prog}
 	}
 	for _, r := range rules {
@@ -86,7 +87,7 @@ func program(argv []string) (string, []string, string) {
 		case base == "bundle" && i+1 < len(argv) && argv[i+1] == "exec":
 			i += 2
 			continue
-		case pythonName.MatchString(base):
+		case versioned(base, "python"):
 			return python(argv[i+1:])
 		}
 		return base, argv[i+1:], "program"

@@ -4,6 +4,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Files is how DetectScript reads a worker's own Python files: the
@@ -30,8 +31,18 @@ const (
 var workerImports = map[string]string{"rq": "rq", "huey": "huey", "celery": "celery", "dramatiq": "dramatiq"}
 
 // importLine finds "import X", "import X.y", "from X import", "from X.y
-// import" at the start of a line, and "import a, b".
-var importLine = regexp.MustCompile(`(?m)^[ \t]*(?:from[ \t]+([A-Za-z_][A-Za-z0-9_.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][A-Za-z0-9_., \t]*))`)
+// import" at the start of a line, and "import a, b". Compiled when first
+// needed: most commands are no Python script, and start-up should not pay.
+var importLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^[ \t]*(?:from[ \t]+([A-Za-z_][A-Za-z0-9_.]*)[ \t]+import\b|import[ \t]+([A-Za-z_][A-Za-z0-9_., \t]*))`)
+})
+
+// RunsPython reports whether argv runs a Python script or module, the
+// command lines DetectScript can look into.
+func RunsPython(argv []string) bool {
+	_, _, how := program(argv)
+	return how == "python script" || how == "python module"
+}
 
 // DetectScript looks inside the Python program a command line runs, for
 // a worker started from its own module: "python -m worker" (worker.py or
@@ -111,7 +122,7 @@ func imports(src []byte) []string {
 			out = append(out, top)
 		}
 	}
-	for _, m := range importLine.FindAllSubmatch(src, -1) {
+	for _, m := range importLine().FindAllSubmatch(src, -1) {
 		if len(m[1]) > 0 {
 			add(string(m[1]))
 			continue

@@ -41,8 +41,10 @@ type loop struct {
 	backoff   time.Duration // the last restart wait
 	restartAt time.Time     // in backoff: when the child starts again
 	stop      *stopRun      // from the first stop signal on
-	clean     cleanup       // in cleaning
-	end       childEnd      // how the main child last ended
+	// startChoice is the preset picked at start, from the command line.
+	startChoice Choice
+	clean       cleanup  // in cleaning
+	end         childEnd // how the main child last ended
 
 	graces chan graceAnswer // answers of cfg.GraceSource
 

@@ -42,8 +42,8 @@ type Choice struct {
 // ChoosePreset says which preset a stop of argv would use: --stop's
 // ladder, --preset's, or auto's pick from argv. When argv runs a Python
 // script or module auto does not know by name, it looks inside, reading
-// files as files says.
-func (cfg *Config) ChoosePreset(argv []string, files ladder.Files) Choice {
+// files as files says; files is called only then.
+func (cfg *Config) ChoosePreset(argv []string, files func() ladder.Files) Choice {
 	if len(cfg.Stop.Steps) > 0 {
 		return Choice{"custom", "--stop given"}
 	}
@@ -51,8 +51,8 @@ func (cfg *Config) ChoosePreset(argv []string, files ladder.Files) Choice {
 		return Choice{cfg.Preset, "--preset given"}
 	}
 	d := ladder.Detect(argv)
-	if d.Preset == ladder.Generic {
-		if s, ok := ladder.DetectScript(argv, files); ok {
+	if d.Preset == ladder.Generic && ladder.RunsPython(argv) {
+		if s, ok := ladder.DetectScript(argv, files()); ok {
 			d = s
 		}
 	}
@@ -76,7 +76,8 @@ func (cfg *Config) PlanLadder(name string, b ladder.Budget) (ladder.Ladder, []st
 // stop will do: the timed ladder and when its KILL lands, or, without a
 // grace period, that supervise keeps no deadline of its own.
 func (l *loop) announcePlan() {
-	c := l.cfg.ChoosePreset(l.cfg.Argv, ScriptFiles(l.cfg.Env))
+	c := l.cfg.ChoosePreset(l.cfg.Argv, func() ladder.Files { return ScriptFiles(l.cfg.Env) })
+	l.startChoice = c
 	lad, warns := l.cfg.PlanLadder(c.Preset, l.cfg.Budget)
 	b := l.cfg.Budget
 	warns = append(warns, ladder.CheckWorkerTimeout(c.Preset, l.cfg.Argv, lad, b)...)
@@ -127,12 +128,13 @@ func (l *loop) startStop(now time.Time, received, sig syscall.Signal) {
 	l.phase = stopping
 	l.status.update(func(s *Snapshot) { s.Draining = true })
 	l.hooks.Draining()
-	c := l.cfg.ChoosePreset(l.cfg.Argv, ScriptFiles(l.cfg.Env))
+	c := l.startChoice
 	if l.cfg.Preset == "auto" && len(l.cfg.Stop.Steps) == 0 {
 		// Look again: an entrypoint script may have exec'd the worker, and
 		// a worker script is read as the child sees it.
 		if argv := proctree.Cmdline(l.pid); len(argv) > 0 {
-			again := l.cfg.ChoosePreset(argv, childScriptFiles(l.pid))
+			pid := l.pid
+			again := l.cfg.ChoosePreset(argv, func() ladder.Files { return childScriptFiles(pid) })
 			if again.Preset != c.Preset {
 				l.log.Info("preset changed at stop: the child's command line is now different", "from", c.Preset, "to", again.Preset, "reason", again.Reason)
 			}
