@@ -37,6 +37,8 @@ var (
 	cardBin      = flag.String("cardfloor", "bin/cardfloor", "the floor with supervise's libraries (bench/floor/cardfloor)")
 	rounds       = flag.Int("rounds", 5, "interleaved rounds per measure (the start-up measure runs 8x as many)")
 	quick        = flag.Bool("quick", false, "a smoke run of about 30 s: 2 rounds, small storms, short windows")
+	extra        = flag.String("extra", "", "extra supervise options for the measures, space-separated (experiments)")
+	only         = flag.String("only", "", "run only these measures, comma-separated: start,stop,forward,reap,idle,health")
 )
 
 func main() {
@@ -57,7 +59,7 @@ func main() {
 	}
 	sup := abs(*superviseBin)
 	inits := []initSpec{
-		{name: "supervise", argv: []string{sup, "--listen", "off", "--"}},
+		{name: "supervise", argv: append(append([]string{sup, "--listen", "off"}, strings.Fields(*extra)...), "--")},
 		{name: "cardfloor", argv: []string{abs(*cardBin)}},
 		{name: "gofloor", argv: []string{abs(*gofloorBin)}},
 		{name: "tini", argv: []string{"tini", "--"}, peer: true},
@@ -74,12 +76,15 @@ func main() {
 	}
 	b := &bench{self: self, sup: sup, inits: inits, table: newTable(inits)}
 	start := time.Now()
-	b.startup()
-	b.stopLatency()
-	b.forwarding()
-	b.reaping()
-	b.idle()
-	b.health()
+	measures := []struct {
+		name string
+		run  func()
+	}{{"start", b.startup}, {"stop", b.stopLatency}, {"forward", b.forwarding}, {"reap", b.reaping}, {"idle", b.idle}, {"health", b.health}}
+	for _, m := range measures {
+		if *only == "" || strings.Contains(","+*only+",", ","+m.name+",") {
+			m.run()
+		}
+	}
 	b.table.print(os.Stdout)
 	host, _ := os.Hostname()
 	out, _ := exec.Command(sup, "version").Output()

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,6 +26,11 @@ import (
 var license string
 
 func main() {
+	// Logs are in UTC, as containers' logs usually are. Setting the zone
+	// here, rather than converting each record's time, also spares start-up
+	// the reading and parsing of /etc/localtime (callgrind: 5% of start-up
+	// instructions) and every log line a per-attribute hook.
+	time.Local = time.UTC
 	supervisor.CloseInheritedFiles()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }

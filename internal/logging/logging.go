@@ -33,7 +33,7 @@ func ParseLevel(name string) (slog.Level, error) {
 // Text lines start with Prefix; JSON lines carry "logger":"supervise".
 // Safe for concurrent use.
 func New(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
-	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: utc}
+	opts := &slog.HandlerOptions{Level: level}
 	switch format {
 	case "", "text":
 		return slog.New(slog.NewTextHandler(&prefixWriter{w: w}, opts)), nil
@@ -41,16 +41,6 @@ func New(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)).With("logger", "supervise"), nil
 	}
 	return nil, fmt.Errorf("format %q: want text or json", format)
-}
-
-// utc writes times in UTC, as containers' logs usually are. It also spares
-// start-up the reading and parsing of /etc/localtime that formatting the
-// first local time costs (measured: 5% of start-up instructions).
-func utc(groups []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey && len(groups) == 0 && a.Value.Kind() == slog.KindTime {
-		a.Value = slog.TimeValue(a.Value.Time().UTC())
-	}
-	return a
 }
 
 // prefixWriter puts Prefix before each record. slog's handlers write one

