@@ -10,15 +10,18 @@ import (
 type memoryCollector struct {
 	mem                cgroup.Memory
 	usage, limit, ooms *prometheus.Desc
+	errors             prometheus.Counter // a cgroup file could not be read
 }
 
-func newMemoryCollector(mem cgroup.Memory) *memoryCollector {
+func newMemoryCollector(mem cgroup.Memory, errors prometheus.Counter) *memoryCollector {
 	v := prometheus.Labels{"cgroup_version": map[cgroup.Version]string{cgroup.V1: "1", cgroup.V2: "2"}[mem.Version]}
+	name := func(n string) string { return prometheus.BuildFQName(ns, "cgroup", n) }
 	return &memoryCollector{
-		mem:   mem,
-		usage: prometheus.NewDesc(ns+"_cgroup_memory_usage_bytes", "Memory use of supervise's cgroup (memory.current or memory.usage_in_bytes).", nil, v),
-		limit: prometheus.NewDesc(ns+"_cgroup_memory_limit_bytes", "Memory limit of the cgroup (memory.max or memory.limit_in_bytes); absent when unlimited.", nil, v),
-		ooms:  prometheus.NewDesc(ns+"_cgroup_oom_kills_total", "Processes the OOM killer has killed in the cgroup.", nil, v),
+		mem:    mem,
+		usage:  prometheus.NewDesc(name("memory_usage_bytes"), "Memory use of supervise's cgroup (memory.current or memory.usage_in_bytes).", nil, v),
+		limit:  prometheus.NewDesc(name("memory_limit_bytes"), "Memory limit of the cgroup (memory.max or memory.limit_in_bytes); absent when unlimited.", nil, v),
+		ooms:   prometheus.NewDesc(name("oom_kills_total"), "Processes the OOM killer has killed in the cgroup.", nil, v),
+		errors: errors,
 	}
 }
 
@@ -29,13 +32,19 @@ func (c *memoryCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
+	// Usage and the OOM count always exist when the cgroup's version is
+	// known; the limit is absent when unlimited, which is no error.
 	if n, ok := c.mem.Usage(); ok {
 		ch <- prometheus.MustNewConstMetric(c.usage, prometheus.GaugeValue, float64(n))
+	} else {
+		c.errors.Inc()
 	}
 	if n, ok := c.mem.Limit(); ok {
 		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(n))
 	}
 	if n, ok := c.mem.OOMKills(); ok {
 		ch <- prometheus.MustNewConstMetric(c.ooms, prometheus.CounterValue, float64(n))
+	} else {
+		c.errors.Inc()
 	}
 }

@@ -43,6 +43,7 @@ type Metrics struct {
 	shutdowns     *prometheus.CounterVec
 	checkUp       *prometheus.GaugeVec
 	checkSeconds  *prometheus.GaugeVec
+	collectorErrs *prometheus.CounterVec
 }
 
 // New builds the metrics in a private registry, with the Go and process
@@ -88,9 +89,12 @@ func New(mem cgroup.Memory) *Metrics {
 	}
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f(newTreeCollector())
+	m.collectorErrs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "collector_errors_total",
+		Help: "Reads a collector could not make at scrape time (/proc for tree, the cgroup's memory files for cgroup)."}, []string{"collector"})
+	f(m.collectorErrs)
+	f(newTreeCollector(m.collectorErrs.WithLabelValues("tree")))
 	if mem.Version != cgroup.None {
-		f(newMemoryCollector(mem))
+		f(newMemoryCollector(mem, m.collectorErrs.WithLabelValues("cgroup")))
 	}
 	return m
 }
@@ -131,7 +135,6 @@ func (m *Metrics) ChildExited(code int) { m.childUp.Set(0); m.childExitCode.Set(
 
 // Rung records a stop ladder rung (index from 0).
 func (m *Metrics) Rung(index int, s syscall.Signal) {
-	m.draining.Set(1)
 	m.rung.Set(float64(index + 1))
 	m.rungsSent.WithLabelValues(strconv.Itoa(index+1), signals.Name(s)).Inc()
 }

@@ -12,13 +12,15 @@ import (
 // CPU time and resident memory, read through procfs at scrape time.
 type treeCollector struct {
 	procs, cpu, rss *prometheus.Desc
+	errors          prometheus.Counter // /proc could not be read
 }
 
-func newTreeCollector() *treeCollector {
+func newTreeCollector(errors prometheus.Counter) *treeCollector {
 	return &treeCollector{
-		procs: prometheus.NewDesc(ns+"_tree_processes", "Processes below supervise (the child and its descendants).", nil, nil),
-		cpu:   prometheus.NewDesc(ns+"_tree_cpu_seconds_total", "User and system CPU time of the processes now below supervise.", nil, nil),
-		rss:   prometheus.NewDesc(ns+"_tree_resident_memory_bytes", "Resident memory of the processes below supervise, summed.", nil, nil),
+		procs:  prometheus.NewDesc(prometheus.BuildFQName(ns, "tree", "processes"), "Processes below supervise (the child and its descendants).", nil, nil),
+		cpu:    prometheus.NewDesc(prometheus.BuildFQName(ns, "tree", "cpu_seconds_total"), "User and system CPU time of the processes now below supervise.", nil, nil),
+		rss:    prometheus.NewDesc(prometheus.BuildFQName(ns, "tree", "resident_memory_bytes"), "Resident memory of the processes below supervise, summed.", nil, nil),
+		errors: errors,
 	}
 }
 
@@ -31,6 +33,7 @@ func (c *treeCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *treeCollector) Collect(ch chan<- prometheus.Metric) {
 	all, err := proctree.Snapshot()
 	if err != nil {
+		c.errors.Inc()
 		return
 	}
 	var n int

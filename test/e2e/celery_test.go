@@ -39,7 +39,7 @@ func TestCeleryWarmShutdown(t *testing.T) {
 	env := []string{"BROKER_URL=" + url, "PYTHONPATH=" + dir}
 
 	id := celeryTool(t, url, "send", "4")
-	p := start(t, options{ns: true, env: env}, append([]string{"--listen", "off", "--grace-period", "30s", "--"}, worker...)...)
+	p := start(t, options{env: env}, append([]string{"--listen", "off", "--grace-period", "30s", "--"}, worker...)...)
 	p.waitFor(`stop protocol.*preset=celery reason="auto: python module celery with argument worker"`, 10*time.Second)
 	p.waitFor(`Task tasks.slow\[`+id+`\] received`, 30*time.Second)
 	p.waitFor(`slow started 4`, 30*time.Second) // the stop comes while the task runs
@@ -54,7 +54,7 @@ func TestCeleryWarmShutdown(t *testing.T) {
 	}
 
 	id = celeryTool(t, url, "send", "60")
-	p = start(t, options{ns: true, env: env}, append([]string{"--listen", "off", "--preset", "celery", "--drain-timeout", "2s", "--grace-period", "10s", "--"}, worker...)...)
+	p = start(t, options{env: env}, append([]string{"--listen", "off", "--preset", "celery", "--drain-timeout", "2s", "--grace-period", "10s", "--"}, worker...)...)
 	p.waitFor(`slow started 60`, 30*time.Second)
 	sent := p.signal(syscall.SIGTERM)
 	l := p.waitFor(`stop rung: escalating.*rung=2/3 signal=QUIT`, 5*time.Second)

@@ -24,7 +24,7 @@ func TestChildInheritsMaskAndIgnores(t *testing.T) {
 	wrap := []string{"/usr/bin/python3", "-c",
 		"import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1]); " +
 			"signal.signal(signal.SIGHUP, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"}
-	p := start(t, options{ns: true, wrap: wrap}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
+	p := start(t, options{wrap: wrap}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
 	p.exit(10 * time.Second)
 	blk := sigMask(t, p, "SigBlk")
 	ign := sigMask(t, p, "SigIgn")
@@ -40,7 +40,7 @@ func TestChildInheritsMaskAndIgnores(t *testing.T) {
 	reset := []string{"/usr/bin/python3", "-c",
 		"import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); " +
 			"[signal.signal(s, signal.SIG_DFL) for s in range(1, 32) if s not in (9, 19)]; os.execv(sys.argv[1], sys.argv[1:])"}
-	p = start(t, options{ns: true, wrap: reset}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
+	p = start(t, options{wrap: reset}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
 	p.exit(10 * time.Second)
 	if blk, ign := sigMask(t, p, "SigBlk"), sigMask(t, p, "SigIgn"); blk != 0 || ign != 0 {
 		t.Errorf("child started with blocked %#x ignored %#x, want none (no TTIN/TTOU/PIPE leak)", blk, ign)
@@ -55,7 +55,7 @@ func TestChildGetsOnlyStdio(t *testing.T) {
 	}
 	defer f.Close()
 	// sh opens nothing of its own for -c; the test reads its fds from outside.
-	p := start(t, options{extraFiles: []*os.File{f, f}}, "-s", "--", "sh", "-c", `echo "pid $$"; exec sleep 60`)
+	p := start(t, options{host: true, extraFiles: []*os.File{f, f}}, "-s", "--", "sh", "-c", `echo "pid $$"; exec sleep 60`)
 	l := p.waitFor(`^pid \d+$`, 10*time.Second)
 	pid := strings.TrimPrefix(l.text, "pid ")
 	ents, err := os.ReadDir("/proc/" + pid + "/fd")
@@ -95,7 +95,7 @@ func TestTerminalForeground(t *testing.T) {
 	master, slave := openPTY(t)
 	defer master.Close()
 	cmd := exec.Command(binary, "--preset", "none", "--", self)
-	cmd.Env = append(os.Environ(), helper("huey", "HELPER_TASK=1h")...)
+	cmd.Env = append(os.Environ(), hueyChild{task: "1h"}.env()...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
@@ -174,7 +174,7 @@ func openPTY(t *testing.T) (*os.File, *os.File) {
 // --restart on-failure restarts with a growing backoff and honours
 // --restart-max; the last status is reported.
 func TestRestartOnFailure(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=1")},
+	p := start(t, options{env: exitChild{code: 1}.env()},
 		"--restart", "on-failure", "--restart-max", "2", "--", self)
 	if code := p.exit(20 * time.Second); code != 1 {
 		t.Errorf("exit status %d, want 1", code)
@@ -189,7 +189,7 @@ func TestRestartOnFailure(t *testing.T) {
 
 // on-failure does not restart a clean exit.
 func TestRestartOnFailureCleanExit(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=0")},
+	p := start(t, options{env: exitChild{code: 0}.env()},
 		"--restart", "on-failure", "--", self)
 	if code := p.exit(10 * time.Second); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
@@ -201,7 +201,7 @@ func TestRestartOnFailureCleanExit(t *testing.T) {
 
 // A stop during the restart backoff ends supervise at once.
 func TestStopDuringBackoff(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=4")},
+	p := start(t, options{env: exitChild{code: 4}.env()},
 		"--restart", "always", "--", self)
 	p.waitFor(`restarting`, 10*time.Second)
 	sent := p.signal(syscall.SIGTERM)
@@ -222,13 +222,13 @@ func TestUser(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("SKIP: --user needs root")
 	}
-	p := start(t, options{ns: true}, "--user", "nobody", "--", "sh", "-c", `echo "ids $(id -u) $(id -g) $(id -G) $HOME"`)
+	p := start(t, options{}, "--user", "nobody", "--", "sh", "-c", `echo "ids $(id -u) $(id -g) $(id -G) $HOME"`)
 	if code := p.exit(10 * time.Second); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
 	p.waitFor(`^ids 65534 65534 65534 /nonexistent$`, time.Second)
 
-	p = start(t, options{ns: true}, "--user", "4321:8765", "--", "sh", "-c", `echo "ids $(id -u) $(id -g) $(id -G) $HOME"`)
+	p = start(t, options{}, "--user", "4321:8765", "--", "sh", "-c", `echo "ids $(id -u) $(id -g) $(id -G) $HOME"`)
 	p.exit(10 * time.Second)
 	p.waitFor(`^ids 4321 8765 8765 /$`, time.Second)
 }
@@ -239,7 +239,7 @@ func TestUser(t *testing.T) {
 func TestRestartBackoffMeasured(t *testing.T) {
 	t.Parallel()
 	runs := filepath.Join(t.TempDir(), "runs")
-	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=1", "HELPER_RUNS="+runs, "HELPER_LONG_RUN=4", "HELPER_LONG=31s")},
+	p := start(t, options{env: exitChild{code: 1, runs: runs, longRun: 4, long: "31s"}.env()},
 		"--listen", "off", "--restart", "on-failure", "--restart-max", "4", "--", self)
 	if code := p.exit(60 * time.Second); code != 1 {
 		t.Errorf("exit status %d, want 1", code)

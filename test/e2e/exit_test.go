@@ -23,12 +23,12 @@ func TestExitStatus(t *testing.T) {
 		args []string
 		want int
 	}{
-		{"code", helper("exit", "HELPER_CODE=3"), []string{"--", self}, 3},
-		{"zero", helper("exit", "HELPER_CODE=0"), []string{"--", self}, 0},
+		{"code", exitChild{code: 3}.env(), []string{"--", self}, 3},
+		{"zero", exitChild{code: 0}.env(), []string{"--", self}, 0},
 		{"signal", nil, []string{"--", "sh", "-c", "kill -USR1 $$"}, 128 + 10},
-		{"remapped", helper("exit", "HELPER_CODE=3"), []string{"-e", "3", "--", self}, 0},
+		{"remapped", exitChild{code: 3}.env(), []string{"-e", "3", "--", self}, 0},
 		{"remapped signal", nil, []string{"-e", "138", "-e", "4", "--", "sh", "-c", "kill -USR1 $$"}, 0},
-		{"not remapped", helper("exit", "HELPER_CODE=4"), []string{"-e", "3", "--", self}, 4},
+		{"not remapped", exitChild{code: 4}.env(), []string{"-e", "3", "--", self}, 4},
 		{"not found", nil, []string{"--", "no-such-command-here"}, 127},
 		{"not found path", nil, []string{"--", dir + "/missing"}, 127},
 		{"not executable", nil, []string{"--", notExec}, 126},
@@ -36,7 +36,7 @@ func TestExitStatus(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := start(t, options{ns: true, env: c.env}, c.args...)
+			p := start(t, options{env: c.env}, c.args...)
 			if got := p.exit(10 * time.Second); got != c.want {
 				t.Errorf("exit status %d, want %d", got, c.want)
 			}
@@ -146,7 +146,7 @@ func TestDefaultListenBusy(t *testing.T) {
 	} else {
 		defer l.Close()
 	}
-	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=4")}, "--", self)
+	p := start(t, options{env: exitChild{code: 4}.env()}, "--", self)
 	if code := p.exit(10 * time.Second); code != 4 {
 		t.Errorf("exit status %d, want the child's 4", code)
 	}
@@ -155,7 +155,7 @@ func TestDefaultListenBusy(t *testing.T) {
 
 // --log-format json: one JSON object per line, marked as supervise's.
 func TestJSONLogs(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=0")}, "--log-format", "json", "--listen", "off", "--", self)
+	p := start(t, options{env: exitChild{code: 0}.env()}, "--log-format", "json", "--listen", "off", "--", self)
 	p.exit(10 * time.Second)
 	n := 0
 	for _, line := range strings.Split(p.output(), "\n") {
@@ -197,7 +197,7 @@ func TestVerbosity(t *testing.T) {
 	}
 	for _, c := range cases {
 		args := append(append([]string{"--listen", "off"}, c.args...), "--", self)
-		p := start(t, options{ns: true, env: append(helper("signals", "HELPER_EXIT_ON=USR2"), c.env...)}, args...)
+		p := start(t, options{env: append(signalsChild{exitOn: "USR2"}.env(), c.env...)}, args...)
 		p.waitFor(`^child ready`, 10*time.Second)
 		p.signal(syscall.SIGUSR2)
 		p.exit(10 * time.Second)

@@ -24,7 +24,7 @@ import (
 // 100,000 orphans in bursts of 3,000 while signals keep arriving: 0 zombies
 // left, and the main child's exit status is still right.
 func TestFaultZombieStormWithSignals(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=100000", "HELPER_BURST=3000")},
+	p := start(t, options{env: zombiesChild{total: 100000, burst: 3000}.env()},
 		"--listen", "off", "--", self)
 	p.waitFor(`^ready`, 10*time.Second)
 	stop := make(chan struct{})
@@ -122,7 +122,7 @@ func TestFaultSignalStorm(t *testing.T) {
 // A child that is SIGSTOPped when the stop comes is woken with CONT, so it
 // drains instead of dying at KILL.
 func TestFaultStoppedChildDrains(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=2s")},
+	p := start(t, options{env: hueyChild{task: "2s"}.env()},
 		"--listen", "off", "--preset", "huey", "--grace-period", "20s", "--", self)
 	l := p.waitFor(`^ready pid=\d+`, 10*time.Second)
 	p.waitFor(`^task started`, 10*time.Second)
@@ -313,7 +313,7 @@ func TestFaultRQSoak(t *testing.T) {
 	}
 	ids := rqTool(t, url, append([]string{"enqueue"}, secs...)...)
 	for round := 0; round < 20; round++ {
-		p := start(t, options{ns: true}, append([]string{"--listen", "off", "--grace-period", "10s", "--"}, rqWorker(url)...)...)
+		p := start(t, options{}, append([]string{"--listen", "off", "--grace-period", "10s", "--"}, rqWorker(url)...)...)
 		p.waitFor(`Listening on default`, 20*time.Second)
 		time.Sleep(time.Duration(200+rng.Intn(1200)) * time.Millisecond) // a random moment
 		p.signal(syscall.SIGTERM)

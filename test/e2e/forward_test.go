@@ -5,13 +5,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/supervise/supervise/internal/signals"
 )
 
 // Every catchable signal that is not a stop reaches the main child, and
 // only the main child: a grandchild in the same process group hears
 // nothing (the default, so Celery's pool children are not hit mid-task).
 func TestForwardToChildOnly(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_GRANDCHILD=1", "HELPER_EXIT_ON=USR2")},
+	p := start(t, options{env: signalsChild{grandchild: true, exitOn: "USR2"}.env()},
 		"--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	p.waitFor(`^grandchild ready`, 10*time.Second)
@@ -33,7 +35,7 @@ func TestForwardToChildOnly(t *testing.T) {
 
 // With -g (tini's kill-process-group) signals go to the child's whole group.
 func TestForwardToGroup(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_GRANDCHILD=1", "HELPER_EXIT_ON=USR2")},
+	p := start(t, options{env: signalsChild{grandchild: true, exitOn: "USR2"}.env()},
 		"-g", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	p.waitFor(`^grandchild ready`, 10*time.Second)
@@ -46,7 +48,7 @@ func TestForwardToGroup(t *testing.T) {
 
 // TINI_KILL_PROCESS_GROUP means -g, as it does for tini.
 func TestTiniGroupEnv(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_GRANDCHILD=1", "HELPER_EXIT_ON=USR2", "TINI_KILL_PROCESS_GROUP=1")},
+	p := start(t, options{env: append(signalsChild{grandchild: true, exitOn: "USR2"}.env(), "TINI_KILL_PROCESS_GROUP=1")},
 		"--", self)
 	p.waitFor(`^grandchild ready`, 10*time.Second)
 	p.signal(syscall.SIGHUP)
@@ -57,7 +59,7 @@ func TestTiniGroupEnv(t *testing.T) {
 
 // --rewrite maps names or numbers, and TO=0 drops the signal (dumb-init).
 func TestRewrite(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=QUIT")},
+	p := start(t, options{env: signalsChild{exitOn: "QUIT"}.env()},
 		"-r", "USR1:USR2", "--rewrite", "1:0", "-r", "TERM:QUIT", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	p.signal(syscall.SIGUSR1)
@@ -77,7 +79,7 @@ func TestRewrite(t *testing.T) {
 
 // Preset none forwards stop signals as they come, as tini does.
 func TestPresetNoneForwardsStop(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=INT")},
+	p := start(t, options{env: signalsChild{exitOn: "INT"}.env()},
 		"--preset", "none", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	p.signal(syscall.SIGTERM)
@@ -94,7 +96,7 @@ func TestPresetNoneForwardsStop(t *testing.T) {
 // classes, order is not kept: the kernel itself delivers pending standard
 // signals lowest number first.)
 func TestBurstKeepsStop(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals")},
+	p := start(t, options{env: signalsChild{}.env()},
 		"--stop", "INT,1500ms,KILL", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	for i := 0; i < 1000; i++ {
@@ -112,7 +114,7 @@ func TestBurstKeepsStop(t *testing.T) {
 }
 
 func name(s syscall.Signal) string {
-	return sigName(s)
+	return signals.Name(s)
 }
 
 // -p SIG: supervise gets SIG when its parent dies (tini's -p), and acts on
@@ -120,7 +122,7 @@ func name(s syscall.Signal) string {
 func TestParentDeathSignal(t *testing.T) {
 	// The shell starts supervise in the background and exits.
 	wrap := []string{"sh", "-c", `"$@" & sleep 0.5`, "sh"}
-	p := start(t, options{wrap: wrap, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+	p := start(t, options{host: true, wrap: wrap, env: signalsChild{exitOn: "TERM"}.env()},
 		"-s", "-p", "TERM", "--preset", "none", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	p.waitFor(`^child exiting on TERM$`, 5*time.Second)

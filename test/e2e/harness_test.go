@@ -35,11 +35,14 @@ type proc struct {
 	pipe  string // the output pipe, as /proc/PID/fd names it: pipe:[INODE]
 }
 
-// options say how to start supervise.
+// options say how to start supervise. The zero value runs it as PID 1
+// of a new PID namespace, as in a container.
 type options struct {
-	// ns runs supervise as PID 1 of a new PID namespace.
-	ns bool
-	// helper names the helper the child runs; env adds to its environment.
+	// host runs supervise in the test's own PID namespace instead, not as
+	// PID 1 (for -s, the subreaper).
+	host bool
+	// env adds to the environment of supervise and its child: a child
+	// spec's env() (children_test.go) and anything else.
 	env []string
 	// extraFiles are passed to supervise as fds 3 and up.
 	extraFiles []*os.File
@@ -55,7 +58,7 @@ func start(t *testing.T, o options, args ...string) *proc {
 	if len(o.wrap) > 0 {
 		argv = append(append([]string{}, o.wrap...), argv...)
 	}
-	if o.ns {
+	if !o.host {
 		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc"}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -92,7 +95,7 @@ func start(t *testing.T, o options, args ...string) *proc {
 		}
 	})
 	p.pid = cmd.Process.Pid
-	if o.ns {
+	if !o.host {
 		p.pid = p.nsInit()
 	}
 	return p
@@ -287,18 +290,13 @@ func within(t *testing.T, what string, got, want, tol time.Duration) {
 	}
 }
 
-// helperEnv builds the environment that makes the child a named helper.
-func helper(name string, kv ...string) []string {
-	return append([]string{helperEnv + "=" + name}, kv...)
-}
-
 // startHuey runs the Huey-semantics helper under supervise as PID 1 with
 // the huey preset, a task of the given length, extra helper environment
 // and supervise options, and waits until its task has started.
 func startHuey(t *testing.T, task string, env []string, args ...string) *proc {
 	t.Helper()
 	argv := append(append([]string{"--preset", "huey"}, args...), "--", self)
-	p := start(t, options{ns: true, env: helper("huey", append([]string{"HELPER_TASK=" + task}, env...)...)}, argv...)
+	p := start(t, options{env: append(hueyChild{task: task}.env(), env...)}, argv...)
 	p.waitFor(`^task started`, 10*time.Second)
 	return p
 }

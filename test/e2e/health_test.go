@@ -1,104 +1,15 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// get fetches http://addr+path and returns the status code and body.
-func get(t *testing.T, addr, path string) (int, string) {
-	t.Helper()
-	c := &http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get("http://" + addr + path)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// waitHTTP waits until addr+path answers with code.
-func waitHTTP(t *testing.T, addr, path string, code int, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got, body := get(t, addr, path)
-		if got == code {
-			return body
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s answered %d, want %d, within %s:\n%s", path, got, code, timeout, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// metric reads one sample from a /metrics scrape; -1 when absent.
-func metric(t *testing.T, addr, series string) float64 {
-	t.Helper()
-	_, body := get(t, addr, "/metrics")
-	sc := bufio.NewScanner(strings.NewReader(body))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			v, _ := strconv.ParseFloat(rest, 64)
-			return v
-		}
-	}
-	return -1
-}
-
-// metricNamed reads the first sample of metric name, whatever its labels;
-// -1 when absent.
-func metricNamed(t *testing.T, addr, name string) float64 {
-	t.Helper()
-	_, body := get(t, addr, "/metrics")
-	for _, l := range strings.Split(body, "\n") {
-		if strings.HasPrefix(l, name+" ") || strings.HasPrefix(l, name+"{") {
-			f := strings.Fields(l)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			return v
-		}
-	}
-	return -1
-}
-
-// waitMetric waits until series has value want.
-func waitMetric(t *testing.T, addr, series string, want float64) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := metric(t, addr, series)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s = %v, want %v", series, got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // check runs `supervise check` with args and returns its exit status and output.
 func check(t *testing.T, args ...string) (int, string) {
@@ -153,7 +64,7 @@ func TestMetricsAndProbesThroughAStop(t *testing.T) {
 // child stays live while a restart is pending.
 func TestMetricsRestartsAndReaps(t *testing.T) {
 	addr := freeAddr(t)
-	p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=3")},
+	p := start(t, options{env: exitChild{code: 3}.env()},
 		"--listen", addr, "--restart", "on-failure", "--restart-max", "2", "--", self)
 	waitMetric(t, addr, "supervise_child_starts_total", 2)
 	waitMetric(t, addr, "supervise_child_last_exit_code", 3)
@@ -165,7 +76,7 @@ func TestMetricsRestartsAndReaps(t *testing.T) {
 	}
 
 	addr = freeAddr(t)
-	p = start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=300", "HELPER_BURST=100")},
+	p = start(t, options{env: zombiesChild{total: 300, burst: 100}.env()},
 		"--listen", addr, "--", self)
 	p.waitFor(`^storm done$`, 30*time.Second)
 	deadline := time.Now().Add(5 * time.Second)
@@ -187,7 +98,7 @@ func TestCheckExitCodes(t *testing.T) {
 		t.Errorf("check with nothing listening: %d, want 1", code)
 	}
 	closed := freeAddr(t)
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+	p := start(t, options{env: signalsChild{exitOn: "TERM"}.env()},
 		"--listen", addr, "--ready-tcp", closed, "--health-interval", "200ms", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	waitHTTP(t, addr, "/livez", 200, 5*time.Second)
@@ -215,7 +126,7 @@ func TestCheckExitCodes(t *testing.T) {
 func TestHeartbeat(t *testing.T) {
 	addr := freeAddr(t)
 	beat := t.TempDir() + "/beat"
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+	p := start(t, options{env: signalsChild{exitOn: "TERM"}.env()},
 		"--listen", addr, "--heartbeat-file", beat, "--heartbeat-max-age", "1s", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	waitHTTP(t, addr, "/livez", 200, 5*time.Second) // not written yet, but inside max age from the start
@@ -257,7 +168,7 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	r := redis()
 	defer func() { r.Process.Kill(); r.Wait() }()
 	addr := freeAddr(t)
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+	p := start(t, options{env: signalsChild{exitOn: "TERM"}.env()},
 		"--listen", addr, "--ready-tcp", raddr, "--health-interval", "200ms", "--health-timeout", "500ms", "--", self)
 	waitHTTP(t, addr, "/readyz", 200, 5*time.Second)
 	waitMetric(t, addr, fmt.Sprintf(`supervise_check_up{check="tcp:%s"}`, raddr), 1)
@@ -280,7 +191,7 @@ func TestReadinessFollowsRedis(t *testing.T) {
 func TestHealthCmd(t *testing.T) {
 	addr := freeAddr(t)
 	flag := t.TempDir() + "/ok"
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+	p := start(t, options{env: signalsChild{exitOn: "TERM"}.env()},
 		"--listen", addr, "--health-cmd", `sh -c 'test -f `+flag+` || { echo "no flag file"; exit 3; }'`,
 		"--health-interval", "200ms", "--", self)
 	body := waitHTTP(t, addr, "/readyz", 503, 5*time.Second)
@@ -298,7 +209,7 @@ func TestHealthCmd(t *testing.T) {
 	p.exit(5 * time.Second)
 
 	addr = freeAddr(t)
-	p = start(t, options{ns: true, env: helper("signals", "HELPER_EXIT_ON=TERM")},
+	p = start(t, options{env: signalsChild{exitOn: "TERM"}.env()},
 		"--listen", addr, "--health-cmd", "sleep 30", "--health-timeout", "300ms", "--health-interval", "500ms", "--", self)
 	body = waitHTTP(t, addr, "/readyz", 503, 5*time.Second)
 	deadline = time.Now().Add(3 * time.Second)
@@ -388,7 +299,7 @@ func TestMetricsAfterStop(t *testing.T) {
 	const secret = "hunter2-s3cr3t"
 	// A grandchild that ignores TERM keeps supervise in its cleanup for
 	// 3 s after the child's graceful exit: long enough to scrape.
-	p := start(t, options{ns: true, env: helper("tree", "HELPER_SLEEPER_TERM=0", "API_TOKEN="+secret)},
+	p := start(t, options{env: append(treeChild{}.env(), "API_TOKEN="+secret)},
 		"--listen", addr, "--ready-tcp", redis, "--health-interval", "200ms", "--preset", "huey", "--grace-period", "30s",
 		"--cleanup-grace", "3s", "--", self, "--token="+secret)
 	p.waitFor(`^ready pid=`, 10*time.Second)
@@ -431,7 +342,7 @@ func TestMetricsAfterOOM(t *testing.T) {
 	dir := memoryCgroup(t)
 	addr := freeAddr(t)
 	wrap := []string{"sh", "-c", `echo $$ > "$CG/cgroup.procs" && exec "$@"`, "sh"}
-	p := start(t, options{ns: true, wrap: wrap, env: helper("alloc", "CG="+dir)},
+	p := start(t, options{wrap: wrap, env: append(allocChild{}.env(), "CG="+dir)},
 		"--listen", addr, "--restart", "on-failure", "--restart-max", "1", "--", self)
 	p.waitFor(`child was killed by the kernel's OOM killer`, 30*time.Second)
 	if v := metricNamed(t, addr, "supervise_cgroup_oom_kills_total"); v < 1 {

@@ -87,7 +87,7 @@ func (h *hueyApp) consumer(kind string, workers int, args ...string) *proc {
 	argv := append(append([]string{"--listen", "off"}, args...), "--",
 		python, "-m", "huey.bin.huey_consumer", "app.huey", "-w", fmt.Sprint(workers), "-k", kind,
 		"-d", "0.1", "-m", "0.5", "-b", "1.05", "-C")
-	p := start(h.t, options{ns: true, env: h.env}, argv...)
+	p := start(h.t, options{env: h.env}, argv...)
 	p.waitFor(`preset=huey reason="auto: python module huey.bin.huey_consumer"`, 10*time.Second)
 	return p
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,7 +60,7 @@ func TestSecondStopAdvancesLadder(t *testing.T) {
 
 // A child that ignores INT gets TERM at the drain deadline.
 func TestIgnoredINTGetsTERMOnTime(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=INT", "HELPER_EXIT_ON=TERM")},
+	p := start(t, options{env: signalsChild{ignore: "INT", exitOn: "TERM"}.env()},
 		"--stop", "INT,2s,TERM,2s,KILL", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	sent := p.signal(syscall.SIGTERM)
@@ -76,7 +77,7 @@ func TestIgnoredINTGetsTERMOnTime(t *testing.T) {
 // A child that ignores every catchable signal is killed on time, and
 // supervise reports 128+9.
 func TestIgnoreEverythingGetsKILLOnTime(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all")},
+	p := start(t, options{env: signalsChild{ignore: "all"}.env()},
 		"--stop", "INT,1500ms,TERM,1500ms,KILL", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	sent := p.signal(syscall.SIGTERM)
@@ -91,7 +92,7 @@ func TestIgnoreEverythingGetsKILLOnTime(t *testing.T) {
 // at 5.4 s (0.6 s margin), no earlier. At 3s it cannot (two 1.5 s waits
 // are the least): both warnings say so at start.
 func TestShortGracePlansInside(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all")},
+	p := start(t, options{env: signalsChild{ignore: "all"}.env()},
 		"--listen", "off", "--preset", "huey", "--grace-period", "6s", "--", self)
 	l := p.waitFor(`stop protocol`, 10*time.Second)
 	if !strings.Contains(l.text, "ladder=INT,3.9s,INT,1.5s,KILL") || !strings.Contains(l.text, "kill_at=5.4s") {
@@ -103,7 +104,7 @@ func TestShortGracePlansInside(t *testing.T) {
 	within(t, "KILL at a 6s grace", got.at.Sub(sent), 5400*time.Millisecond, tolerance)
 	p.exit(5 * time.Second)
 
-	p = start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all")},
+	p = start(t, options{env: signalsChild{ignore: "all"}.env()},
 		"--listen", "off", "--preset", "huey", "--grace-period", "3s", "--", self)
 	p.waitFor(`level=WARN msg="grace period 3s is short for the huey ladder: its other waits are cut to 1.5s and the drain gets 1.5s"`, 10*time.Second)
 	p.waitFor(`level=WARN msg="stop ladder INT,1.5s,INT,1.5s,KILL with stop delay 0s ends 3s after the stop`, time.Second)
@@ -114,10 +115,10 @@ func TestShortGracePlansInside(t *testing.T) {
 func TestAutoDetectsAtStop(t *testing.T) {
 	dir := t.TempDir()
 	link := dir + "/huey_consumer"
-	if err := symlink(self, link); err != nil {
+	if err := os.Symlink(self, link); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, options{ns: true, env: helper("huey", "HELPER_TASK=2s")},
+	p := start(t, options{env: hueyChild{task: "2s"}.env()},
 		"--", "sh", "-c", `exec "$0" app.huey -w 4`, link)
 	p.waitFor(`preset=generic reason="auto: no known worker in program sh"`, 10*time.Second)
 	p.waitFor(`^task started`, 10*time.Second)
@@ -144,7 +145,7 @@ func TestStopDelay(t *testing.T) {
 // (as RQ's work-horse is) at once: nothing is left for the cleanup after
 // the main child, and the report says so.
 func TestKillRungReachesOtherSessionAsPID1(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all", "HELPER_GRANDCHILD=1", "HELPER_GRANDCHILD_SETSID=1")},
+	p := start(t, options{env: signalsChild{ignore: "all", grandchild: true, setsid: true}.env()},
 		"--listen", "off", "--stop", "TERM,1500ms,KILL", "--cleanup-grace", "5s", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	g := p.waitFor(`^grandchild ready pid=\d+ pgid=\d+`, 10*time.Second)
@@ -168,7 +169,7 @@ func TestKillRungReachesOtherSessionAsPID1(t *testing.T) {
 // that ignores TERM is still alive well after any ladder would have
 // killed it; the orchestrator's SIGKILL is the only deadline.
 func TestNoneStartsNoTimer(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=TERM")},
+	p := start(t, options{env: signalsChild{ignore: "TERM"}.env()},
 		"--listen", "off", "--preset", "none", "--grace-period", "2s", "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	p.signal(syscall.SIGTERM)

@@ -61,7 +61,7 @@ func TestOOMKillReported(t *testing.T) {
 	dir := memoryCgroup(t)
 	// Join the cgroup first, then run supervise in it as PID 1.
 	wrap := []string{"sh", "-c", `echo $$ > "$CG/cgroup.procs" && exec "$@"`, "sh"}
-	p := start(t, options{ns: true, wrap: wrap, env: helper("alloc", "CG="+dir)},
+	p := start(t, options{wrap: wrap, env: append(allocChild{}.env(), "CG="+dir)},
 		"--listen", "off", "--", self)
 	if code := p.exit(30 * time.Second); code != 137 {
 		t.Fatalf("exit status %d, want 137 (killed)", code)
@@ -75,7 +75,7 @@ func TestOOMKillReported(t *testing.T) {
 
 // A child dying of SIGBUS gets a hint about /dev/shm.
 func TestSIGBUSHint(t *testing.T) {
-	p := start(t, options{ns: true}, "--listen", "off", "--", "sh", "-c", "kill -BUS $$")
+	p := start(t, options{}, "--listen", "off", "--", "sh", "-c", "kill -BUS $$")
 	if code := p.exit(10 * time.Second); code != 128+7 {
 		t.Errorf("exit status %d, want 135", code)
 	}

@@ -18,7 +18,7 @@ func TestZombieStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIP: zombie storm is not run with -short")
 	}
-	p := start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=10000", "HELPER_BURST=2500")}, "--", self)
+	p := start(t, options{env: zombiesChild{total: 10000, burst: 2500}.env()}, "--", self)
 	p.waitFor(`^ready`, 10*time.Second)
 	p.waitFor(`^storm done$`, 120*time.Second)
 	waitNoZombies(t, p.pid, 10*time.Second)
@@ -32,7 +32,7 @@ func TestZombieStorm(t *testing.T) {
 // (each one's reaping is logged with -w, 200 in all), and none is left a
 // zombie.
 func TestSubreaperReapsOrphans(t *testing.T) {
-	p := start(t, options{env: helper("zombies", "HELPER_ZOMBIES=200", "HELPER_BURST=100")}, "-s", "-w", "--listen", "off", "--", self)
+	p := start(t, options{host: true, env: zombiesChild{total: 200, burst: 100}.env()}, "-s", "-w", "--listen", "off", "--", self)
 	p.waitFor(`^storm done$`, 30*time.Second)
 	waitNoZombies(t, p.pid, 10*time.Second)
 	p.signal(syscall.SIGTERM)
@@ -68,7 +68,7 @@ func TestExitOneSecondAfterKillAtTheLatest(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
-	p := start(t, options{env: helper("tree", "HELPER_AFTER=1s", "HELPER_CODE=6")}, "-s", "--listen", "off", "--cleanup-grace", "500ms", "--", self)
+	p := start(t, options{host: true, env: treeChild{after: "1s", code: 6}.env()}, "-s", "--listen", "off", "--cleanup-grace", "500ms", "--", self)
 	l := p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
 	gpid := strings.TrimPrefix(l.text, "grandchild pid=")
 	if err := os.WriteFile(filepath.Join(dir, "tasks"), []byte(gpid), 0o644); err != nil {
@@ -99,12 +99,12 @@ func TestExitOneSecondAfterKillAtTheLatest(t *testing.T) {
 
 // TINI_SUBREAPER means -s; without either, supervise warns once.
 func TestSubreaperEnvAndWarning(t *testing.T) {
-	p := start(t, options{env: helper("exit", "TINI_SUBREAPER=")}, "--", self)
+	p := start(t, options{host: true, env: append(exitChild{}.env(), "TINI_SUBREAPER=")}, "--", self)
 	p.exit(10 * time.Second)
 	if p.count(`not running as PID 1`) != 0 {
 		t.Error("warned although TINI_SUBREAPER was set")
 	}
-	p = start(t, options{env: helper("exit")}, "--", self)
+	p = start(t, options{host: true, env: exitChild{}.env()}, "--", self)
 	p.exit(10 * time.Second)
 	if n := p.count(`not running as PID 1 and not a subreaper`); n != 1 {
 		t.Errorf("%d warnings about reaping, want 1", n)
@@ -115,7 +115,7 @@ func TestSubreaperEnvAndWarning(t *testing.T) {
 // in its own session that ignores TERM) is killed and reaped, and
 // supervise still exits with the child's status.
 func TestLeftoversKilledAfterExit(t *testing.T) {
-	p := start(t, options{env: helper("tree", "HELPER_AFTER=200ms", "HELPER_CODE=5")},
+	p := start(t, options{host: true, env: treeChild{after: "200ms", code: 5}.env()},
 		"-s", "--cleanup-grace", "1s", "--", self)
 	l := p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
 	gpid, _ := strconv.Atoi(strings.TrimPrefix(l.text, "grandchild pid="))
@@ -131,7 +131,7 @@ func TestLeftoversKilledAfterExit(t *testing.T) {
 // A grandchild that obeys TERM is gone before the cleanup grace ends:
 // supervise does not wait for nothing.
 func TestLeftoversTERMFirst(t *testing.T) {
-	p := start(t, options{env: helper("tree", "HELPER_AFTER=200ms", "HELPER_CODE=0", "HELPER_SLEEPER_TERM=1")},
+	p := start(t, options{host: true, env: treeChild{after: "200ms", code: 0, sleeperTerm: true}.env()},
 		"-s", "--cleanup-grace", "20s", "--", self)
 	l := p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
 	gpid, _ := strconv.Atoi(strings.TrimPrefix(l.text, "grandchild pid="))
@@ -146,14 +146,14 @@ func TestLeftoversTERMFirst(t *testing.T) {
 
 // -w logs each orphan reaped (tini's -w); without it, nothing is logged.
 func TestWarnOnReap(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=20", "HELPER_BURST=20")}, "-w", "--listen", "off", "--", self)
+	p := start(t, options{env: zombiesChild{total: 20, burst: 20}.env()}, "-w", "--listen", "off", "--", self)
 	p.waitFor(`^storm done$`, 30*time.Second)
 	p.signal(syscall.SIGTERM)
 	p.exit(10 * time.Second)
 	if n := p.count(`level=WARN msg="reaped zombie process" pid=\d+ status="exited 0"`); n < 20 {
 		t.Errorf("%d reap warnings with -w, want at least 20", n)
 	}
-	p = start(t, options{ns: true, env: helper("zombies", "HELPER_ZOMBIES=20", "HELPER_BURST=20")}, "--listen", "off", "--", self)
+	p = start(t, options{env: zombiesChild{total: 20, burst: 20}.env()}, "--listen", "off", "--", self)
 	p.waitFor(`^storm done$`, 30*time.Second)
 	p.signal(syscall.SIGTERM)
 	p.exit(10 * time.Second)
@@ -167,7 +167,7 @@ func TestWarnOnReap(t *testing.T) {
 // 0.3 s, the second one brings the KILL forward, and supervise is gone
 // long before a cleanup grace that each signal would otherwise restart.
 func TestStopsDuringCleanupNeverPostponeKill(t *testing.T) {
-	p := start(t, options{ns: true, env: helper("tree", "HELPER_AFTER=200ms", "HELPER_CODE=3")},
+	p := start(t, options{env: treeChild{after: "200ms", code: 3}.env()},
 		"--listen", "off", "--cleanup-grace", "3s", "--", self)
 	p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
 	exited := p.waitFor(`processes left after the main child exited: sending TERM`, 10*time.Second)

@@ -60,7 +60,7 @@ func TestStopReportEscalated(t *testing.T) {
 // in its own session that ignores TERM, as PID 1.
 func TestStopReportKilled(t *testing.T) {
 	tl := filepath.Join(t.TempDir(), "termination-log")
-	p := start(t, options{ns: true, env: helper("signals", "HELPER_IGNORE=all")},
+	p := start(t, options{env: signalsChild{ignore: "all"}.env()},
 		"--listen", "off", "--stop", "TERM,1500ms,KILL", "--termination-log", tl, "--", self)
 	p.waitFor(`^child ready`, 10*time.Second)
 	p.signal(syscall.SIGTERM)
@@ -77,7 +77,7 @@ func TestStopReportOOM(t *testing.T) {
 	dir := memoryCgroup(t)
 	tl := filepath.Join(t.TempDir(), "termination-log")
 	wrap := []string{"sh", "-c", `echo $$ > "$CG/cgroup.procs" && exec "$@"`, "sh"}
-	p := start(t, options{ns: true, wrap: wrap, env: helper("alloc", "CG="+dir)},
+	p := start(t, options{wrap: wrap, env: append(allocChild{}.env(), "CG="+dir)},
 		"--listen", "off", "--termination-log", tl, "--", self)
 	p.exit(30 * time.Second)
 	wantLines(t, readReport(t, tl), "supervise: the child ended on its own (killed by KILL), no stop signal; exit status 137",
@@ -93,7 +93,7 @@ func TestStopReportUnwritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{dir, fifo} {
-		p := start(t, options{ns: true, env: helper("exit", "HELPER_CODE=3")}, "--listen", "off", "--termination-log", path, "--", self)
+		p := start(t, options{env: exitChild{code: 3}.env()}, "--listen", "off", "--termination-log", path, "--", self)
 		if code := p.exit(5 * time.Second); code != 3 {
 			t.Errorf("%s: exit status %d, want 3", path, code)
 		}
@@ -106,17 +106,17 @@ func TestStopReportUnwritable(t *testing.T) {
 // --graceful-timeout 60 at a 30 s grace).
 func TestWorkerTimeoutLongerThanDrain(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "gunicorn")
-	if err := symlink(self, link); err != nil {
+	if err := os.Symlink(self, link); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, options{ns: true, env: helper("exit")}, "--listen", "off", "--grace-period", "30s", "--",
+	p := start(t, options{env: exitChild{}.env()}, "--listen", "off", "--grace-period", "30s", "--",
 		link, "--graceful-timeout", "60", "app:app")
 	l := p.waitFor(`gunicorn --graceful-timeout 1m0s is longer than the planned drain 27s`, 10*time.Second)
 	if !strings.Contains(l.text, "set --graceful-timeout to 27s or less, or raise the grace period to at least 1m3s") {
 		t.Errorf("no advice in %q", l.text)
 	}
 	p.exit(5 * time.Second)
-	p = start(t, options{ns: true, env: helper("exit")}, "--listen", "off", "--grace-period", "30s", "--",
+	p = start(t, options{env: exitChild{}.env()}, "--listen", "off", "--grace-period", "30s", "--",
 		link, "--graceful-timeout", "20", "app:app")
 	p.exit(5 * time.Second)
 	if p.count(`is longer than the planned drain`) != 0 {

@@ -14,7 +14,7 @@ import (
 func TestRQJobFinishesOnStop(t *testing.T) {
 	url := redisServer(t)
 	id := rqTool(t, url, "enqueue", "5")[0]
-	p := start(t, options{ns: true}, append([]string{"--grace-period", "30s", "--"}, rqWorker(url)...)...)
+	p := start(t, options{}, append([]string{"--grace-period", "30s", "--"}, rqWorker(url)...)...)
 	p.waitFor(`stop protocol.*preset=rq reason="auto: program rq with argument worker"`, 10*time.Second)
 	waitStarted(t, url, id)
 	p.signal(syscall.SIGTERM)
@@ -35,7 +35,7 @@ func TestRQJobFinishesOnStop(t *testing.T) {
 func TestRQShortDrainAccountsForJob(t *testing.T) {
 	url := redisServer(t)
 	id := rqTool(t, url, "enqueue", "60")[0]
-	p := start(t, options{ns: true}, append([]string{"--preset", "rq", "--drain-timeout", "2s", "--grace-period", "10s", "--"}, rqWorker(url)...)...)
+	p := start(t, options{}, append([]string{"--preset", "rq", "--drain-timeout", "2s", "--grace-period", "10s", "--"}, rqWorker(url)...)...)
 	waitStarted(t, url, id)
 	sent := p.signal(syscall.SIGTERM)
 	l := p.waitFor(`stop rung: escalating.*rung=2/3 signal=TERM`, 5*time.Second)
@@ -54,7 +54,7 @@ func TestRQShortDrainAccountsForJob(t *testing.T) {
 func TestRQKillReachesHorse(t *testing.T) {
 	url := redisServer(t)
 	id := rqTool(t, url, "enqueue", "60")[0]
-	p := start(t, options{}, append([]string{"-s", "-w", "--stop", "TERM,2s,KILL", "--"}, rqWorker(url)...)...)
+	p := start(t, options{host: true}, append([]string{"-s", "-w", "--stop", "TERM,2s,KILL", "--"}, rqWorker(url)...)...)
 	s := waitStarted(t, url, id)
 	horse, _ := strconv.Atoi(s.horse)
 	if !alive(horse) {

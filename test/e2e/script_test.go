@@ -14,7 +14,7 @@ func TestAutoDetectsRQWorkerModule(t *testing.T) {
 	url := redisServer(t)
 	dir, _ := filepath.Abs("testdata/rq")
 	id := rqTool(t, url, "enqueue", "3")[0]
-	p := start(t, options{ns: true, env: []string{"PYTHONPATH=" + dir}},
+	p := start(t, options{env: []string{"PYTHONPATH=" + dir}},
 		"--listen", "off", "--grace-period", "30s", "--", python, "-m", "worker", url)
 	p.waitFor(`stop protocol.*preset=rq reason="auto: worker.py imports rq"`, 10*time.Second)
 	waitStarted(t, url, id)
@@ -37,7 +37,7 @@ func TestAutoDetectsHueyScript(t *testing.T) {
 	h := newHueyApp(t)
 	h.enqueue("scripted", "3")
 	script, _ := filepath.Abs("testdata/huey/run_consumer.py")
-	p := start(t, options{ns: true, env: h.env}, "--listen", "off", "--grace-period", "10s", "--", python, script)
+	p := start(t, options{env: h.env}, "--listen", "off", "--grace-period", "10s", "--", python, script)
 	p.waitFor(`preset=huey reason="auto: run_consumer.py imports app.py, which imports huey"`, 10*time.Second)
 	p.waitFor(`^started scripted`, 20*time.Second)
 	p.signal(syscall.SIGTERM)

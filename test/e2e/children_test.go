@@ -17,6 +17,91 @@ import (
 // helperEnv names the variable that turns this test binary into a helper.
 const helperEnv = "E2E_HELPER"
 
+// The child programs, as typed specs: each spec's env() is the
+// environment that makes the test binary that helper, configured. The
+// HELPER_* names below are the only place the helpers' settings are
+// spelled.
+
+// hueyChild behaves as Huey's consumer does on signals (hueyHelper).
+type hueyChild struct {
+	task        string // how long its one task runs ("60s")
+	ignoreNoise bool   // ignore USR1, USR2, WINCH, HUP, ALRM
+}
+
+func (c hueyChild) env() []string {
+	return spec("huey", "HELPER_TASK", c.task, "HELPER_IGNORE_NOISE", flag(c.ignoreNoise))
+}
+
+// signalsChild reports each signal it gets (signalsHelper).
+type signalsChild struct {
+	ignore     string // signals it ignores: "all", or names like "INT,TERM"
+	exitOn     string // signals that make it exit 0
+	grandchild bool   // also start a grandchild that reports its signals
+	setsid     bool   // ... in a session of its own
+}
+
+func (c signalsChild) env() []string {
+	return spec("signals", "HELPER_IGNORE", c.ignore, "HELPER_EXIT_ON", c.exitOn,
+		"HELPER_GRANDCHILD", flag(c.grandchild), "HELPER_GRANDCHILD_SETSID", flag(c.setsid))
+}
+
+// exitChild exits with code at once (exitHelper); with runs set, the
+// start numbered longRun first runs for long.
+type exitChild struct {
+	code    int
+	runs    string // a file counting the starts
+	longRun int
+	long    string
+}
+
+func (c exitChild) env() []string {
+	return spec("exit", "HELPER_CODE", strconv.Itoa(c.code), "HELPER_RUNS", c.runs,
+		"HELPER_LONG_RUN", strconv.Itoa(c.longRun), "HELPER_LONG", c.long)
+}
+
+// zombiesChild makes total orphans in bursts of burst (zombiesHelper).
+type zombiesChild struct{ total, burst int }
+
+func (c zombiesChild) env() []string {
+	return spec("zombies", "HELPER_ZOMBIES", strconv.Itoa(c.total), "HELPER_BURST", strconv.Itoa(c.burst))
+}
+
+// treeChild starts a grandchild in its own session, then exits with code
+// after after, or waits for a stop when after is empty (treeHelper).
+type treeChild struct {
+	after       string
+	code        int
+	sleeperTerm bool // the grandchild obeys TERM (else it ignores it)
+}
+
+func (c treeChild) env() []string {
+	return spec("tree", "HELPER_AFTER", c.after, "HELPER_CODE", strconv.Itoa(c.code), "HELPER_SLEEPER_TERM", flag(c.sleeperTerm))
+}
+
+// allocChild allocates memory until a limit stops it (allocHelper).
+type allocChild struct{}
+
+func (allocChild) env() []string { return spec("alloc") }
+
+// spec builds a helper's environment from name and KEY, value pairs,
+// leaving out empty values.
+func spec(name string, kv ...string) []string {
+	out := []string{helperEnv + "=" + name}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			out = append(out, kv[i]+"="+kv[i+1])
+		}
+	}
+	return out
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
+}
+
 // helpers are the child programs tests run under supervise.
 var helpers = map[string]func() int{
 	"huey":    hueyHelper,
