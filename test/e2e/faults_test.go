@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -144,9 +145,12 @@ func TestFaultStoppedChildDrains(t *testing.T) {
 // neither dies of SIGPIPE nor stalls; the stop still works and the exit
 // status is the child's.
 func TestFaultVanishedStderr(t *testing.T) {
-	// The child writes nothing, so only supervise meets the closed pipe.
+	// The child writes nothing, so only supervise meets the closed pipe. It
+	// touches a file once its TERM trap is set, so the stop cannot come
+	// before it can take it.
+	ready := filepath.Join(t.TempDir(), "ready")
 	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", binary, "--listen", "off", "--preset", "none", "--",
-		"sh", "-c", `trap "exit 0" TERM; while :; do sleep 0.05; done`)
+		"sh", "-c", `trap "exit 0" TERM; touch "$0"; while :; do sleep 0.05; done`, ready)
 	r, w, _ := os.Pipe()
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
@@ -155,7 +159,15 @@ func TestFaultVanishedStderr(t *testing.T) {
 	w.Close()
 	buf := make([]byte, 4096)
 	r.Read(buf) // the first log lines
-	r.Close()   // now every write gets EPIPE/SIGPIPE
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child never set its trap")
+		}
+	}
+	r.Close() // now every write gets EPIPE/SIGPIPE
 	sup := firstChild(t, cmd.Process.Pid)
 	// The stop makes supervise log several lines into the closed pipe.
 	syscall.Kill(sup, syscall.SIGTERM)
