@@ -62,12 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		UseShortOptionHandling: true,
 		Writer:                 stdout,
 		ErrWriter:              stderr,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			if hint, ok := unknownFlagHint(err.Error(), args, flags); ok {
-				return usageError{hint}
-			}
-			return usageError{err.Error() + " (see supervise --help)"}
-		},
+		OnUsageError:           usageErrors(args, flags, "supervise --help"),
 		Action: func(c *cli.Context) error {
 			if c.Bool("license") {
 				fmt.Fprint(stdout, license)

@@ -241,3 +241,15 @@ func subcommandFirst(args []string, flags []cli.Flag, names ...string) []string 
 	}
 	return args
 }
+
+// usageErrors is the OnUsageError of a command that takes flags: an
+// unknown option gets its nearest real name, anything else points to the
+// command's help.
+func usageErrors(args []string, flags []cli.Flag, help string) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		if hint, ok := unknownFlagHint(err.Error(), args, flags); ok {
+			return usageError{hint}
+		}
+		return usageError{err.Error() + " (see " + help + ")"}
+	}
+}

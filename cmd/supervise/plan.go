@@ -20,16 +20,11 @@ import (
 // flags are the run options, shared: one command runs per process.
 func planCommand(stdout io.Writer, args []string, flags []cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:      "plan",
-		Usage:     "show what a stop would do with these options; starts nothing",
-		UsageText: "supervise plan [OPTIONS] [--] COMMAND [ARG...]",
-		Flags:     flags,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			if hint, ok := unknownFlagHint(err.Error(), args, flags); ok {
-				return usageError{hint}
-			}
-			return usageError{err.Error() + " (see supervise plan --help)"}
-		},
+		Name:         "plan",
+		Usage:        "show what a stop would do with these options; starts nothing",
+		UsageText:    "supervise plan [OPTIONS] [--] COMMAND [ARG...]",
+		Flags:        flags,
+		OnUsageError: usageErrors(args, flags, "supervise plan --help"),
 		Action: func(c *cli.Context) error {
 			in := input{c: c, args: args}
 			argv := c.Args().Slice()

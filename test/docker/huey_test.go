@@ -11,24 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// hueySource finds the vendored Huey 3.3.0: $HUEY_SRC, or
-// vendor/huey-3.3.0 in the shared folder beside the repository.
-func hueySource(t *testing.T) string {
-	for _, c := range []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0", "/work/shared/vendor/huey-3.3.0"} {
-		if c == "" {
-			continue
-		}
-		if abs, err := filepath.Abs(c); err == nil {
-			if _, err := os.Stat(filepath.Join(abs, "huey", "consumer.py")); err == nil {
-				return abs
-			}
-		}
-	}
-	t.Skip("SKIP: Huey 3.3.0 not found (set HUEY_SRC to a folder holding huey/consumer.py)")
-	return ""
-}
+	"github.com/supervise/supervise/test/testenv"
+)
 
 // hueyStack is one running compose project of the Huey example.
 type hueyStack struct {
@@ -42,7 +27,7 @@ func upHuey(t *testing.T, grace string, replicas int) *hueyStack {
 	t.Helper()
 	requireDocker(t)
 	cmd := compose(t)
-	src := hueySource(t)
+	src := testenv.Huey(t)
 	ensureBaseImage(t)
 	dir := exampleDir(t, "huey")
 	run(t, "", nil, false, "cp", "-r", filepath.Join(src, "huey"), filepath.Join(dir, "pylib", "huey"))

@@ -133,16 +133,22 @@ func (p *proc) waitFor(re string, timeout time.Duration) line {
 	return l
 }
 
-// find waits up to timeout for a line matching re.
-func (p *proc) find(re string, timeout time.Duration) (line, bool) {
-	rx := regexp.MustCompile(re)
+// wakeAt wakes every waiter on p.cond at the deadline, so waits with a
+// deadline end even when no line comes; the function it returns cancels it.
+func (p *proc) wakeAt(timeout time.Duration) (deadline time.Time, cancel func() bool) {
 	timer := time.AfterFunc(timeout, func() {
 		p.mu.Lock()
 		p.cond.Broadcast()
 		p.mu.Unlock()
 	})
-	defer timer.Stop()
-	deadline := time.Now().Add(timeout)
+	return time.Now().Add(timeout), timer.Stop
+}
+
+// find waits up to timeout for a line matching re.
+func (p *proc) find(re string, timeout time.Duration) (line, bool) {
+	rx := regexp.MustCompile(re)
+	deadline, cancel := p.wakeAt(timeout)
+	defer cancel()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := 0; ; i++ {
@@ -225,13 +231,8 @@ func (p *proc) exit(timeout time.Duration) int {
 
 // waitEOF waits up to timeout for the end of supervise's output.
 func (p *proc) waitEOF(timeout time.Duration) bool {
-	timer := time.AfterFunc(timeout, func() {
-		p.mu.Lock()
-		p.cond.Broadcast()
-		p.mu.Unlock()
-	})
-	defer timer.Stop()
-	deadline := time.Now().Add(timeout)
+	deadline, cancel := p.wakeAt(timeout)
+	defer cancel()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for !p.eof && time.Now().Before(deadline) {

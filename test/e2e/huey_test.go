@@ -9,27 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// hueySource finds the vendored Huey 3.3.0 (stdlib only for SqliteHuey):
-// $HUEY_SRC, or vendor/huey-3.3.0 in the shared folder beside the
-// repository.
-func hueySource(t *testing.T) string {
-	t.Helper()
-	candidates := []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0", "/work/shared/vendor/huey-3.3.0"}
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		if abs, err := filepath.Abs(c); err == nil {
-			if _, err := os.Stat(filepath.Join(abs, "huey", "consumer.py")); err == nil {
-				return abs
-			}
-		}
-	}
-	t.Skip("SKIP: Huey 3.3.0 not found (set HUEY_SRC to a folder holding huey/consumer.py)")
-	return ""
-}
+	"github.com/supervise/supervise/test/testenv"
+)
 
 // hueyApp is one real Huey deployment for a test: a SqliteHuey database,
 // a results folder where the app records each task's start, finish and
@@ -42,7 +24,7 @@ type hueyApp struct {
 
 func newHueyApp(t *testing.T) *hueyApp {
 	t.Helper()
-	src := hueySource(t)
+	src := testenv.Huey(t)
 	app, _ := filepath.Abs("testdata/huey")
 	dir := t.TempDir()
 	results := filepath.Join(dir, "results")
