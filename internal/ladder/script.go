@@ -128,8 +128,9 @@ func imports(src []byte) []string {
 			continue
 		}
 		for _, part := range strings.Split(string(m[2]), ",") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), " ") // "x as y"
-			add(name)
+			if f := strings.Fields(part); len(f) > 0 { // "x as y"
+				add(f[0])
+			}
 		}
 	}
 	return out
