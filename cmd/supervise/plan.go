@@ -72,7 +72,7 @@ func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string) {
 	switch {
 	case lad.Timed && b.Grace > 0:
 		kill := lad.KillAt(b)
-		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the orchestrator's SIGKILL, if its grace period is "+b.Grace.String())
+		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the orchestrator's SIGKILL")
 		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n"+
 			"the orchestrator's. The orchestrator's grace period must be at least %s:\n"+
 			"compose stop_grace_period: %s, or Kubernetes terminationGracePeriodSeconds: %d.\n",
