@@ -170,18 +170,26 @@ func upRQ(t *testing.T, grace string) *stack {
 		},
 		redis: fmt.Sprintf("redis://127.0.0.1:%d", port),
 	}
-	// Never leave containers behind, even when the test fails.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("worker logs:\n%s", s.compose(true, "logs", "--no-color", "worker"))
+	start := s.up(3)
+	t.Logf("stack up with 3 healthy workers in %s", time.Since(start).Round(100*time.Millisecond))
+	return s
+}
+
+// up builds and starts the stack and waits for n healthy workers. The
+// containers are removed when the test ends, whatever happened; the
+// workers' logs are shown when it failed.
+func (s *stack) up(n int) time.Time {
+	s.t.Helper()
+	s.t.Cleanup(func() {
+		if s.t.Failed() {
+			s.t.Logf("worker logs:\n%s", s.compose(true, "logs", "--no-color", "worker"))
 		}
 		s.compose(true, "down", "-v", "--remove-orphans", "-t", "1")
 	})
 	start := time.Now()
 	s.compose(false, "up", "-d", "--build")
-	s.waitHealthy(3, 90*time.Second)
-	t.Logf("stack up with 3 healthy workers in %s", time.Since(start).Round(100*time.Millisecond))
-	return s
+	s.waitHealthy(n, 90*time.Second)
+	return start
 }
 
 func (s *stack) compose(allowFail bool, args ...string) string {

@@ -43,15 +43,7 @@ func upHuey(t *testing.T, grace string, replicas int) *hueyStack {
 	}, api: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	// The example checks health every 30 s; the test needs no such wait.
 	os.WriteFile(filepath.Join(dir, "compose.test.yaml"), []byte("services:\n  worker:\n    healthcheck:\n      interval: 2s\n      start_period: 2s\n"), 0o644)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("worker logs:\n%s", s.compose(true, "logs", "--no-color", "worker"))
-		}
-		s.compose(true, "down", "-v", "--remove-orphans", "-t", "1")
-	})
-	start := time.Now()
-	s.compose(false, "up", "-d", "--build")
-	s.waitHealthy(replicas, 90*time.Second)
+	start := s.up(replicas)
 	s.status(30 * time.Second)
 	t.Logf("huey stack up with %d healthy workers in %s", replicas, time.Since(start).Round(100*time.Millisecond))
 	return s
