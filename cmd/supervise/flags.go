@@ -5,6 +5,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervise/supervise/internal/signals"
+	"github.com/supervise/supervise/internal/supervisor"
 )
 
 // env names the SUPERVISE_<NAME> variable an option also reads.
@@ -54,7 +55,7 @@ func allRunFlags() []cli.Flag {
 		&cli.StringFlag{Name: "stop-delay", Value: "0s", EnvVars: env("STOP_DELAY"), Usage: "first rung `D` after readiness 503"},
 		&cli.StringFlag{Name: "grace-from-api", Value: "auto", EnvVars: env("GRACE_FROM_API"), Usage: "ask Kubernetes: `MODE` auto, on, off"},
 		&cli.StringFlag{Name: "kube-serviceaccount-dir", Hidden: true, EnvVars: env("KUBE_SERVICEACCOUNT_DIR"), Usage: "service account `DIR` (token, ca.crt, namespace)"},
-		&cli.StringFlag{Name: "cleanup-grace", Value: "2s", EnvVars: env("CLEANUP_GRACE"), Usage: "leftovers' TERM to KILL `D`"},
+		&cli.StringFlag{Name: "cleanup-grace", Value: supervisor.DefaultCleanupGrace.String(), EnvVars: env("CLEANUP_GRACE"), Usage: "leftovers' TERM to KILL `D`"},
 
 		&cli.StringFlag{Name: "termination-log", EnvVars: env("TERMINATION_LOG"), Usage: "stop report `FILE`, or off"},
 

@@ -126,7 +126,7 @@ func runChild(in input) (int, error) {
 		return 0, err
 	}
 	hp.apply(&cfg)
-	for _, w := range unknownEnv(os.Environ()) {
+	for _, w := range unknownEnv(os.Environ(), in.c.App.Flags) {
 		cfg.Log.Warn(w)
 	}
 	if cfg.GraceSource, err = in.graceSource(cfg.Log); err != nil {

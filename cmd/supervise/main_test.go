@@ -15,7 +15,7 @@ func runCLI(args ...string) (int, string, string) {
 }
 
 func TestUnknownEnvSuggests(t *testing.T) {
-	got := unknownEnv([]string{"SUPERVISE_GRACE_PERIDO=30s", "SUPERVISE_GRACE_PERIOD=30s", "SUPERVISE_XYZZY=1", "HOME=/root"})
+	got := unknownEnv([]string{"SUPERVISE_GRACE_PERIDO=30s", "SUPERVISE_GRACE_PERIOD=30s", "SUPERVISE_XYZZY=1", "HOME=/root"}, runFlags())
 	if len(got) != 2 {
 		t.Fatalf("warnings %q, want 2", got)
 	}

@@ -109,10 +109,12 @@ func commandAfterDashes(args []string, flags []cli.Flag) bool {
 	return false
 }
 
-// knownEnv lists every SUPERVISE_* variable supervise reads.
-func knownEnv() map[string]bool {
+// knownEnv lists every SUPERVISE_* variable supervise reads: those of
+// the run options given (the ones the command line was parsed with) and
+// of check.
+func knownEnv(run []cli.Flag) map[string]bool {
 	known := map[string]bool{}
-	for _, group := range [][]cli.Flag{runFlags(), checkFlags()} {
+	for _, group := range [][]cli.Flag{run, checkFlags()} {
 		for _, f := range group {
 			if ef, ok := f.(interface{ GetEnvVars() []string }); ok {
 				for _, v := range ef.GetEnvVars() {
@@ -128,9 +130,10 @@ func knownEnv() map[string]bool {
 }
 
 // unknownEnv returns a warning for each SUPERVISE_* variable in environ
-// that no option reads, with the nearest real name.
-func unknownEnv(environ []string) []string {
-	known := knownEnv()
+// that none of the run options (or check's) reads, with the nearest real
+// name.
+func unknownEnv(environ []string, run []cli.Flag) []string {
+	known := knownEnv(run)
 	names := make([]string, 0, len(known))
 	for k := range known {
 		names = append(names, strings.TrimPrefix(k, "SUPERVISE_"))

@@ -93,7 +93,7 @@ func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string) {
 			"stop_grace_period, Kubernetes terminationGracePeriodSeconds) to have the\n"+
 			"drain timed inside it and the fast stop sent before the SIGKILL.\n", ladder.MinSpacing)
 	}
-	printWarnings(w, append(warns, unknownEnv(os.Environ())...))
+	printWarnings(w, append(warns, unknownEnv(os.Environ(), in.c.App.Flags)...))
 }
 
 func rungSignal(s unix.Signal) string {

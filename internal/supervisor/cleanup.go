@@ -9,8 +9,8 @@ import (
 	"github.com/supervise/supervise/internal/signals"
 )
 
-// DefaultCleanupGrace is the time leftovers get between TERM and KILL
-// when Config.CleanupGrace is unset.
+// DefaultCleanupGrace is the time leftovers get between TERM and KILL by
+// default (--cleanup-grace).
 const DefaultCleanupGrace = 2 * time.Second
 
 // killWait is how long supervise waits for the kernel to deliver the
@@ -42,7 +42,7 @@ func (l *loop) beginCleanup(now time.Time) {
 	if left := l.leftovers(); len(left) > 0 {
 		l.clean.leftovers = len(left)
 		l.log.Info("processes left after the main child exited: sending TERM", "count", len(left), "kill_in", l.cfg.CleanupGrace.String())
-		l.killTree(unix.SIGTERM)
+		l.killTree(unix.SIGTERM, left)
 	}
 }
 
@@ -61,7 +61,7 @@ func (l *loop) stopWhileCleaning(received unix.Signal) {
 		return
 	}
 	l.log.Warn("stop signal received again: sending KILL to the leftovers now", "signal", signals.Name(received))
-	l.killLeftovers(time.Now())
+	l.killLeftovers(time.Now(), "processes left: sending KILL on a repeated stop signal")
 }
 
 // cleanupDeadline sends KILL to what ignored TERM, then gives the kernel a
@@ -72,21 +72,21 @@ func (l *loop) cleanupDeadline(now time.Time) {
 		return
 	}
 	if !l.clean.killed {
-		l.killLeftovers(now)
+		l.killLeftovers(now, "processes left ignored TERM: sending KILL")
 		return
 	}
 	l.log.Warn("processes still left after KILL: exiting anyway", "count", len(l.leftovers()))
 	l.finish()
 }
 
-// killLeftovers sends KILL to every process left and sets the final
-// deadline.
-func (l *loop) killLeftovers(now time.Time) {
+// killLeftovers sends KILL to every process left, logging msg, and sets
+// the final deadline.
+func (l *loop) killLeftovers(now time.Time, msg string) {
 	l.clean.killed = true
 	l.clean.at = now.Add(killWait)
 	if left := l.leftovers(); len(left) > 0 {
 		l.clean.killedCount = len(left)
-		l.log.Warn("processes left ignored TERM: sending KILL", "count", len(left))
-		l.killTree(unix.SIGKILL)
+		l.log.Warn(msg, "count", len(left))
+		l.killTree(unix.SIGKILL, left)
 	}
 }

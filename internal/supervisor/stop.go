@@ -297,7 +297,7 @@ func (l *loop) sendRung(now time.Time, r ladder.Rung) {
 			msg = fmt.Sprintf("stop rung: the child ignored %s for %s; KILL to the whole process tree",
 				signals.Name(lad.Steps[0].Signal), r.At.Round(time.Millisecond))
 		}
-		n := l.killTree(unix.SIGKILL)
+		n := l.killTree(unix.SIGKILL, nil)
 		l.log.Warn(msg, append(attrs, "processes", n)...)
 		return
 	}
@@ -370,9 +370,10 @@ func (l *loop) stopFinished(now time.Time, attrs []any) {
 // killTree sends sig to every process below supervise, including those
 // that left the child's process group or session (RQ's work-horse). As
 // PID 1 that is kill(-1), which reaches every process in the namespace but
-// supervise itself. It returns how many processes were signalled, or -1
-// for kill(-1).
-func (l *loop) killTree(sig syscall.Signal) int {
+// supervise itself. tree is the list of processes below supervise when
+// the caller has just read it, nil otherwise. It returns how many
+// processes were signalled, or -1 for kill(-1).
+func (l *loop) killTree(sig syscall.Signal, tree []proctree.Proc) int {
 	if reaper.IsPID1() {
 		if err := unix.Kill(-1, sig); err != nil && err != unix.ESRCH {
 			l.log.Warn("kill failed", "syscall", "kill(-1)", "signal", signals.Name(sig), "error", err)
@@ -383,7 +384,9 @@ func (l *loop) killTree(sig syscall.Signal) int {
 	// are re-parented, and a list taken in that moment can miss them. Then
 	// look again, for processes forked or re-parented meanwhile.
 	sent := map[int]bool{}
-	tree := l.leftovers()
+	if tree == nil {
+		tree = l.leftovers()
+	}
 	if l.pid != 0 && unix.Kill(-l.pid, sig) == nil {
 		sent[l.pid] = true
 	}

@@ -152,13 +152,3 @@ func rssKiB(pid int) int {
 	}
 	return 0
 }
-
-// psTree renders the processes below root, for a failure message.
-func psTree(root int) string {
-	var b strings.Builder
-	for _, p := range descendants(root) {
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid))
-		fmt.Fprintf(&b, "  pid %d ppid %d state %s: %s\n", p.pid, p.ppid, p.state, strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " "))
-	}
-	return b.String()
-}
