@@ -30,7 +30,7 @@ var helpGroups = []struct {
 	title string
 	names []string
 }{
-	{catStop, []string{"grace-period", "preset", "drain-timeout", "stop", "stop-delay", "grace-from-api", "kube-serviceaccount-dir", "cleanup-grace", "termination-log"}},
+	{catStop, []string{"grace-period", "preset", "drain-timeout", "stop", "stop-delay", "grace-from-api", "kube-container", "kube-serviceaccount-dir", "cleanup-grace", "termination-log"}},
 	{catChild, []string{"restart", "restart-max", "user"}},
 	{catHealth, []string{"listen", "heartbeat-file", "heartbeat-max-age", "ready-tcp", "health-cmd", "health-interval", "health-timeout"}},
 	{catCompat, []string{"subreaper", "group", "exit-zero", "pdeath-signal", "rewrite", "warn-reap", "verbose", "license"}},
@@ -54,6 +54,7 @@ func allRunFlags() []cli.Flag {
 		&cli.StringFlag{Name: "stop", EnvVars: env("STOP"), Usage: "ladder by hand: `LADDER` like TERM,290s,QUIT,5s"},
 		&cli.StringFlag{Name: "stop-delay", Value: "0s", EnvVars: env("STOP_DELAY"), Usage: "first rung `D` after readiness 503"},
 		&cli.StringFlag{Name: "grace-from-api", Value: "auto", EnvVars: env("GRACE_FROM_API"), Usage: "ask Kubernetes: `MODE` auto, on, off"},
+		&cli.StringFlag{Name: "kube-container", EnvVars: env("KUBE_CONTAINER"), Usage: "its container's `NAME`, in a pod of several"},
 		&cli.StringFlag{Name: "kube-serviceaccount-dir", Hidden: true, EnvVars: env("KUBE_SERVICEACCOUNT_DIR"), Usage: "service account `DIR` (token, ca.crt, namespace)"},
 		&cli.StringFlag{Name: "cleanup-grace", Value: supervisor.DefaultCleanupGrace.String(), EnvVars: env("CLEANUP_GRACE"), Usage: "leftovers' TERM to KILL `D`"},
 

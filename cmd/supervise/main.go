@@ -129,11 +129,15 @@ func runChild(in input) (int, error) {
 	for _, w := range unknownEnv(os.Environ(), in.c.App.Flags) {
 		cfg.Log.Warn(w)
 	}
-	if cfg.GraceSource, err = in.graceSource(cfg.Log); err != nil {
-		return 0, err
-	}
 	if err := cfg.Validate(); err != nil {
 		return 0, usageError{err.Error()}
+	}
+	kp, err := in.readPod()
+	if err != nil {
+		return 0, err
+	}
+	if kp != nil {
+		kp.log(&cfg, kp.apply(&cfg, in))
 	}
 	if err := supervisor.SetParentDeathSignal(pdeath); err != nil {
 		return 0, err

@@ -35,22 +35,32 @@ func planCommand(stdout io.Writer, args []string, flags []cli.Flag) *cli.Command
 			if err := in.stopPlan(&cfg); err != nil {
 				return err
 			}
-			printPlan(stdout, in, &cfg, argv)
+			kp, err := in.readPod()
+			if err != nil {
+				return err
+			}
+			var warns []string
+			if kp != nil {
+				warns = kp.apply(&cfg, in)
+			}
+			printPlan(stdout, in, &cfg, argv, kp, warns)
 			return nil
 		},
 	}
 }
 
 // printPlan writes the preview of a stop of argv under cfg.
-func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string) {
+// kp is what the pod spec said, nil outside Kubernetes; warns are the
+// warnings found so far.
+func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string, kp *kubePlan, warns []string) {
 	c := cfg.ChoosePreset(argv, func() ladder.Files { return supervisor.ScriptFiles(os.Environ()) })
 	b := cfg.Budget
-	lad, warns := cfg.PlanLadder(c.Preset, b)
-	warns = append(warns, ladder.CheckWorkerTimeout(c.Preset, argv, lad, b)...)
+	lad, more := cfg.PlanLadder(c.Preset, b)
+	warns = append(append(warns, more...), ladder.CheckWorkerTimeout(c.Preset, argv, lad, b)...)
 	fmt.Fprintf(w, "command:      %s\n", strings.Join(argv, " "))
 	fmt.Fprintf(w, "preset:       %s (%s)\n", c.Preset, c.Reason)
 	if b.Grace > 0 {
-		fmt.Fprintf(w, "grace period: %s, from %s\n", b.Grace, in.source("grace-period"))
+		fmt.Fprintf(w, "grace period: %s, from %s\n", b.Grace, cfg.GraceFrom)
 	} else {
 		fmt.Fprintf(w, "grace period: not set: supervise keeps no deadline of its own\n")
 	}
@@ -70,6 +80,14 @@ func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string) {
 	}
 	di := lad.DrainIndex()
 	switch {
+	case lad.Timed && kp != nil && kp.deadline.After > 0:
+		kill := lad.KillAt(b)
+		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the kubelet's SIGKILL")
+		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n"+
+			"the kubelet's, which comes %s after its stop signal: %s.\n"+
+			"At each stop supervise reads the pod again: a deletion's own grace\n"+
+			"(kubectl delete --grace-period) and deletionTimestamp replan the ladder.\n",
+			lad.Steps[di].Wait, kill, b.Grace-kill, b.Grace, kp.deadline.From)
 	case lad.Timed && b.Grace > 0:
 		kill := lad.KillAt(b)
 		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the orchestrator's SIGKILL")

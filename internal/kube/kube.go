@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,9 @@ type Pod struct {
 	Addr string
 	// Name and Namespace identify the pod.
 	Name, Namespace string
+	// Container is the name of the container supervise runs in, when
+	// known (see ContainerFromMountinfo); the caller may set it.
+	Container string
 	// TokenFile is the service account token, read at each request (the
 	// kubelet rotates it). CA is the pool the server's certificate must
 	// chain to.
@@ -79,16 +81,8 @@ func InCluster(getenv func(string) string, dir string) (*Pod, error) {
 			return nil, fmt.Errorf("no POD_NAME and no hostname: %w", err)
 		}
 	}
+	p.Container = selfContainer()
 	return p, nil
-}
-
-// Grace is the grace period the API server records for the pod.
-type Grace struct {
-	Period time.Duration
-	// Deleting is true when Period is the deletion's
-	// (deletionGracePeriodSeconds), false when it is the spec's
-	// terminationGracePeriodSeconds (the pod is not being deleted).
-	Deleting bool
 }
 
 // ForbiddenError is a 403: the service account may not read its pod.
@@ -103,18 +97,20 @@ func (e *ForbiddenError) Error() string {
 // object is a few KiB, a large one tens.
 const maxResponse = 1 << 20
 
-// GracePeriod GETs the pod and returns its grace period. It blocks until
-// ctx ends at the latest.
-func (p *Pod) GracePeriod(ctx context.Context) (Grace, error) {
+// Get GETs the pod. The Reading it returns has Sent, Received and Date
+// set. It blocks until ctx ends at the latest.
+func (p *Pod) Get(ctx context.Context) (PodInfo, Reading, error) {
+	var rd Reading
 	token, err := os.ReadFile(p.TokenFile)
 	if err != nil {
-		return Grace{}, fmt.Errorf("read token: %w", err)
+		return PodInfo{}, rd, fmt.Errorf("read token: %w", err)
 	}
 	host, _, _ := net.SplitHostPort(p.Addr)
 	d := tls.Dialer{Config: &tls.Config{RootCAs: p.CA, ServerName: host, MinVersion: tls.VersionTLS12}}
+	rd.Sent = time.Now()
 	conn, err := d.DialContext(ctx, "tcp", p.Addr)
 	if err != nil {
-		return Grace{}, fmt.Errorf("connect to the API server %s: %w", p.Addr, err)
+		return PodInfo{}, rd, fmt.Errorf("connect to the API server %s: %w", p.Addr, err)
 	}
 	defer conn.Close()
 	if deadline, ok := ctx.Deadline(); ok {
@@ -128,82 +124,75 @@ func (p *Pod) GracePeriod(ctx context.Context) (Grace, error) {
 	req := "GET " + path + " HTTP/1.0\r\nHost: " + p.Addr + "\r\nAuthorization: Bearer " + strings.TrimSpace(string(token)) +
 		"\r\nAccept: application/json\r\nUser-Agent: supervise\r\nConnection: close\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
-		return Grace{}, fmt.Errorf("GET %s: %w", path, err)
+		return PodInfo{}, rd, fmt.Errorf("GET %s: %w", path, err)
 	}
-	code, body, err := ReadResponse(bufio.NewReader(io.LimitReader(conn, maxResponse)))
+	resp, err := ReadResponse(bufio.NewReader(io.LimitReader(conn, maxResponse)))
+	rd.Received = time.Now()
 	if err != nil {
-		return Grace{}, fmt.Errorf("GET %s: %w", path, err)
+		return PodInfo{}, rd, fmt.Errorf("GET %s: %w", path, err)
 	}
-	switch code {
+	rd.Date = resp.Date
+	switch resp.Code {
 	case 200:
-		return ParsePod(body)
+		info, err := ParsePod(resp.Body)
+		return info, rd, err
 	case 403:
-		return Grace{}, &ForbiddenError{p.Namespace, p.Name}
+		return PodInfo{}, rd, &ForbiddenError{p.Namespace, p.Name}
 	}
-	return Grace{}, fmt.Errorf("GET %s: HTTP %d: %s", path, code, firstLine(string(body)))
+	return PodInfo{}, rd, fmt.Errorf("GET %s: HTTP %d: %s", path, resp.Code, firstLine(string(resp.Body)))
 }
 
-// ReadResponse reads an HTTP/1.x response: its status code and body. The
-// body is everything after the headers (the request asked the server to
-// close the connection).
-func ReadResponse(r *bufio.Reader) (int, []byte, error) {
+// Response is an HTTP response as ReadResponse reads it.
+type Response struct {
+	Code int
+	// Date is the Date header; zero when absent or not an HTTP date.
+	Date time.Time
+	Body []byte
+}
+
+// ReadResponse reads an HTTP/1.x response: its status code, Date and
+// body. The body is everything after the headers (the request asked the
+// server to close the connection).
+func ReadResponse(r *bufio.Reader) (Response, error) {
+	var resp Response
 	status, err := r.ReadString('\n')
 	if err != nil {
-		return 0, nil, fmt.Errorf("no status line: %w", err)
+		return resp, fmt.Errorf("no status line: %w", err)
 	}
 	f := strings.Fields(status)
 	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") {
-		return 0, nil, fmt.Errorf("bad status line %q", strings.TrimSpace(status))
+		return resp, fmt.Errorf("bad status line %q", strings.TrimSpace(status))
 	}
 	code, err := strconv.Atoi(f[1])
 	if err != nil || code < 100 || code > 999 {
-		return 0, nil, fmt.Errorf("bad status code %q", f[1])
+		return resp, fmt.Errorf("bad status code %q", f[1])
 	}
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
-			return 0, nil, fmt.Errorf("headers: %w", err)
+			return resp, fmt.Errorf("headers: %w", err)
 		}
 		if strings.TrimRight(line, "\r\n") == "" {
 			break
 		}
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Transfer-Encoding") &&
-			!strings.EqualFold(strings.TrimSpace(v), "identity") {
-			return 0, nil, fmt.Errorf("unexpected Transfer-Encoding %q", strings.TrimSpace(v))
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case strings.EqualFold(k, "Transfer-Encoding") && !strings.EqualFold(v, "identity"):
+			return resp, fmt.Errorf("unexpected Transfer-Encoding %q", v)
+		case strings.EqualFold(k, "Date"):
+			// RFC 9110's preferred form; servers written in Go send it.
+			if t, err := time.Parse(time.RFC1123, v); err == nil {
+				resp.Date = t
+			}
 		}
 	}
-	body, err := io.ReadAll(r)
-	return code, body, err
-}
-
-// ParsePod reads the grace period from a pod object in JSON.
-func ParsePod(body []byte) (Grace, error) {
-	var pod struct {
-		Metadata struct {
-			DeletionGracePeriodSeconds *int64 `json:"deletionGracePeriodSeconds"`
-		} `json:"metadata"`
-		Spec struct {
-			TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds"`
-		} `json:"spec"`
-	}
-	if err := json.Unmarshal(body, &pod); err != nil {
-		return Grace{}, fmt.Errorf("pod object: %w", err)
-	}
-	g := Grace{}
-	var secs *int64
-	switch {
-	case pod.Metadata.DeletionGracePeriodSeconds != nil:
-		secs, g.Deleting = pod.Metadata.DeletionGracePeriodSeconds, true
-	case pod.Spec.TerminationGracePeriodSeconds != nil:
-		secs = pod.Spec.TerminationGracePeriodSeconds
-	default:
-		return Grace{}, errors.New("pod object has no grace period")
-	}
-	if *secs < 0 || *secs > 365*24*3600 {
-		return Grace{}, fmt.Errorf("pod grace period %d s out of range", *secs)
-	}
-	g.Period = time.Duration(*secs) * time.Second
-	return g, nil
+	resp.Code = code
+	resp.Body, err = io.ReadAll(r)
+	return resp, err
 }
 
 func firstLine(s string) string {
@@ -212,17 +201,4 @@ func firstLine(s string) string {
 		s = s[:200]
 	}
 	return s
-}
-
-// StopGrace is GracePeriod for the supervisor: the grace of the stop under
-// way and the pod field it came from.
-func (p *Pod) StopGrace(ctx context.Context) (time.Duration, string, error) {
-	g, err := p.GracePeriod(ctx)
-	if err != nil {
-		return 0, "", err
-	}
-	if g.Deleting {
-		return g.Period, "the pod's deletionGracePeriodSeconds", nil
-	}
-	return g.Period, "the pod's terminationGracePeriodSeconds (no deletion under way)", nil
 }

@@ -18,34 +18,193 @@ import (
 )
 
 func TestParsePod(t *testing.T) {
-	cases := []struct {
-		body     string
-		want     time.Duration
-		deleting bool
-		err      bool
-	}{
-		{`{"metadata":{"name":"w","deletionGracePeriodSeconds":45},"spec":{"terminationGracePeriodSeconds":300}}`, 45 * time.Second, true, false},
-		{`{"metadata":{"name":"w"},"spec":{"terminationGracePeriodSeconds":300}}`, 300 * time.Second, false, false},
-		{`{"metadata":{"deletionGracePeriodSeconds":0}}`, 0, true, false},
-		{`{"metadata":{}}`, 0, false, true},
-		{`{"metadata":{"deletionGracePeriodSeconds":-1}}`, 0, false, true},
-		{`not json`, 0, false, true},
+	body := `{"metadata":{"name":"w","deletionTimestamp":"2026-12-02T12:00:20Z","deletionGracePeriodSeconds":20},
+	  "spec":{"terminationGracePeriodSeconds":300,"containers":[
+	    {"name":"worker","lifecycle":{"stopSignal":"SIGINT","preStop":{"sleep":{"seconds":8}}},
+	     "livenessProbe":{"terminationGracePeriodSeconds":15},"startupProbe":{}},
+	    {"name":"side","lifecycle":{"preStop":{"exec":{"command":["/bin/sh","-c","sleep 2.5"]}}}},
+	    {"name":"web","lifecycle":{"preStop":{"httpGet":{"path":"/drain","port":80}}}}]},
+	  "status":{"containerStatuses":[{"name":"worker","containerID":"containerd://abc123","stopSignal":"SIGQUIT"}]}}`
+	p, err := ParsePod([]byte(body))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		g, err := ParsePod([]byte(c.body))
-		if (err != nil) != c.err || g.Period != c.want || g.Deleting != c.deleting {
-			t.Errorf("ParsePod(%s) = %+v, %v", c.body, g, err)
+	if !p.Deleting || p.DeletionGrace != 20*time.Second || p.SpecGrace != 300*time.Second ||
+		!p.DeletionTimestamp.Equal(time.Date(2026, 12, 2, 12, 0, 20, 0, time.UTC)) || len(p.Containers) != 3 {
+		t.Fatalf("ParsePod = %+v", p)
+	}
+	w := p.Containers[0]
+	// The status's stopSignal is the effective one (the image's STOPSIGNAL
+	// included), so it wins over the spec's.
+	if w.PreStop.Kind != HookSleep || w.PreStop.Sleep != 8*time.Second || w.StopSignal != "SIGQUIT" ||
+		w.ContainerID != "abc123" || len(w.ProbeGraces) != 1 || w.ProbeGraces[0] != 15*time.Second {
+		t.Errorf("worker = %+v", w)
+	}
+	if h := p.Containers[1].PreStop; h.Kind != HookExecSleep || h.Sleep != 2500*time.Millisecond {
+		t.Errorf("side's hook = %+v", h)
+	}
+	if h := p.Containers[2].PreStop; h.Kind != HookUnknown {
+		t.Errorf("web's hook = %+v", h)
+	}
+	for _, bad := range []string{
+		`not json`,
+		`{"metadata":{"deletionGracePeriodSeconds":-1,"deletionTimestamp":"2026-12-02T12:00:20Z"}}`,
+		`{"metadata":{"deletionGracePeriodSeconds":30}}`,
+		`{"metadata":{"deletionGracePeriodSeconds":30,"deletionTimestamp":"yesterday"}}`,
+		`{"spec":{"terminationGracePeriodSeconds":9223372036854775807}}`,
+		`{"spec":{"containers":[{"name":"w","lifecycle":{"preStop":{"sleep":{"seconds":-3}}}}]}}`,
+	} {
+		if _, err := ParsePod([]byte(bad)); err == nil {
+			t.Errorf("ParsePod(%s): no error", bad)
 		}
 	}
 }
 
+func TestExecSleep(t *testing.T) {
+	cases := map[string]time.Duration{
+		"sleep 8": 8 * time.Second, "/bin/sleep 0.5": 500 * time.Millisecond, "sh -c|sleep 3": 3 * time.Second,
+		"/bin/bash -c|sleep 12": 12 * time.Second, "sleep": -1, "sleep 8 && true": -1, "sh -c|sleep 3; drain": -1,
+		"sleep x": -1, "sleep -1": -1, "nginx -s quit": -1, "sleep 1e12": -1,
+	}
+	for in, want := range cases {
+		var argv []string
+		if a, b, ok := strings.Cut(in, "|"); ok {
+			argv = append(strings.Fields(a), b)
+		} else {
+			argv = strings.Fields(in)
+		}
+		d, ok := execSleep(argv)
+		if want < 0 && ok || want >= 0 && (!ok || d != want) {
+			t.Errorf("execSleep(%q) = %v, %v; want %v", argv, d, ok, want)
+		}
+	}
+}
+
+// The deadline rule, on the measured timings of a real kubelet: each case
+// says when the kubelet's SIGKILL really came after its stop signal, and
+// the deadline must never be later than that, nor (when it uses the spec)
+// more than the API's whole seconds can cost.
+func TestStopDeadline(t *testing.T) {
+	type hook struct {
+		kind  HookKind
+		sleep time.Duration
+	}
+	cases := []struct {
+		name     string
+		grace    int     // deletionGracePeriodSeconds
+		deletion float64 // when the DELETE happened, API server seconds
+		term     float64 // when the stop signal came, API server seconds
+		skew     float64 // how far the Date header is ahead of the API server's time
+		noDate   bool
+		hook     hook
+		kill     float64 // when the kubelet's SIGKILL came, API server seconds
+		want     time.Duration
+		warn     bool
+	}{
+		{name: "grace 12, no hook", grace: 12, deletion: 100.30, term: 100.34, kill: 112.35, want: 12 * time.Second},
+		{name: "grace 20, preStop sleep 8", grace: 20, deletion: 100.30, term: 108.33, hook: hook{HookSleep, 8 * time.Second},
+			kill: 120.35, want: 12 * time.Second},
+		{name: "grace 5, preStop sleep 4: the 2s minimum", grace: 5, deletion: 100.30, term: 104.33,
+			hook: hook{HookSleep, 4 * time.Second}, kill: 106.35, want: 2 * time.Second},
+		{name: "grace 10, preStop sleep 4", grace: 10, deletion: 100.95, term: 104.99, hook: hook{HookSleep, 4 * time.Second},
+			kill: 111.01, want: 6 * time.Second},
+		{name: "Date 5s behind: the spec holds", grace: 20, deletion: 100.30, term: 108.33, skew: -5,
+			hook: hook{HookSleep, 8 * time.Second}, kill: 120.35, want: 12 * time.Second},
+		{name: "Date 5s ahead: the earlier deadline, with a warning", grace: 20, deletion: 100.30, term: 108.33, skew: 5,
+			hook: hook{HookSleep, 8 * time.Second}, kill: 120.35, want: 6001 * time.Millisecond, warn: true},
+		{name: "an exec sleep 8 that took 10s", grace: 20, deletion: 100.30, term: 110.40, hook: hook{HookExecSleep, 8 * time.Second},
+			kill: 120.42, want: 9001 * time.Millisecond, warn: true},
+		{name: "a hook of unknown length that took 8.5s", grace: 20, deletion: 100.30, term: 108.83, hook: hook{HookUnknown, 0},
+			kill: 120.35, want: 11001 * time.Millisecond},
+		{name: "no Date header: this node's clock", grace: 20, deletion: 100.30, term: 108.83, noDate: true, hook: hook{HookUnknown, 0},
+			kill: 120.35, want: 10170 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			api := func(s float64) time.Time { return time.Unix(0, int64(s*1e9)) }
+			p := PodInfo{Deleting: true, DeletionGrace: time.Duration(c.grace) * time.Second,
+				// deletionTimestamp: the deletion plus the grace, in whole seconds.
+				DeletionTimestamp: api(c.deletion + float64(c.grace)).Truncate(time.Second)}
+			// This node's clock agrees with the API server's; the GET is
+			// sent 1 ms after the stop signal and answered 9 ms later.
+			stop := api(c.term)
+			r := Reading{Stop: stop, Sent: stop.Add(time.Millisecond), Received: stop.Add(10 * time.Millisecond)}
+			if !c.noDate {
+				// The server stamps Date between the two, in whole seconds.
+				r.Date = api(c.term + 0.005 + c.skew).Truncate(time.Second)
+			}
+			d := p.StopDeadline(Container{PreStop: Hook{Kind: c.hook.kind, Sleep: c.hook.sleep, What: "hook"}}, r)
+			kill := api(c.kill).Sub(stop)
+			if d.After != c.want || (d.Warning != "") != c.warn {
+				t.Errorf("StopDeadline = %v (%s; warning %q), want %v (warning %v)", d.After, d.From, d.Warning, c.want, c.warn)
+			}
+			if d.After > kill {
+				t.Errorf("deadline %v is later than the kubelet's SIGKILL at %v", d.After, kill)
+			}
+			if !c.warn && kill-d.After > 2*time.Second {
+				t.Errorf("deadline %v is %v before the kubelet's SIGKILL: more than the API's whole seconds can cost", d.After, kill-d.After)
+			}
+		})
+	}
+}
+
+// A restart by a failed probe deletes nothing: the probe's grace (the
+// shortest that could apply), less the preStop sleep, at least 2 s.
+func TestRestartDeadline(t *testing.T) {
+	p := PodInfo{SpecGrace: 300 * time.Second, HasSpecGrace: true}
+	cases := []struct {
+		c    Container
+		want time.Duration
+	}{
+		{Container{}, 300 * time.Second},
+		{Container{PreStop: Hook{Kind: HookSleep, Sleep: 8 * time.Second}}, 292 * time.Second},
+		{Container{ProbeGraces: []time.Duration{10 * time.Second}, PreStop: Hook{Kind: HookSleep, Sleep: 4 * time.Second}}, 6 * time.Second},
+		{Container{ProbeGraces: []time.Duration{60 * time.Second, 10 * time.Second}}, 10 * time.Second},
+		{Container{ProbeGraces: []time.Duration{3 * time.Second}, PreStop: Hook{Kind: HookSleep, Sleep: 4 * time.Second}}, MinKill},
+	}
+	for _, c := range cases {
+		d := p.StopDeadline(c.c, Reading{})
+		if d.After != c.want || !strings.HasPrefix(d.From, "no deletion") {
+			t.Errorf("StopDeadline(%+v) = %+v, want %v", c.c, d, c.want)
+		}
+	}
+	if d := (PodInfo{}).PlannedDeadline(Container{}); d.After != 30*time.Second {
+		t.Errorf("no spec grace: %+v, want Kubernetes' default 30s", d)
+	}
+}
+
+func TestContainer(t *testing.T) {
+	mi := "22 1 0:21 / / rw - overlay overlay rw\n" +
+		"1402 1391 254:1 /var/lib/kubelet/pods/0c1f-4e/etc-hosts /etc/hosts rw - ext4 /dev/vda1 rw\n" +
+		"1403 1391 254:1 /var/lib/kubelet/pods/0c1f-4e/containers/worker/5b2a9c /dev/termination-log rw - ext4 /dev/vda1 rw\n"
+	if got := ContainerFromMountinfo(mi); got != "worker" {
+		t.Errorf("ContainerFromMountinfo = %q", got)
+	}
+	if got := ContainerFromMountinfo("22 1 0:21 / / rw - overlay overlay rw\n"); got != "" {
+		t.Errorf("outside a pod: %q", got)
+	}
+	p := PodInfo{Containers: []Container{
+		{Name: "worker", PreStop: Hook{Kind: HookSleep, Sleep: 8 * time.Second}},
+		{Name: "side", PreStop: Hook{Kind: HookSleep, Sleep: 12 * time.Second}, ProbeGraces: []time.Duration{time.Minute}}}}
+	if c, warn := p.Container("worker"); c.Name != "worker" || warn != "" {
+		t.Errorf("by name: %+v %q", c, warn)
+	}
+	if c, warn := p.Container(""); c.PreStop.Sleep != 12*time.Second || len(c.ProbeGraces) != 1 || warn == "" {
+		t.Errorf("unknown of two: %+v %q", c, warn)
+	}
+	if c, warn := (PodInfo{Containers: p.Containers[:1]}).Container(""); c.Name != "worker" || warn != "" {
+		t.Errorf("the only one: %+v %q", c, warn)
+	}
+}
+
 func TestReadResponse(t *testing.T) {
-	code, body, err := ReadResponse(bufio.NewReader(strings.NewReader("HTTP/1.0 403 Forbidden\r\nContent-Type: application/json\r\n\r\n{\"reason\":\"Forbidden\"}")))
-	if err != nil || code != 403 || string(body) != `{"reason":"Forbidden"}` {
-		t.Errorf("got %d %q %v", code, body, err)
+	r, err := ReadResponse(bufio.NewReader(strings.NewReader("HTTP/1.0 403 Forbidden\r\nContent-Type: application/json\r\n" +
+		"Date: Wed, 02 Dec 2026 12:00:08 GMT\r\n\r\n{\"reason\":\"Forbidden\"}")))
+	if err != nil || r.Code != 403 || string(r.Body) != `{"reason":"Forbidden"}` || !r.Date.Equal(time.Date(2026, 12, 2, 12, 0, 8, 0, time.UTC)) {
+		t.Errorf("got %+v %v", r, err)
 	}
 	for _, bad := range []string{"", "garbage\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y"} {
-		if _, _, err := ReadResponse(bufio.NewReader(strings.NewReader(bad))); err == nil {
+		if _, err := ReadResponse(bufio.NewReader(strings.NewReader(bad))); err == nil {
 			t.Errorf("ReadResponse(%q): no error", bad)
 		}
 	}
@@ -77,12 +236,39 @@ func TestInCluster(t *testing.T) {
 }
 
 func FuzzParsePod(f *testing.F) {
-	f.Add([]byte(`{"metadata":{"deletionGracePeriodSeconds":45},"spec":{"terminationGracePeriodSeconds":300}}`))
+	f.Add([]byte(`{"metadata":{"deletionGracePeriodSeconds":45,"deletionTimestamp":"2026-12-02T12:00:20Z"},"spec":{"terminationGracePeriodSeconds":300}}`))
 	f.Add([]byte(`{"spec":{"terminationGracePeriodSeconds":9223372036854775807}}`))
+	f.Add([]byte(`{"spec":{"containers":[{"name":"w","lifecycle":{"preStop":{"exec":{"command":["sh","-c","sleep 8"]}}},"livenessProbe":{"terminationGracePeriodSeconds":5}}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		g, err := ParsePod(b)
-		if err == nil && (g.Period < 0 || g.Period > 365*24*time.Hour) {
-			t.Fatalf("ParsePod(%q) = %+v", b, g)
+		p, err := ParsePod(b)
+		if err != nil {
+			return
+		}
+		ok := func(d time.Duration) bool { return d >= 0 && d <= maxGrace }
+		if !ok(p.SpecGrace) || !ok(p.DeletionGrace) {
+			t.Fatalf("ParsePod(%q) = %+v", b, p)
+		}
+		for _, c := range p.Containers {
+			if !ok(c.PreStop.Sleep) {
+				t.Fatalf("ParsePod(%q): hook %+v", b, c.PreStop)
+			}
+			// Whatever the object says, the deadline is the kubelet's floor
+			// at least and the grace at most.
+			now := time.Now()
+			d := p.StopDeadline(c, Reading{Stop: now, Sent: now, Received: now, Date: now})
+			if d.After < MinKill || d.After > max(p.DeletionGrace, p.SpecGrace, 30*time.Second, MinKill) {
+				t.Fatalf("ParsePod(%q): deadline %+v", b, d)
+			}
+		}
+	})
+}
+
+func FuzzContainerFromMountinfo(f *testing.F) {
+	f.Add("1403 1391 254:1 /var/lib/kubelet/pods/0c1f/containers/worker/5b2a /dev/termination-log rw - ext4 /dev/vda1 rw\n")
+	f.Add("1 2 3:4 /pods//containers//x / rw\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		if name := ContainerFromMountinfo(s); strings.Contains(name, "/") {
+			t.Fatalf("ContainerFromMountinfo(%q) = %q", s, name)
 		}
 	})
 }
@@ -91,9 +277,9 @@ func FuzzReadResponse(f *testing.F) {
 	f.Add("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}")
 	f.Add("HTTP/1.1 403 Forbidden\r\n\r\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		code, _, err := ReadResponse(bufio.NewReader(strings.NewReader(s)))
-		if err == nil && (code < 100 || code > 999) {
-			t.Fatalf("ReadResponse(%q) = %d", s, code)
+		r, err := ReadResponse(bufio.NewReader(strings.NewReader(s)))
+		if err == nil && (r.Code < 100 || r.Code > 999) {
+			t.Fatalf("ReadResponse(%q) = %d", s, r.Code)
 		}
 	})
 }

@@ -49,6 +49,10 @@ type Config struct {
 
 	// Rewrite maps received signals before they are acted on (--rewrite).
 	Rewrite signals.Rewrite
+	// StopSignals are signals that start a stop besides TERM and INT: the
+	// orchestrator's stop signal when it is another (a pod's
+	// lifecycle.stopSignal).
+	StopSignals []syscall.Signal
 	// Group sends forwarded signals and rungs to the child's process group (-g).
 	Group bool
 	// Subreaper makes supervise a child subreaper when not PID 1 (-s).
@@ -86,8 +90,19 @@ type Config struct {
 // GraceSource tells the grace period of a stop while it happens.
 type GraceSource interface {
 	// StopGrace returns the grace period the orchestrator gives the stop
-	// under way, and where it was read. It must return when ctx ends.
-	StopGrace(ctx context.Context) (time.Duration, string, error)
+	// that began at stopAt: the time from then to its SIGKILL. It must
+	// return when ctx ends.
+	StopGrace(ctx context.Context, stopAt time.Time) (Grace, error)
+}
+
+// Grace is one stop's grace period as a GraceSource tells it.
+type Grace struct {
+	// Period is the time from the stop signal to the orchestrator's SIGKILL.
+	Period time.Duration
+	// From says where Period came from and how, for logs and the report.
+	From string
+	// Warning, when set, is one line about a fallback or a disagreement.
+	Warning string
 }
 
 // GraceLookupTimeout bounds a GraceSource's answer. The stop does not wait

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -138,7 +139,7 @@ func (l *loop) subscribe() {
 			l.log.Info("signal ignored at start stays ignored", "signal", signals.Name(s))
 			continue
 		}
-		if signals.IsStop(s) {
+		if l.isStop(s) {
 			signal.Notify(l.stopSig, s)
 		} else {
 			signal.Notify(l.fwd, s)
@@ -171,7 +172,7 @@ func (l *loop) received(sig syscall.Signal) {
 		l.log.Debug("signal dropped by --rewrite", "signal", signals.Name(sig))
 		return
 	}
-	if !signals.IsStop(to) {
+	if !l.isStop(to) {
 		l.forward(to)
 		return
 	}
@@ -188,6 +189,12 @@ func (l *loop) received(sig syscall.Signal) {
 	case cleaning:
 		l.stopWhileCleaning(sig)
 	}
+}
+
+// isStop reports whether sig starts a stop: TERM, INT, or the
+// orchestrator's own stop signal when it is another (Config.StopSignals).
+func (l *loop) isStop(sig syscall.Signal) bool {
+	return signals.IsStop(sig) || slices.Contains(l.cfg.StopSignals, sig)
 }
 
 // forward sends sig to the main child, or to its process group with -g.

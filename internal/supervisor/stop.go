@@ -176,11 +176,10 @@ func graceFrom(from string) string {
 
 // graceAnswer is what the GraceSource said about one stop.
 type graceAnswer struct {
-	stop  *stopRun
-	grace time.Duration
-	from  string
-	err   error
-	took  time.Duration
+	stop *stopRun
+	Grace
+	err  error
+	took time.Duration
 }
 
 // askGrace asks the GraceSource, in its own goroutine bounded by
@@ -195,9 +194,9 @@ func (l *loop) askGrace(st *stopRun) {
 		ctx, cancel := context.WithTimeout(context.Background(), GraceLookupTimeout)
 		defer cancel()
 		t0 := time.Now()
-		g, from, err := src.StopGrace(ctx)
+		g, err := src.StopGrace(ctx, st.requestedAt)
 		// The channel holds one answer, and there is one stop per Run.
-		l.graces <- graceAnswer{stop: st, grace: g, from: from, err: err, took: time.Since(t0)}
+		l.graces <- graceAnswer{stop: st, Grace: g, err: err, took: time.Since(t0)}
 	}()
 }
 
@@ -220,17 +219,19 @@ func (l *loop) graceLearned(a graceAnswer, now time.Time) {
 			"took", a.took.Round(time.Millisecond).String())
 		return
 	}
-	attrs := []any{"grace_period", a.grace.String(), "from", a.from, "took", a.took.Round(time.Millisecond).String()}
+	if a.Warning != "" {
+		l.log.Warn(a.Warning)
+	}
+	attrs := []any{"grace_period", a.Period.Round(time.Millisecond).String(), "from", a.From, "took", a.took.Round(time.Millisecond).String()}
 	switch {
-	case st.budget.Grace == a.grace:
-		l.log.Info("grace period confirmed by the Kubernetes API", append(attrs, "configured_from", st.graceFrom)...)
-		st.graceFrom = "kubernetes API and " + st.graceFrom
+	case st.budget.Grace == a.Period:
+		l.log.Info("the kubelet's SIGKILL from the Kubernetes API: as planned", append(attrs, "planned_from", st.graceFrom)...)
+		st.graceFrom = "the Kubernetes API: " + a.From
 		return
 	case st.budget.Grace > 0:
 		attrs = append(attrs, "replaces", st.budget.Grace.String()+" from "+st.graceFrom)
 	}
-	grace := max(a.grace, ladder.MinGrace)
-	st.budget.Grace, st.graceFrom = grace, "kubernetes API"
+	st.budget.Grace, st.graceFrom = max(a.Period, ladder.MinGrace), "the Kubernetes API: "+a.From
 	if st.steps == nil {
 		l.log.Info("grace period from the Kubernetes API (preset none: no timer)", attrs...)
 		return
@@ -242,7 +243,7 @@ func (l *loop) graceLearned(a graceAnswer, now time.Time) {
 	lad = lad.Resolve(st.steps.Ladder().Steps[0].Signal)
 	st.steps.Retime(lad)
 	attrs = append(attrs, "ladder", lad.String(), "kill_in", lad.KillAt(st.budget).String())
-	l.log.Info("grace period from the Kubernetes API: the ladder is planned inside it, from the stop signal", attrs...)
+	l.log.Info("the kubelet's SIGKILL from the Kubernetes API: the ladder is planned to end before it", attrs...)
 	l.fireRungs(now)
 }
 

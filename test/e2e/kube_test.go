@@ -42,13 +42,7 @@ func startKube(t *testing.T) *kubeCluster {
 	if err != nil {
 		t.Fatal("etcd not installed (apt-get install etcd-server)")
 	}
-	build := exec.Command("../kube/build-apiserver.sh")
-	build.Stderr = os.Stderr
-	out, err := build.Output()
-	if err != nil {
-		t.Skipf("SKIP: kube-apiserver could not be built: %v", err)
-	}
-	apiserver := strings.TrimSpace(string(out))
+	apiserver := filepath.Join(kubeBinaries(t, "kube-apiserver"), "kube-apiserver")
 	dir := t.TempDir()
 
 	etcdPort, peerPort := freePort(t), freePort(t)
@@ -81,7 +75,9 @@ func startKube(t *testing.T) *kubeCluster {
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file="+filepath.Join(dir, "sa.pub"),
 		"--service-account-signing-key-file="+filepath.Join(dir, "sa.key"),
-		"--service-cluster-ip-range=10.96.0.0/16", "--cert-dir="+certs)
+		"--service-cluster-ip-range=10.96.0.0/16", "--cert-dir="+certs,
+		// Pods may name their own stop signal (lifecycle.stopSignal).
+		"--feature-gates=ContainerStopSignals=true")
 	logf, _ := os.Create(filepath.Join(dir, "apiserver.log"))
 	api.Stdout, api.Stderr = logf, logf
 	startDaemon(t, api)
@@ -229,17 +225,22 @@ func TestKube(t *testing.T) {
 	sa := k.serviceAccountDir(t, ns, "worker")
 
 	// kubectl delete --grace-period=45 of a pod whose spec says 300, with
-	// SUPERVISE_GRACE_PERIOD=300: the API's 45 s wins, and the ladder is
-	// planned inside it from the stop signal.
+	// SUPERVISE_GRACE_PERIOD=300: the spec's 300 s is the plan at start,
+	// the deletion's 45 s wins at the stop, and the ladder is planned
+	// inside it from the stop signal (no kubelet runs here: the test sends
+	// the stop signal right after the DELETE, as the kubelet would without
+	// a preStop hook).
 	t.Run("deletion grace wins", func(t *testing.T) {
 		k.pod(ns, "w45", "worker", 300)
 		p := startHuey(t, "10m", podEnv(k.addr, "w45", sa, "SUPERVISE_GRACE_PERIOD=300s"), "--listen", "off")
-		p.waitFor(`grace period: read from the Kubernetes API at each stop.*pod=jobs/w45`, 5*time.Second)
+		p.waitFor(`Kubernetes: the ladder is planned to end before the kubelet's SIGKILL.*pod=jobs/w45.*kill_after=5m0s `+
+			`from="terminationGracePeriodSeconds 5m0s, no preStop hook"`, 5*time.Second)
 		k.deletePod(ns, "w45", 45)
 		sent := p.signal(syscall.SIGTERM)
 		p.waitFor(`stop rung: draining.*since_stop=0s`, time.Second)
-		l := p.waitFor(`grace period from the Kubernetes API: the ladder is planned inside it`, 2*time.Second)
-		for _, want := range []string{`grace_period=45s`, `from="the pod's deletionGracePeriodSeconds"`, `replaces="5m0s from SUPERVISE_GRACE_PERIOD"`,
+		l := p.waitFor(`the kubelet's SIGKILL from the Kubernetes API: the ladder is planned to end before it`, 2*time.Second)
+		for _, want := range []string{`grace_period=45s`, `from="deletionGracePeriodSeconds 45s, no preStop hook; deletionTimestamp agrees"`,
+			`replaces="5m0s from the pod spec: terminationGracePeriodSeconds 5m0s, no preStop hook"`,
 			`ladder=INT,42.5s,INT,1.5s,KILL`, `kill_in=44s`} {
 			if !strings.Contains(l.text, want) {
 				t.Errorf("no %s in %q", want, l.text)
@@ -256,8 +257,8 @@ func TestKube(t *testing.T) {
 		p := startHuey(t, "10m", podEnv(k.addr, "w8", sa), "--listen", "off")
 		k.deletePod(ns, "w8", 8)
 		sent := p.signal(syscall.SIGTERM)
-		p.waitFor(`stop requested.*deadline="none: no grace period set"`, time.Second)
-		p.waitFor(`grace period from the Kubernetes API.*grace_period=8s.*ladder=INT,5.7s,INT,1.5s,KILL`, 2*time.Second)
+		p.waitFor(`stop requested.*kill_in=4m59s`, time.Second)
+		p.waitFor(`the kubelet's SIGKILL from the Kubernetes API.*grace_period=8s.*ladder=INT,5.7s,INT,1.5s,KILL`, 2*time.Second)
 		got := p.waitFor(`^task interrupted$`, 8*time.Second)
 		within(t, "second INT", got.at.Sub(sent), 5700*time.Millisecond, tolerance)
 		p.exit(3 * time.Second)
@@ -267,13 +268,14 @@ func TestKube(t *testing.T) {
 	})
 
 	// A deletion without --grace-period uses the spec's grace, which the
-	// API server copies into deletionGracePeriodSeconds.
+	// API server copies into deletionGracePeriodSeconds: the plan made at
+	// start from the spec holds.
 	t.Run("spec grace", func(t *testing.T) {
 		k.pod(ns, "w20", "worker", 20)
 		p := startHuey(t, "10m", podEnv(k.addr, "w20", sa), "--listen", "off")
 		k.deletePod(ns, "w20", -1)
 		p.signal(syscall.SIGTERM)
-		p.waitFor(`grace period from the Kubernetes API.*grace_period=20s.*ladder=INT,17.5s,INT,1.5s,KILL`, 2*time.Second)
+		p.waitFor(`the kubelet's SIGKILL from the Kubernetes API: as planned.*grace_period=20s`, 2*time.Second)
 	})
 
 	// No Role binding: the API says 403; supervise names the rule to add
@@ -282,6 +284,8 @@ func TestKube(t *testing.T) {
 		k.pod(ns, "wnorbac", "norbac", 300)
 		dir := k.serviceAccountDir(t, ns, "norbac")
 		p := startHuey(t, "10m", podEnv(k.addr, "wnorbac", dir, "SUPERVISE_GRACE_PERIOD=10s"), "--listen", "off")
+		p.waitFor(`cannot read pod jobs/wnorbac at start.*\(403\).*each stop asks again.*`+
+			`set SUPERVISE_GRACE_PERIOD to terminationGracePeriodSeconds minus the preStop hook's time`, 5*time.Second)
 		k.deletePod(ns, "wnorbac", 45)
 		sent := p.signal(syscall.SIGTERM)
 		l := p.waitFor(`cannot read this stop's grace period from the Kubernetes API`, 2*time.Second)

@@ -13,7 +13,7 @@ import (
 // beside the repository (seen from a test directory two levels below the
 // root, as test/e2e and test/docker are). It returns "" when there is none.
 func HueySource() string {
-	for _, c := range []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0", "/work/shared/vendor/huey-3.3.0"} {
+	for _, c := range []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0"} {
 		if c == "" {
 			continue
 		}

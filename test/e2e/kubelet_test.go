@@ -1,0 +1,442 @@
+//go:build kube
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/supervise/supervise/test/testenv"
+)
+
+// workerImageName is the image the kubelet tests run: Debian with RQ and
+// Redis, Huey, the tests' worker scripts in /app, and supervise as the
+// ENTRYPOINT.
+const workerImageName = "docker.io/supervise-test/worker:1"
+
+// workerImage builds the worker image and imports it into the node.
+func (n *node) workerImage() {
+	t := n.t
+	t.Helper()
+	out, err := exec.Command("../kube/rootfs.sh").Output()
+	if err != nil {
+		t.Skipf("SKIP: no Debian root filesystem for the worker image: %v", err)
+	}
+	rootfs := strings.TrimSpace(string(out))
+	// The base layer is cached beside the root filesystem.
+	base := rootfs + "-layer.tar"
+	if _, err := os.Stat(base); err != nil {
+		tmp := base + ".tmp"
+		if out, err := exec.Command("tar", "--numeric-owner", "-C", rootfs, "-cf", tmp, ".").CombinedOutput(); err != nil {
+			t.Fatalf("tar %s: %v\n%s", rootfs, err, out)
+		}
+		os.Rename(tmp, base)
+	}
+	bin := filepath.Join(n.dir, "supervise-static")
+	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w", "-o", bin, "../../cmd/supervise")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build supervise: %v\n%s", err, out)
+	}
+	rq, _ := filepath.Abs("testdata/rq")
+	hueyApp, _ := filepath.Abs("testdata/huey")
+	app := filepath.Join(n.dir, "app-layer.tar")
+	writeLayer(t, app, []layerFile{
+		{name: "usr/local/bin/supervise", mode: 0o755, src: bin},
+		{name: "app", src: rq},
+		{name: "app", src: hueyApp},
+		{name: "usr/lib/python3/dist-packages/huey", src: filepath.Join(testenv.Huey(t), "huey")},
+	})
+	archive := filepath.Join(n.dir, "worker.oci.tar")
+	ociImage{name: workerImageName, layers: []string{base, app}, config: map[string]any{
+		"Entrypoint": []string{"/usr/local/bin/supervise"},
+		"Env":        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONUNBUFFERED=1", "PYTHONPATH=/app"},
+		"WorkingDir": "/app",
+	}}.write(t, archive)
+	n.importImage(archive)
+	os.Remove(archive)
+}
+
+// kubePod is a worker pod of the kubelet tests: supervise as PID 1 of its
+// only container, host network, on node-1.
+type kubePod struct {
+	name    string
+	args    []string // the container's args: supervise's options, --, the command
+	env     map[string]string
+	grace   int // terminationGracePeriodSeconds
+	preStop obj // the preStop hook, nil for none
+	probe   obj // a liveness probe, nil for none
+	data    string
+}
+
+// createPod creates p in ns, with the API server's address in
+// KUBERNETES_SERVICE_* (there is no kube-proxy on the test node to route
+// the kubernetes Service), POD_NAME from the downward API, and data, when
+// set, as a hostPath volume at /data.
+func (k *kubeCluster) createPod(t *testing.T, ns string, p kubePod) {
+	t.Helper()
+	host, port := splitAddr(k.addr)
+	env := []obj{{"name": "KUBERNETES_SERVICE_HOST", "value": host}, {"name": "KUBERNETES_SERVICE_PORT", "value": port},
+		{"name": "POD_NAME", "valueFrom": obj{"fieldRef": obj{"fieldPath": "metadata.name"}}}}
+	for name, v := range p.env {
+		env = append(env, obj{"name": name, "value": v})
+	}
+	c := obj{"name": "worker", "image": workerImageName, "imagePullPolicy": "Never", "args": p.args, "env": env}
+	lc := obj{}
+	if p.preStop != nil {
+		lc["preStop"] = p.preStop
+	}
+	if len(lc) > 0 {
+		c["lifecycle"] = lc
+	}
+	if p.probe != nil {
+		c["livenessProbe"] = p.probe
+	}
+	spec := obj{"nodeName": "node-1", "hostNetwork": true, "serviceAccountName": "worker", "restartPolicy": "Always",
+		"terminationGracePeriodSeconds": p.grace, "containers": []obj{c}}
+	if p.data != "" {
+		c["volumeMounts"] = []obj{{"name": "data", "mountPath": "/data"}}
+		spec["volumes"] = []obj{{"name": "data", "hostPath": obj{"path": p.data, "type": "Directory"}}}
+	}
+	if code, b := k.do("POST", "/api/v1/namespaces/"+ns+"/pods", obj{"apiVersion": "v1", "kind": "Pod", "metadata": obj{"name": p.name}, "spec": spec}); code != 201 {
+		t.Fatalf("create pod %s: %d %s", p.name, code, b)
+	}
+}
+
+// waitJob waits until RQ job id runs in a work-horse in pod name.
+func (n *node) waitJob(t *testing.T, ns, name, url, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := rqState(t, url, id)
+		if s.status == "started" && s.horse != "0" {
+			return
+		}
+		if s.status == "failed" || time.Now().After(deadline) {
+			t.Fatalf("job %s did not start: %+v\n%s", id, s, n.podLog(ns, name))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func splitAddr(addr string) (string, string) {
+	i := strings.LastIndex(addr, ":")
+	return addr[:i], addr[i+1:]
+}
+
+// rootCA publishes the API server's CA in ns as kube-root-ca.crt, which
+// every service account token volume mounts (kube-controller-manager
+// does this in a full cluster).
+func (k *kubeCluster) rootCA(ns string) {
+	ca, err := os.ReadFile(k.ca)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	k.must("POST", "/api/v1/namespaces/"+ns+"/configmaps", obj{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": obj{"name": "kube-root-ca.crt"}, "data": obj{"ca.crt": string(ca)}})
+}
+
+// waitRunning waits until the pod's container runs and its log has a line
+// matching re.
+func (n *node) waitRunning(t *testing.T, ns, name, re string) {
+	t.Helper()
+	n.waitFor(t, "pod "+name+" running", 60*time.Second, func() bool {
+		st, ok := n.k.status(ns, name)
+		return ok && len(st.ContainerStatuses) > 0 && st.ContainerStatuses[0].State.Running != nil &&
+			regexp.MustCompile(re).MatchString(n.podLog(ns, name))
+	})
+}
+
+// podLog is the container's output as the kubelet keeps it (every
+// restart), without the CRI log prefix. The kubelet removes the logs with
+// the pod, so the last text read is kept and returned once they are gone.
+func (n *node) podLog(ns, name string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.logCache == nil {
+		n.logCache = map[string]string{}
+	}
+	text := n.readPodLog(ns, name)
+	if len(text) >= len(n.logCache[ns+"/"+name]) {
+		n.logCache[ns+"/"+name] = text
+	}
+	return n.logCache[ns+"/"+name]
+}
+
+func (n *node) readPodLog(ns, name string) string {
+	files, _ := filepath.Glob(filepath.Join(n.dir, "pod-logs", ns+"_"+name+"_*", "worker", "*.log"))
+	var b strings.Builder
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		for _, l := range strings.Split(string(data), "\n") {
+			// "2026-12-02T12:00:00.123456789Z stderr F text"
+			if f := strings.SplitN(l, " ", 4); len(f) == 4 {
+				b.WriteString(f[3] + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+// logTime finds the first supervise log line matching re in the pod's log
+// and returns its time; it fails the test without one.
+func (n *node) logTime(t *testing.T, ns, name, re string) time.Time {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	for _, l := range strings.Split(n.podLog(ns, name), "\n") {
+		if !rx.MatchString(l) {
+			continue
+		}
+		m := regexp.MustCompile(`time=(\S+)`).FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		if at, err := time.Parse(time.RFC3339Nano, m[1]); err == nil {
+			return at
+		}
+	}
+	t.Fatalf("no line matching %q in the pod's log:\n%s", re, n.podLog(ns, name))
+	return time.Time{}
+}
+
+// termination is how a container ended, as the API reports it.
+type termination struct {
+	exitCode int
+	reason   string
+	message  string
+}
+
+// awaitTermination polls the pod every 50 ms until a container state
+// (restarts > restarts: lastState) is terminated, and returns it. The
+// kubelet deletes a deleted pod's object within about a second of the
+// container's end, so the poll must be quick.
+func (n *node) awaitTermination(ns, name string, restarts int, timeout time.Duration) (termination, bool) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		n.podLog(ns, name)
+		st, ok := n.k.status(ns, name)
+		if !ok {
+			return termination{}, false
+		}
+		for _, c := range st.ContainerStatuses {
+			s := c.State
+			if c.RestartCount > restarts {
+				s = c.LastState
+			}
+			if s.Terminated != nil {
+				n.podLog(ns, name)
+				return termination{s.Terminated.ExitCode, s.Terminated.Reason, s.Terminated.Message}, true
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return termination{}, false
+}
+
+// deleteAndWatch deletes the pod with grace and returns when the DELETE
+// was sent and how the container ended.
+func (n *node) deleteAndWatch(t *testing.T, ns, name string, grace int) (time.Time, termination) {
+	t.Helper()
+	done := make(chan struct{})
+	var term termination
+	var ok bool
+	go func() {
+		defer close(done)
+		term, ok = n.awaitTermination(ns, name, 1<<30, time.Duration(grace+20)*time.Second)
+	}()
+	at := time.Now()
+	n.k.deletePod(ns, name, grace)
+	<-done
+	if !ok {
+		t.Fatalf("pod %s: no terminated state read back within %ds of the deletion\n%s", name, grace+20, n.podLog(ns, name))
+	}
+	return at, term
+}
+
+// reportHas checks the termination message (supervise's stop report).
+func reportHas(t *testing.T, term termination, wants ...string) {
+	t.Helper()
+	if term.exitCode == 137 {
+		t.Errorf("exit code 137: the kubelet's SIGKILL ended the container (reason %s, message %q)", term.reason, term.message)
+	}
+	for _, w := range wants {
+		if !strings.Contains(term.message, w) {
+			t.Errorf("termination message has no %q:\n%s", w, term.message)
+		}
+	}
+}
+
+// TestKubelet runs supervise as PID 1 of real pods on a real kubelet and
+// containerd: every stop ends before the kubelet's SIGKILL, preStop hooks
+// and a probe's restart included, and the stop report is read back from
+// the API as the container's termination message.
+func TestKubelet(t *testing.T) {
+	k := startKube(t)
+	n := startNode(t, k)
+	url := redisServer(t)
+	n.workerImage()
+	ns := "work"
+	k.setupNamespace(ns)
+	k.rootCA(ns)
+	var mu sync.Mutex
+	var report []string // one line per case, for the run's log
+	record := func(format string, a ...any) {
+		mu.Lock()
+		report = append(report, fmt.Sprintf(format, a...))
+		mu.Unlock()
+	}
+	t.Cleanup(func() {
+		for _, l := range report {
+			t.Log(l)
+		}
+	})
+
+	// rung measures a stop from the pod's own log: when the stop signal
+	// reached supervise after the DELETE, and when each later rung went out
+	// after the stop signal.
+	type stopTimes struct {
+		term, second time.Duration
+		killDue      time.Duration // the kubelet's SIGKILL, after the stop signal
+	}
+	measure := func(t *testing.T, name string, deleted time.Time, grace, hook int) stopTimes {
+		t.Helper()
+		stop := n.logTime(t, ns, name, `msg="stop requested`)
+		second := n.logTime(t, ns, name, `msg="stop rung: escalating" rung=2/`)
+		kill := time.Duration(max(grace-hook, 2)) * time.Second
+		st := stopTimes{term: stop.Sub(deleted), second: second.Sub(stop), killDue: kill}
+		if st.second >= kill {
+			t.Errorf("second rung %s after the stop signal, not before the kubelet's SIGKILL at %s", st.second, kill)
+		}
+		return st
+	}
+
+	rqPod := func(name string, grace int, preStop obj) kubePod {
+		return kubePod{name: name, grace: grace, preStop: preStop, env: map[string]string{"SUPERVISE_LISTEN": "off"},
+			args: []string{"--", "python3", "-m", "worker", url}}
+	}
+	sleepHook := obj{"sleep": obj{"seconds": 8}}
+
+	// A 6 s job finishes inside a 20 s grace: the drain needs no deadline.
+	t.Run("rq job finishes", func(t *testing.T) {
+		k.createPod(t, ns, rqPod("rq-short", 20, nil))
+		n.waitRunning(t, ns, "rq-short", `Listening on default`)
+		id := rqTool(t, url, "enqueue", "6")[0]
+		n.waitJob(t, ns, "rq-short", url, id)
+		deleted, term := n.deleteAndWatch(t, ns, "rq-short", 20)
+		if s := rqState(t, url, id); s.status != "finished" {
+			t.Errorf("job %s: %+v, want finished", id, s)
+		}
+		reportHas(t, term, "stop graceful")
+		if term.exitCode != 0 {
+			t.Errorf("exit code %d, want 0", term.exitCode)
+		}
+		record("rq 6 s job, grace 20: stop signal %s after the DELETE, finished; exit %d; message %q",
+			n.logTime(t, ns, "rq-short", `msg="stop requested`).Sub(deleted).Round(time.Millisecond), term.exitCode, firstReportLine(term.message))
+	})
+
+	// A 60 s job cannot finish: RQ's own second TERM cuts it before the
+	// kubelet's SIGKILL, RQ records it, and the container exits 0. With a
+	// preStop sleep of 8 s, the stop signal comes at +8 s and the ladder
+	// fits in the 12 s the kubelet leaves.
+	for _, c := range []struct {
+		name     string
+		hook     obj
+		hookSecs int
+		ladder   string
+	}{
+		{"rq-long", nil, 0, `ladder=TERM,17.5s,TERM,1.5s,KILL`},
+		{"rq-prestop", sleepHook, 8, `ladder=TERM,9.5s,TERM,1.5s,KILL`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k.createPod(t, ns, rqPod(c.name, 20, c.hook))
+			n.waitRunning(t, ns, c.name, `Listening on default`)
+			start := n.logTime(t, ns, c.name, `msg="Kubernetes: the ladder is planned`)
+			_ = start
+			id := rqTool(t, url, "enqueue", "60")[0]
+			n.waitJob(t, ns, c.name, url, id)
+			deleted, term := n.deleteAndWatch(t, ns, c.name, 20)
+			st := measure(t, c.name, deleted, 20, c.hookSecs)
+			n.logTime(t, ns, c.name, `msg="stop requested.*`+c.ladder)
+			within(t, "second TERM after the stop signal", st.second, st.killDue-2500*time.Millisecond, tolerance)
+			if s := rqState(t, url, id); s.status == "missing" || s.where == "nowhere" {
+				t.Errorf("job %s vanished: %+v", id, s)
+			}
+			reportHas(t, term, "stop escalated", "rung 2 TERM")
+			record("%s (grace 20, preStop %ds): stop signal %s after the DELETE, second TERM %s after it, kubelet's SIGKILL due %s after it; "+
+				"job %s; exit %d; message %q", c.name, c.hookSecs, st.term.Round(time.Millisecond), st.second.Round(time.Millisecond), st.killDue,
+				rqState(t, url, id).where, term.exitCode, firstReportLine(term.message))
+		})
+	}
+
+	// A real Huey consumer with a 60 s task: the second INT cuts it inside
+	// the grace, and its SIGNAL_INTERRUPTED handler records it.
+	for _, c := range []struct {
+		name     string
+		hook     obj
+		hookSecs int
+	}{{"huey-long", nil, 0}, {"huey-prestop", sleepHook, 8}} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHueyApp(t)
+			data := filepath.Dir(h.results)
+			k.createPod(t, ns, kubePod{name: c.name, grace: 20, preStop: c.hook, data: data,
+				env: map[string]string{"SUPERVISE_LISTEN": "off", "HUEY_DB": "/data/huey.db", "HUEY_RESULTS": "/data/results"},
+				args: []string{"--", "python3", "-m", "huey.bin.huey_consumer", "app.huey", "-w", "2", "-k", "thread",
+					"-d", "0.1", "-m", "0.5", "-b", "1.05", "-C"}})
+			n.waitRunning(t, ns, c.name, `preset=huey`)
+			h.enqueue("long", "60")
+			n.waitFor(t, "the task to start", 30*time.Second, func() bool { return h.has("started", "long") })
+			deleted, term := n.deleteAndWatch(t, ns, c.name, 20)
+			st := measure(t, c.name, deleted, 20, c.hookSecs)
+			within(t, "second INT after the stop signal", st.second, st.killDue-2500*time.Millisecond, tolerance)
+			if !h.has("interrupted", "long") {
+				t.Errorf("the 60 s task was not recorded as interrupted\n%s", n.podLog(ns, c.name))
+			}
+			reportHas(t, term, "stop escalated", "rung 2 INT")
+			record("%s (grace 20, preStop %ds): stop signal %s after the DELETE, second INT %s after it, kubelet's SIGKILL due %s after it; "+
+				"interrupted and recorded: %v; exit %d; message %q", c.name, c.hookSecs, st.term.Round(time.Millisecond),
+				st.second.Round(time.Millisecond), st.killDue, h.has("interrupted", "long"), term.exitCode, firstReportLine(term.message))
+		})
+	}
+
+	// A liveness probe fails (a heartbeat file nobody touches): the kubelet
+	// restarts the container without deleting anything, and the stop is
+	// planned inside the probe's own terminationGracePeriodSeconds (10 s),
+	// not the pod's 300 s.
+	t.Run("liveness restart", func(t *testing.T) {
+		port := freePort(t)
+		k.createPod(t, ns, kubePod{name: "rq-liveness", grace: 300,
+			env: map[string]string{"SUPERVISE_LISTEN": fmt.Sprintf("127.0.0.1:%d", port), "SUPERVISE_HEARTBEAT_FILE": "/tmp/never-touched",
+				"SUPERVISE_HEARTBEAT_MAX_AGE": "4s"},
+			args: []string{"--", "python3", "-m", "worker", url},
+			probe: obj{"httpGet": obj{"path": "/livez", "port": port, "host": "127.0.0.1"}, "periodSeconds": 2, "failureThreshold": 1,
+				"initialDelaySeconds": 5, "terminationGracePeriodSeconds": 10}})
+		n.waitRunning(t, ns, "rq-liveness", `Listening on default`)
+		id := rqTool(t, url, "enqueue", "60")[0]
+		n.waitJob(t, ns, "rq-liveness", url, id)
+		term, ok := n.awaitTermination(ns, "rq-liveness", 0, 60*time.Second)
+		if !ok {
+			t.Fatalf("no restart read back\n%s", n.podLog(ns, "rq-liveness"))
+		}
+		n.logTime(t, ns, "rq-liveness", `the kubelet's SIGKILL from the Kubernetes API.*grace_period=10s.*no deletion`)
+		stop := n.logTime(t, ns, "rq-liveness", `msg="stop requested`)
+		second := n.logTime(t, ns, "rq-liveness", `msg="stop rung: escalating" rung=2/`)
+		within(t, "second TERM inside the probe's 10 s", second.Sub(stop), 7500*time.Millisecond, tolerance)
+		reportHas(t, term, "stop escalated")
+		record("liveness restart (probe grace 10, pod 300): second TERM %s after the stop signal; exit %d; lastState message %q",
+			second.Sub(stop).Round(time.Millisecond), term.exitCode, firstReportLine(term.message))
+		k.deletePod(ns, "rq-liveness", 0)
+	})
+}
+
+// firstReportLine is the stop report's first line.
+func firstReportLine(msg string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
+	return l
+}
