@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(shell git rev-pars
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build release release-check image test test-deps vet fmt-check unit fuzz example e2e-docker e2e-swarm e2e-kube mutants faults bench clean
+.PHONY: build release release-check image test test-deps vet fmt-check unit fuzz example e2e-docker e2e-swarm e2e-kube e2e-kubelet mutants faults bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -86,7 +86,18 @@ e2e-swarm:
 # /var/cache/supervise-test).
 e2e-kube:
 	@scripts/need-debs etcd-server $(TEST_DEBS)
-	$(GO) test -tags kube -count=1 -v -timeout 30m -run '^TestKube' ./test/e2e/
+	$(GO) test -tags kube -count=1 -v -timeout 30m -run '^TestKube$$' ./test/e2e/
+
+# supervise as PID 1 of real pods on a real node: etcd, kube-apiserver, a
+# kubelet and a containerd of its own, on loopback, fenced in so the host's
+# sysctls, iptables and directories stay as they are (test/kube/node.sh).
+# The first run builds the kubelet and kube-controller-manager (cached
+# beside kube-apiserver) and debootstraps the worker image's root
+# filesystem (about two minutes, cached).
+KUBELET_DEBS := etcd-server containerd runc debootstrap iptables $(TEST_DEBS)
+e2e-kubelet:
+	@scripts/need-debs $(KUBELET_DEBS)
+	$(GO) test -tags kube -count=1 -v -timeout 40m -run '^TestKubelet' ./test/e2e/
 
 # Deliberate bugs (test/mutants/*.patch), each applied to a scratch copy
 # and run against the tests that must catch it; prints caught/missed.

@@ -3,13 +3,26 @@
 package e2e
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +87,10 @@ type kubePod struct {
 	preStop obj // the preStop hook, nil for none
 	probe   obj // a liveness probe, nil for none
 	data    string
+	sa      string // the service account; "worker" when empty
+	// apiHost and apiPort are where the pod finds the API server; the
+	// cluster's own address when empty.
+	apiHost, apiPort string
 }
 
 // createPod creates p in ns, with the API server's address in
@@ -83,6 +100,12 @@ type kubePod struct {
 func (k *kubeCluster) createPod(t *testing.T, ns string, p kubePod) {
 	t.Helper()
 	host, port := splitAddr(k.addr)
+	if p.apiHost != "" {
+		host, port = p.apiHost, p.apiPort
+	}
+	if p.sa == "" {
+		p.sa = "worker"
+	}
 	env := []obj{{"name": "KUBERNETES_SERVICE_HOST", "value": host}, {"name": "KUBERNETES_SERVICE_PORT", "value": port},
 		{"name": "POD_NAME", "valueFrom": obj{"fieldRef": obj{"fieldPath": "metadata.name"}}}}
 	for name, v := range p.env {
@@ -99,7 +122,7 @@ func (k *kubeCluster) createPod(t *testing.T, ns string, p kubePod) {
 	if p.probe != nil {
 		c["livenessProbe"] = p.probe
 	}
-	spec := obj{"nodeName": "node-1", "hostNetwork": true, "serviceAccountName": "worker", "restartPolicy": "Always",
+	spec := obj{"nodeName": "node-1", "hostNetwork": true, "serviceAccountName": p.sa, "restartPolicy": "Always",
 		"terminationGracePeriodSeconds": p.grace, "containers": []obj{c}}
 	if p.data != "" {
 		c["volumeMounts"] = []obj{{"name": "data", "mountPath": "/data"}}
@@ -439,4 +462,149 @@ func TestKubelet(t *testing.T) {
 func firstReportLine(msg string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
 	return l
+}
+
+// apiProxy stands between a pod and the API server, to break what the pod
+// sees of it: it terminates TLS with a certificate of its own (so it can
+// rewrite the answer's Date) and can stop answering.
+type apiProxy struct {
+	addr string
+	ca   []byte // its certificate, to add to the pods' CA bundle
+	hang atomic.Bool
+	skew atomic.Int64 // added to each answer's Date, in nanoseconds
+}
+
+func startAPIProxy(t *testing.T, k *kubeCluster) *apiProxy {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "api-proxy"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &apiProxy{ca: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	target, _ := neturl.Parse("https://" + k.addr)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	rp.ModifyResponse = func(r *http.Response) error {
+		if d, err := http.ParseTime(r.Header.Get("Date")); err == nil {
+			r.Header.Set("Date", d.Add(time.Duration(p.skew.Load())).UTC().Format(http.TimeFormat))
+		}
+		return nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.hang.Load() {
+			<-r.Context().Done() // accepts, never answers
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
+	go srv.ServeTLS(ln, "", "")
+	t.Cleanup(func() { srv.Close() })
+	return p
+}
+
+// TestKubeletFaults breaks what supervise learns from the API at a stop,
+// on the real node: the ladder falls back to a plan that still ends before
+// the kubelet's SIGKILL, and a log line says why. Every pod has a preStop
+// sleep of 8 s in a 20 s grace, so the kubelet's SIGKILL comes 12 s after
+// its stop signal.
+func TestKubeletFaults(t *testing.T) {
+	k := startKube(t)
+	n := startNode(t, k)
+	url := redisServer(t)
+	n.workerImage()
+	proxy := startAPIProxy(t, k)
+	ns := "faults"
+	k.setupNamespace(ns)
+	ca, _ := os.ReadFile(k.ca)
+	k.must("POST", "/api/v1/namespaces/"+ns+"/configmaps", obj{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": obj{"name": "kube-root-ca.crt"}, "data": obj{"ca.crt": string(ca) + string(proxy.ca)}})
+
+	cases := []struct {
+		name    string
+		sa      string
+		env     map[string]string
+		atStop  func() // breaks the API just before the DELETE
+		log     string // the line that says why
+		second  time.Duration
+		warning bool
+	}{
+		// The start-up plan from the spec (20 s − 8 s) holds when the stop's
+		// GET gets no answer within its 1 s bound.
+		{name: "api-unreachable", atStop: func() { proxy.hang.Store(true) },
+			log: `cannot read this stop's grace period from the Kubernetes API.*keeping 12s from the pod spec: terminationGracePeriodSeconds 20s − preStop sleep 8s`,
+			second: 9500 * time.Millisecond},
+		// No Role: the pod cannot be read, at start or at the stop. The
+		// README's advice for that case, SUPERVISE_GRACE_PERIOD = the grace
+		// minus the preStop sleep, is what the ladder is planned in.
+		{name: "rbac-missing", sa: "norbac", env: map[string]string{"SUPERVISE_GRACE_PERIOD": "12"},
+			log:    `cannot read this stop's grace period from the Kubernetes API: the service account may not get pod faults/rbac-missing \(403\).*keeping 12s from SUPERVISE_GRACE_PERIOD`,
+			second: 9500 * time.Millisecond},
+		// The API server's clock (its Date) runs 5 s ahead: deletionTimestamp
+		// seems to leave 7 s, less than the spec's 12 s; the earlier wins.
+		{name: "date-ahead", atStop: func() { proxy.skew.Store(int64(5 * time.Second)) },
+			log: `the pod spec leaves 12s after the stop signal.*but deletionTimestamp leaves at most`, warning: true},
+		// 5 s behind: deletionTimestamp seems to leave more than the spec
+		// does, which the spec bounds; the spec's 12 s holds.
+		{name: "date-behind", atStop: func() { proxy.skew.Store(int64(-5 * time.Second)) },
+			log: `the kubelet's SIGKILL from the Kubernetes API: as planned.*grace_period=12s`, second: 9500 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			proxy.hang.Store(false)
+			proxy.skew.Store(0)
+			sa := c.sa
+			if sa == "" {
+				sa = "worker"
+			}
+			env := map[string]string{"SUPERVISE_LISTEN": "off"}
+			for k, v := range c.env {
+				env[k] = v
+			}
+			host, port := splitAddr(proxy.addr)
+			pod := kubePod{name: c.name, grace: 20, preStop: obj{"sleep": obj{"seconds": 8}}, env: env, sa: sa,
+				apiHost: host, apiPort: port, args: []string{"--", "python3", "-m", "worker", url}}
+			k.createPod(t, ns, pod)
+			n.waitRunning(t, ns, c.name, `Listening on default`)
+			id := rqTool(t, url, "enqueue", "60")[0]
+			n.waitJob(t, ns, c.name, url, id)
+			if c.atStop != nil {
+				c.atStop()
+			}
+			_, term := n.deleteAndWatch(t, ns, c.name, 20)
+			why := n.logTime(t, ns, c.name, c.log)
+			stop := n.logTime(t, ns, c.name, `msg="stop requested`)
+			second := n.logTime(t, ns, c.name, `msg="stop rung: escalating" rung=2/`).Sub(stop)
+			if second >= 12*time.Second-time.Second {
+				t.Errorf("second TERM %s after the stop signal: not a margin before the kubelet's SIGKILL at 12s", second)
+			}
+			if c.second > 0 {
+				within(t, "second TERM", second, c.second, tolerance)
+			}
+			reportHas(t, term, "stop escalated")
+			if s := rqState(t, url, id); s.status == "missing" || s.where == "nowhere" {
+				t.Errorf("job %s vanished: %+v", id, s)
+			}
+			line := ""
+			for _, l := range strings.Split(n.podLog(ns, c.name), "\n") {
+				if regexp.MustCompile(c.log).MatchString(l) {
+					line = l
+					break
+				}
+			}
+			t.Logf("%s: the reason %s after the stop signal: %s; second TERM %s after it; exit %d",
+				c.name, why.Sub(stop).Round(time.Millisecond), line, second.Round(time.Millisecond), term.exitCode)
+		})
+	}
 }
