@@ -138,7 +138,7 @@ func (kp *kubePlan) apply(cfg *supervisor.Config, in input) []string {
 				"planning with %s; remove %s, or set it to %s", in.source("grace-period"), cfg.Budget.Grace, grace, d.From,
 				grace, in.source("grace-period"), grace))
 		}
-		cfg.Budget.Grace, cfg.GraceFrom = grace, "the pod spec: "+d.From
+		cfg.Budget.Grace, cfg.GraceFrom, cfg.Kubelet = grace, "the pod spec: "+d.From, true
 	}
 	if kp.stopSignal != 0 {
 		cfg.StopSignals = append(cfg.StopSignals, kp.stopSignal)

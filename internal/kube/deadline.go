@@ -22,10 +22,11 @@ import (
 // stop signal and SIGKILL, however little of the grace the hook left.
 const MinKill = 2 * time.Second
 
-// kubeletSlack is how much later than the deletion's deadline the kubelet's
-// SIGKILL may come: the kubelet acts on a deletion when its watch delivers
-// it (40-120 ms after the DELETE on an idle node; more on a loaded one).
-const kubeletSlack = 500 * time.Millisecond
+// clockDisagreement is how far apart the API server's clock and this
+// node's may read deletionTimestamp's time left before supervise says so.
+// Both are whole seconds against a clock of milliseconds, so a second
+// apart is normal.
+const clockDisagreement = 2 * time.Second
 
 // Deadline is when the kubelet's SIGKILL can come at the earliest.
 type Deadline struct {
@@ -60,50 +61,50 @@ func (p PodInfo) PlannedDeadline(c Container) Deadline {
 }
 
 // StopDeadline is the deadline of the stop under way, from the pod object
-// read during it.
+// read during it. The rule never plans later than the kubelet's SIGKILL
+// can come:
 //
-// The rule, which never plans later than the kubelet's SIGKILL can come:
 //   - The spec gives S = max(grace − the preStop sleep, MinKill) after the
-//     stop signal. A hook takes at least its sleep, so S is never early;
-//     for no hook or a sleep action it is exact.
-//   - A deletion also gives deletionTimestamp − Date: the time left on
-//     the API server's own clock, so this node's clock is never trusted,
-//     counted on this node's monotonic clock from the request. Both are
-//     whole seconds, so the time left is known to ±1 s: at least L (from
-//     when the request was sent, less 1 s), at most H (from when the
-//     answer came, plus 1 s and the kubelet's reaction time).
-//   - S is used when it is within H. When it is not, the hook ran longer
-//     than its sleep or the clocks disagree: L is used, with a warning.
-//     When the hook's length is unknown (exec, httpGet), L is used.
+//     stop signal. The kubelet starts counting when it sends its stop
+//     signal, so however late it noticed the deletion, S is exact with no
+//     hook or a sleep action (its own timer): S is used, and no clock is
+//     read at all.
+//   - An exec or httpGet hook may take longer than the spec says (an exec
+//     sleep 8 takes 8 s and the exec's own time), so S is only an upper
+//     bound. deletionTimestamp then tells what is left: the deletion time
+//     plus the grace, which the kubelet's SIGKILL never comes before. It
+//     is read against two clocks, the API server's (the answer's Date)
+//     and this node's, each from when the request was sent and less 1 s
+//     for whole seconds, and the earlier of the two is used, within
+//     [MinKill, S]. Clocks more than clockDisagreement apart get a warning.
 //   - Without a deletion (a probe's restart) only the spec can tell.
 func (p PodInfo) StopDeadline(c Container, r Reading) Deadline {
 	if !p.Deleting {
 		return p.restartDeadline(c)
 	}
 	spec := specDeadline(p.DeletionGrace, "deletionGracePeriodSeconds", c.PreStop)
-	var left time.Duration
-	clock := "the API server's Date"
-	if r.Date.IsZero() {
-		// No Date header: this node's clock has to stand in for the API
-		// server's.
-		left, clock = p.DeletionTimestamp.Sub(r.Sent), "this node's clock (the API's answer had no Date)"
-	} else {
-		left = p.DeletionTimestamp.Sub(r.Date)
+	if c.PreStop.Kind == HookNone || c.PreStop.Kind == HookSleep {
+		return spec
 	}
-	low := clamp(r.Sent.Sub(r.Stop)+left-time.Second, MinKill, spec.After)
-	high := r.Received.Sub(r.Stop) + left + time.Second + kubeletSlack
-	fromTimestamp := fmt.Sprintf("deletionTimestamp − %s, less 1s for whole seconds", clock)
-	switch {
-	case c.PreStop.Kind == HookUnknown:
-		return Deadline{After: low, From: fromTimestamp + " (preStop " + c.PreStop.What + " of unknown length)"}
-	case spec.After > high:
-		return Deadline{After: low, From: fromTimestamp,
-			Warning: fmt.Sprintf("the pod spec leaves %s after the stop signal (%s), but deletionTimestamp leaves at most %s: "+
-				"planning with %s (the preStop hook ran longer than its sleep, or the API server's clock is off)",
-				spec.After, spec.From, high.Round(time.Millisecond), low.Round(time.Millisecond))}
+	sinceStop := r.Sent.Sub(r.Stop)
+	node := sinceStop + p.DeletionTimestamp.Sub(r.Sent) - time.Second
+	from := "deletionTimestamp − this node's clock"
+	left := node
+	var warn string
+	if !r.Date.IsZero() {
+		api := sinceStop + p.DeletionTimestamp.Sub(r.Date) - time.Second
+		if d := api - node; d > clockDisagreement || d < -clockDisagreement {
+			warn = fmt.Sprintf("the API server's clock and this node's disagree by %s on deletionTimestamp: planning with the earlier",
+				d.Abs().Round(time.Millisecond))
+		}
+		if api < node {
+			left, from = api, "deletionTimestamp − the API server's Date"
+		}
 	}
-	spec.From += "; deletionTimestamp agrees"
-	return spec
+	// Whole milliseconds, rounded down: the ladder and its log read better.
+	return Deadline{After: clamp(left, MinKill, spec.After).Truncate(time.Millisecond),
+		From:    fmt.Sprintf("%s, less 1s for whole seconds; at most %s", from, spec.From),
+		Warning: warn}
 }
 
 // restartDeadline is the deadline of a stop without a deletion: a restart

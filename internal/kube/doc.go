@@ -1,12 +1,13 @@
-// Package kube asks the Kubernetes API server for the grace period of the
-// pod supervise runs in, at the moment a stop arrives.
+// Package kube reads the pod supervise runs in from the Kubernetes API
+// server, to learn when the kubelet's SIGKILL comes.
 //
 // Neither Docker nor Kubernetes tells a container its grace period, but
-// Kubernetes records it on the pod: once a pod is being deleted,
-// metadata.deletionGracePeriodSeconds holds the grace the kubelet will
-// honour, including a `kubectl delete --grace-period=N` that overrides
-// the spec. A container restarted without a deletion (a failed liveness
-// probe) gets the spec's terminationGracePeriodSeconds.
+// Kubernetes records what decides it on the pod: the spec's
+// terminationGracePeriodSeconds, each container's preStop hook and stop
+// signal, and, once the pod is being deleted, the deletion's own grace and
+// deletionTimestamp. PodInfo holds those; PlannedDeadline and
+// StopDeadline turn them into the time from the kubelet's stop signal to
+// its SIGKILL, by the rule their doc comments state.
 //
 // The request is one GET of the pod with the service account's token,
 // over TLS with the mounted CA, written by hand on crypto/tls: linking

@@ -108,15 +108,25 @@ func TestStopDeadline(t *testing.T) {
 			hook: hook{HookSleep, 4 * time.Second}, kill: 106.35, want: 2 * time.Second},
 		{name: "grace 10, preStop sleep 4", grace: 10, deletion: 100.95, term: 104.99, hook: hook{HookSleep, 4 * time.Second},
 			kill: 111.01, want: 6 * time.Second},
-		{name: "Date 5s behind: the spec holds", grace: 20, deletion: 100.30, term: 108.33, skew: -5,
+		// The kubelet counts from its own stop signal, however late it
+		// noticed the deletion.
+		{name: "a kubelet 1.5s late to notice", grace: 45, deletion: 100.30, term: 101.80, kill: 146.82, want: 45 * time.Second},
+		// With no hook or a sleep action no clock is read, so a skewed one
+		// changes nothing.
+		{name: "sleep hook, Date 5s ahead", grace: 20, deletion: 100.30, term: 108.33, skew: 5,
 			hook: hook{HookSleep, 8 * time.Second}, kill: 120.35, want: 12 * time.Second},
-		{name: "Date 5s ahead: the earlier deadline, with a warning", grace: 20, deletion: 100.30, term: 108.33, skew: 5,
-			hook: hook{HookSleep, 8 * time.Second}, kill: 120.35, want: 6001 * time.Millisecond, warn: true},
+		{name: "sleep hook, Date 5s behind", grace: 20, deletion: 100.30, term: 108.33, skew: -5,
+			hook: hook{HookSleep, 8 * time.Second}, kill: 120.35, want: 12 * time.Second},
+		// Hooks whose length the spec does not tell: deletionTimestamp.
 		{name: "an exec sleep 8 that took 10s", grace: 20, deletion: 100.30, term: 110.40, hook: hook{HookExecSleep, 8 * time.Second},
-			kill: 120.42, want: 9001 * time.Millisecond, warn: true},
+			kill: 120.42, want: 8600 * time.Millisecond},
 		{name: "a hook of unknown length that took 8.5s", grace: 20, deletion: 100.30, term: 108.83, hook: hook{HookUnknown, 0},
-			kill: 120.35, want: 11001 * time.Millisecond},
-		{name: "no Date header: this node's clock", grace: 20, deletion: 100.30, term: 108.83, noDate: true, hook: hook{HookUnknown, 0},
+			kill: 120.35, want: 10170 * time.Millisecond},
+		{name: "unknown hook, Date 5s behind: this node's clock wins", grace: 20, deletion: 100.30, term: 108.83, skew: -5,
+			hook: hook{HookUnknown, 0}, kill: 120.35, want: 10170 * time.Millisecond, warn: true},
+		{name: "unknown hook, Date 5s ahead: the API's clock wins", grace: 20, deletion: 100.30, term: 108.83, skew: 5,
+			hook: hook{HookUnknown, 0}, kill: 120.35, want: 6001 * time.Millisecond, warn: true},
+		{name: "unknown hook, no Date header", grace: 20, deletion: 100.30, term: 108.83, noDate: true, hook: hook{HookUnknown, 0},
 			kill: 120.35, want: 10170 * time.Millisecond},
 	}
 	for _, c := range cases {

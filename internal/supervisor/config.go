@@ -42,6 +42,9 @@ type Config struct {
 	// GraceFrom names where Budget.Grace came from, for logs
 	// ("--grace-period", "SUPERVISE_GRACE_PERIOD"); empty when unset.
 	GraceFrom string
+	// Kubelet is true when Budget.Grace is the kubelet's deadline read
+	// from the pod spec: the start-up line then names the kubelet.
+	Kubelet bool
 	// GraceSource, when set, is asked at each stop for that stop's grace
 	// period (the Kubernetes API). Its answer replaces Budget.Grace for the
 	// stop; until it comes, and when it fails, Budget.Grace holds.

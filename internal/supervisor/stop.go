@@ -85,6 +85,10 @@ func (l *loop) announcePlan() {
 	switch {
 	case len(lad.Steps) == 0:
 		l.log.Info("stop protocol: stop signals are forwarded as received, with no timer (tini's behaviour)", attrs...)
+	case lad.Timed && b.Grace > 0 && l.cfg.Kubelet:
+		kill := lad.KillAt(b)
+		l.log.Info(fmt.Sprintf("stop protocol: KILL lands %s after the stop signal, %s before the kubelet's SIGKILL", kill, b.Grace-kill),
+			append(attrs, "kill_after", b.Grace.String(), "from", l.cfg.GraceFrom, "ladder", lad.String(), "kill_at", kill.String())...)
 	case lad.Timed && b.Grace > 0:
 		kill := lad.KillAt(b)
 		l.log.Info(fmt.Sprintf("stop protocol: KILL lands %s after the stop signal; the orchestrator's grace period "+

@@ -130,6 +130,9 @@ func (k *kubeCluster) do(method, path string, body any) (int, []byte) {
 	req, _ := http.NewRequest(method, "https://"+k.addr+path, r)
 	req.Header.Set("Authorization", "Bearer "+k.admin)
 	req.Header.Set("Content-Type", "application/json")
+	if method == "PATCH" {
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+	}
 	resp, err := k.client.Do(req)
 	if err != nil {
 		return 0, []byte(err.Error())
@@ -239,7 +242,7 @@ func TestKube(t *testing.T) {
 		sent := p.signal(syscall.SIGTERM)
 		p.waitFor(`stop rung: draining.*since_stop=0s`, time.Second)
 		l := p.waitFor(`the kubelet's SIGKILL from the Kubernetes API: the ladder is planned to end before it`, 2*time.Second)
-		for _, want := range []string{`grace_period=45s`, `from="deletionGracePeriodSeconds 45s, no preStop hook; deletionTimestamp agrees"`,
+		for _, want := range []string{`grace_period=45s`, `from="deletionGracePeriodSeconds 45s, no preStop hook"`,
 			`replaces="5m0s from the pod spec: terminationGracePeriodSeconds 5m0s, no preStop hook"`,
 			`ladder=INT,42.5s,INT,1.5s,KILL`, `kill_in=44s`} {
 			if !strings.Contains(l.text, want) {

@@ -3,14 +3,17 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -25,6 +28,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/supervise/supervise/test/testenv"
 )
@@ -517,77 +522,88 @@ func startAPIProxy(t *testing.T, k *kubeCluster) *apiProxy {
 // TestKubeletFaults breaks what supervise learns from the API at a stop,
 // on the real node: the ladder falls back to a plan that still ends before
 // the kubelet's SIGKILL, and a log line says why. Every pod has a preStop
-// sleep of 8 s in a 20 s grace, so the kubelet's SIGKILL comes 12 s after
-// its stop signal.
+// hook of 8 s in a 20 s grace, so the kubelet's SIGKILL comes 12 s after
+// its stop signal (a little less for an exec hook, which takes the exec's
+// own time too). Each case has an API proxy of its own and they run side
+// by side.
 func TestKubeletFaults(t *testing.T) {
 	k := startKube(t)
 	n := startNode(t, k)
 	url := redisServer(t)
 	n.workerImage()
-	proxy := startAPIProxy(t, k)
 	ns := "faults"
 	k.setupNamespace(ns)
-	ca, _ := os.ReadFile(k.ca)
-	k.must("POST", "/api/v1/namespaces/"+ns+"/configmaps", obj{"apiVersion": "v1", "kind": "ConfigMap",
-		"metadata": obj{"name": "kube-root-ca.crt"}, "data": obj{"ca.crt": string(ca) + string(proxy.ca)}})
 
+	sleepHook := obj{"sleep": obj{"seconds": 8}}
+	execHook := obj{"exec": obj{"command": []string{"sleep", "8"}}}
 	cases := []struct {
-		name    string
-		sa      string
-		env     map[string]string
-		atStop  func() // breaks the API just before the DELETE
-		log     string // the line that says why
-		second  time.Duration
-		warning bool
+		name   string
+		sa     string
+		env    map[string]string
+		hook   obj
+		atStop func(p *apiProxy) // breaks the API just before the DELETE
+		log    string            // the line that says why
+		second time.Duration     // when the second TERM is due, 0: only before the kubelet's SIGKILL
 	}{
 		// The start-up plan from the spec (20 s − 8 s) holds when the stop's
 		// GET gets no answer within its 1 s bound.
-		{name: "api-unreachable", atStop: func() { proxy.hang.Store(true) },
-			log: `cannot read this stop's grace period from the Kubernetes API.*keeping 12s from the pod spec: terminationGracePeriodSeconds 20s − preStop sleep 8s`,
+		{name: "api-unreachable", hook: sleepHook, atStop: func(p *apiProxy) { p.hang.Store(true) },
+			log:    `cannot read this stop's grace period from the Kubernetes API.*keeping 12s from the pod spec: terminationGracePeriodSeconds 20s − preStop sleep 8s`,
 			second: 9500 * time.Millisecond},
 		// No Role: the pod cannot be read, at start or at the stop. The
 		// README's advice for that case, SUPERVISE_GRACE_PERIOD = the grace
 		// minus the preStop sleep, is what the ladder is planned in.
-		{name: "rbac-missing", sa: "norbac", env: map[string]string{"SUPERVISE_GRACE_PERIOD": "12"},
+		{name: "rbac-missing", sa: "norbac", hook: sleepHook, env: map[string]string{"SUPERVISE_GRACE_PERIOD": "12"},
 			log:    `cannot read this stop's grace period from the Kubernetes API: the service account may not get pod faults/rbac-missing \(403\).*keeping 12s from SUPERVISE_GRACE_PERIOD`,
 			second: 9500 * time.Millisecond},
-		// The API server's clock (its Date) runs 5 s ahead: deletionTimestamp
-		// seems to leave 7 s, less than the spec's 12 s; the earlier wins.
-		{name: "date-ahead", atStop: func() { proxy.skew.Store(int64(5 * time.Second)) },
-			log: `the pod spec leaves 12s after the stop signal.*but deletionTimestamp leaves at most`, warning: true},
-		// 5 s behind: deletionTimestamp seems to leave more than the spec
-		// does, which the spec bounds; the spec's 12 s holds.
-		{name: "date-behind", atStop: func() { proxy.skew.Store(int64(-5 * time.Second)) },
+		// The API server's clock (its Date) runs 5 s ahead. A sleep hook's
+		// deadline needs no clock: the spec's 12 s holds.
+		{name: "date-ahead-sleep-hook", hook: sleepHook, atStop: func(p *apiProxy) { p.skew.Store(int64(5 * time.Second)) },
 			log: `the kubelet's SIGKILL from the Kubernetes API: as planned.*grace_period=12s`, second: 9500 * time.Millisecond},
+		// An exec hook's length is not known, so deletionTimestamp decides,
+		// read against both clocks: 5 s ahead, the API's clock says less is
+		// left, and the earlier wins.
+		{name: "date-ahead-exec-hook", hook: execHook, atStop: func(p *apiProxy) { p.skew.Store(int64(5 * time.Second)) },
+			log: `the API server's clock and this node's disagree by [3-6].*planning with the earlier`},
+		// 5 s behind: this node's clock says less is left, and wins.
+		{name: "date-behind-exec-hook", hook: execHook, atStop: func(p *apiProxy) { p.skew.Store(int64(-5 * time.Second)) },
+			log: `the API server's clock and this node's disagree by [3-6].*planning with the earlier`},
 	}
+	proxies := map[string]*apiProxy{}
+	bundle, _ := os.ReadFile(k.ca)
+	for _, c := range cases {
+		proxies[c.name] = startAPIProxy(t, k)
+		bundle = append(bundle, proxies[c.name].ca...)
+	}
+	k.must("POST", "/api/v1/namespaces/"+ns+"/configmaps", obj{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": obj{"name": "kube-root-ca.crt"}, "data": obj{"ca.crt": string(bundle)}})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			proxy.hang.Store(false)
-			proxy.skew.Store(0)
-			sa := c.sa
-			if sa == "" {
-				sa = "worker"
-			}
+			t.Parallel()
+			proxy := proxies[c.name]
 			env := map[string]string{"SUPERVISE_LISTEN": "off"}
 			for k, v := range c.env {
 				env[k] = v
 			}
 			host, port := splitAddr(proxy.addr)
-			pod := kubePod{name: c.name, grace: 20, preStop: obj{"sleep": obj{"seconds": 8}}, env: env, sa: sa,
-				apiHost: host, apiPort: port, args: []string{"--", "python3", "-m", "worker", url}}
-			k.createPod(t, ns, pod)
+			k.createPod(t, ns, kubePod{name: c.name, grace: 20, preStop: c.hook, env: env, sa: c.sa,
+				apiHost: host, apiPort: port, args: []string{"--", "python3", "-m", "worker", url}})
 			n.waitRunning(t, ns, c.name, `Listening on default`)
 			id := rqTool(t, url, "enqueue", "60")[0]
 			n.waitJob(t, ns, c.name, url, id)
 			if c.atStop != nil {
-				c.atStop()
+				c.atStop(proxy)
 			}
-			_, term := n.deleteAndWatch(t, ns, c.name, 20)
+			deleted, term := n.deleteAndWatch(t, ns, c.name, 20)
 			why := n.logTime(t, ns, c.name, c.log)
 			stop := n.logTime(t, ns, c.name, `msg="stop requested`)
 			second := n.logTime(t, ns, c.name, `msg="stop rung: escalating" rung=2/`).Sub(stop)
-			if second >= 12*time.Second-time.Second {
-				t.Errorf("second TERM %s after the stop signal: not a margin before the kubelet's SIGKILL at 12s", second)
+			// The kubelet's SIGKILL comes 12 s after its stop signal, less
+			// what an exec hook took past its 8 s (the stop signal's delay
+			// after the DELETE, past 8 s, tells).
+			kill := 12*time.Second - max(stop.Sub(deleted)-8*time.Second, 0)
+			if second >= kill-time.Second {
+				t.Errorf("second TERM %s after the stop signal: not a margin before the kubelet's SIGKILL at %s", second, kill)
 			}
 			if c.second > 0 {
 				within(t, "second TERM", second, c.second, tolerance)
@@ -603,8 +619,261 @@ func TestKubeletFaults(t *testing.T) {
 					break
 				}
 			}
-			t.Logf("%s: the reason %s after the stop signal: %s; second TERM %s after it; exit %d",
-				c.name, why.Sub(stop).Round(time.Millisecond), line, second.Round(time.Millisecond), term.exitCode)
+			t.Logf("%s: stop signal %s after the DELETE; the reason %s after it: %s; second TERM %s after it (the kubelet's SIGKILL at %s); exit %d",
+				c.name, stop.Sub(deleted).Round(time.Millisecond), why.Sub(stop).Round(time.Millisecond), line,
+				second.Round(time.Millisecond), kill.Round(time.Millisecond), term.exitCode)
 		})
 	}
+}
+
+// startControllerManager runs kube-controller-manager with the controllers
+// Deployments need (no scheduler: the tests' pod templates name their node).
+func (k *kubeCluster) startControllerManager(t *testing.T, dir string) {
+	t.Helper()
+	bin := filepath.Join(kubeBinaries(t, "kube-controller-manager"), "kube-controller-manager")
+	kubeconfig := filepath.Join(dir, "kubeconfig") // the node's: the admin token
+	cm := exec.Command(bin, "--kubeconfig="+kubeconfig, "--leader-elect=false", "--secure-port=0",
+		"--controllers=deployment-controller,replicaset-controller,garbage-collector-controller")
+	logf, _ := os.Create(filepath.Join(dir, "controller-manager.log"))
+	cm.Stdout, cm.Stderr = logf, logf
+	startDaemon(t, cm)
+}
+
+// deployment reads doc, a Deployment of examples/kubernetes, and adapts it
+// to the test node, changing only what one host without a scheduler, a
+// registry or cluster DNS needs:
+//   - replicas 1: on the host network, replicas would share the health port;
+//   - hostNetwork and nodeName node-1: no network plugin, no scheduler;
+//   - the image: the test's worker image, never pulled;
+//   - Redis: the test's server instead of redis:6379;
+//   - SUPERVISE_LISTEN and the health port: a free port of the host;
+//   - KUBERNETES_SERVICE_HOST and _PORT: the API server itself, as no
+//     kube-proxy routes the kubernetes Service.
+func adaptDeployment(doc map[string]any, k *kubeCluster, redisURL string, port int) {
+	spec := doc["spec"].(map[string]any)
+	spec["replicas"] = 1
+	pod := spec["template"].(map[string]any)["spec"].(map[string]any)
+	pod["hostNetwork"], pod["nodeName"] = true, "node-1"
+	redisAddr := strings.TrimPrefix(redisURL, "redis://")
+	host, apiPort := splitAddr(k.addr)
+	for _, c := range pod["containers"].([]any) {
+		c := c.(map[string]any)
+		c["image"], c["imagePullPolicy"] = workerImageName, "Never"
+		for i, a := range c["args"].([]any) {
+			if strings.HasPrefix(a.(string), "redis://") {
+				c["args"].([]any)[i] = redisURL + "/0"
+			}
+		}
+		env := c["env"].([]any)
+		for _, e := range env {
+			e := e.(map[string]any)
+			switch e["name"] {
+			case "SUPERVISE_READY_TCP":
+				e["value"] = redisAddr
+			case "SUPERVISE_LISTEN":
+				e["value"] = fmt.Sprintf("127.0.0.1:%d", port)
+			}
+		}
+		c["env"] = append(env, map[string]any{"name": "KUBERNETES_SERVICE_HOST", "value": host},
+			map[string]any{"name": "KUBERNETES_SERVICE_PORT", "value": apiPort})
+		for _, p := range c["ports"].([]any) {
+			p.(map[string]any)["containerPort"] = port
+		}
+		for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+			if pr, ok := c[probe].(map[string]any); ok {
+				pr["httpGet"].(map[string]any)["host"] = "127.0.0.1"
+			}
+		}
+	}
+}
+
+// podsOf lists the names of the pods whose name starts with prefix.
+func (k *kubeCluster) podsOf(ns, prefix string) map[string]podStatus {
+	code, b := k.do("GET", "/api/v1/namespaces/"+ns+"/pods", nil)
+	out := map[string]podStatus{}
+	if code != 200 {
+		return out
+	}
+	var list struct {
+		Items []struct {
+			Metadata struct {
+				Name              string  `json:"name"`
+				DeletionTimestamp *string `json:"deletionTimestamp"`
+			} `json:"metadata"`
+			Status podStatus `json:"status"`
+		} `json:"items"`
+	}
+	json.Unmarshal(b, &list)
+	for _, it := range list.Items {
+		if strings.HasPrefix(it.Metadata.Name, prefix) {
+			out[it.Metadata.Name] = it.Status
+		}
+	}
+	return out
+}
+
+// TestKubeletDeployments applies examples/kubernetes/worker.yaml to the
+// real node (adapted as adaptDeployment says), stops its pod mid-job, and
+// then restarts a Deployment of three RQ workers while 30 jobs run.
+func TestKubeletDeployments(t *testing.T) {
+	k := startKube(t)
+	n := startNode(t, k)
+	url := redisServer(t)
+	n.workerImage()
+	k.startControllerManager(t, n.dir)
+	ns := "examples"
+	k.must("POST", "/api/v1/namespaces", obj{"apiVersion": "v1", "kind": "Namespace", "metadata": obj{"name": ns}})
+	k.must("POST", "/api/v1/namespaces/"+ns+"/serviceaccounts", obj{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": obj{"name": "default"}})
+	k.rootCA(ns)
+
+	t.Run("worker.yaml", func(t *testing.T) {
+		data := readFile(t, "../../examples/kubernetes/worker.yaml")
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		port := freePort(t)
+		for {
+			var doc map[string]any
+			if err := dec.Decode(&doc); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if doc == nil {
+				continue
+			}
+			if doc["kind"] == "Deployment" {
+				adaptDeployment(doc, k, url, port)
+			}
+			if code, b := k.do("POST", collectionPath(t, doc, ns), doc); code != 201 {
+				t.Fatalf("create %s: %d %s", doc["kind"], code, b)
+			}
+		}
+		var name string
+		n.waitFor(t, "the example's pod ready", 90*time.Second, func() bool {
+			for pn, st := range k.podsOf(ns, "rq-worker-") {
+				if len(st.ContainerStatuses) > 0 && st.ContainerStatuses[0].Ready {
+					name = pn
+					return true
+				}
+			}
+			return false
+		})
+		n.logTime(t, ns, name, `Kubernetes: the ladder is planned.*kill_after=30m0s from="terminationGracePeriodSeconds 30m0s, no preStop hook"`)
+		id := rqTool(t, url, "enqueue", "8")[0]
+		n.waitJob(t, ns, name, url, id)
+		deleted, term := n.deleteAndWatch(t, ns, name, 45)
+		if s := rqState(t, url, id); s.status != "finished" {
+			t.Errorf("job %s: %+v, want finished", id, s)
+		}
+		reportHas(t, term, "stop graceful")
+		stop := n.logTime(t, ns, name, `msg="stop requested.*stop_delay=5s`)
+		first := n.logTime(t, ns, name, `msg="stop rung: draining"`)
+		n.logTime(t, ns, name, `the kubelet's SIGKILL from the Kubernetes API.*grace_period=45s from="deletionGracePeriodSeconds 45s, no preStop hook".*replaces="30m0s from the pod spec`)
+		within(t, "first TERM after the stop delay", first.Sub(stop), 5*time.Second, tolerance)
+		t.Logf("worker.yaml: stop signal %s after the DELETE (grace 45), TERM after the 5 s stop delay, the 8 s job finished; exit %d; message %q",
+			stop.Sub(deleted).Round(time.Millisecond), term.exitCode, firstReportLine(term.message))
+		k.must("DELETE", "/apis/apps/v1/namespaces/"+ns+"/deployments/rq-worker", obj{"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0})
+	})
+
+	// kubectl rollout restart of three replicas while 30 jobs of 2-8 s run:
+	// every replaced pod drains and says how it stopped, and no job
+	// vanishes. The replicas share the host network, so the health server
+	// is off and there are no probes.
+	t.Run("rollout restart", func(t *testing.T) {
+		var secs []string
+		for i := 0; i < 30; i++ {
+			secs = append(secs, fmt.Sprint(2+i%7))
+		}
+		host, apiPort := splitAddr(k.addr)
+		dep := obj{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": obj{"name": "rq"},
+			"spec": obj{"replicas": 3, "selector": obj{"matchLabels": obj{"app": "rq"}},
+				"strategy": obj{"rollingUpdate": obj{"maxSurge": 1, "maxUnavailable": 0}},
+				"template": obj{"metadata": obj{"labels": obj{"app": "rq"}}, "spec": obj{
+					"nodeName": "node-1", "hostNetwork": true, "serviceAccountName": "rq-worker", "terminationGracePeriodSeconds": 30,
+					"containers": []obj{{"name": "worker", "image": workerImageName, "imagePullPolicy": "Never",
+						"args": []string{"--", "rq", "worker", "--url", url, "default"},
+						"env": []obj{{"name": "SUPERVISE_LISTEN", "value": "off"}, {"name": "KUBERNETES_SERVICE_HOST", "value": host},
+							{"name": "KUBERNETES_SERVICE_PORT", "value": apiPort},
+							{"name": "POD_NAME", "valueFrom": obj{"fieldRef": obj{"fieldPath": "metadata.name"}}}}}}}}}}
+		k.must("POST", "/apis/apps/v1/namespaces/"+ns+"/deployments", dep)
+		running := func() map[string]bool {
+			out := map[string]bool{}
+			for pn, st := range k.podsOf(ns, "rq-") {
+				if len(st.ContainerStatuses) > 0 && st.ContainerStatuses[0].State.Running != nil && strings.Contains(n.podLog(ns, pn), "Listening on") {
+					out[pn] = true
+				}
+			}
+			return out
+		}
+		var old map[string]bool
+		n.waitFor(t, "three workers", 90*time.Second, func() bool { old = running(); return len(old) == 3 })
+		ids := rqTool(t, url, append([]string{"enqueue"}, secs...)...)
+		time.Sleep(2 * time.Second) // each worker has a job
+		k.must("PATCH", "/apis/apps/v1/namespaces/"+ns+"/deployments/rq", obj{"spec": obj{"template": obj{"metadata": obj{
+			"annotations": obj{"kubectl.kubernetes.io/restartedAt": time.Now().UTC().Format(time.RFC3339)}}}}})
+		t0 := time.Now()
+		// Poll every pod often enough to read each replaced pod's
+		// termination message before the kubelet removes its object.
+		ended := map[string]termination{}
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			pods := k.podsOf(ns, "rq-")
+			for pn, st := range pods {
+				n.podLog(ns, pn)
+				for _, c := range st.ContainerStatuses {
+					if tm := c.State.Terminated; tm != nil && old[pn] {
+						ended[pn] = termination{tm.ExitCode, tm.Reason, tm.Message}
+					}
+				}
+			}
+			gone := 0
+			for pn := range old {
+				if _, ok := pods[pn]; !ok {
+					gone++
+				}
+			}
+			if gone == len(old) && len(running()) == 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("rollout not done after 3 minutes: %d of %d old pods gone", gone, len(old))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		took := time.Since(t0)
+		outcomes := map[string]int{}
+		for pn := range old {
+			tm, ok := ended[pn]
+			if !ok {
+				t.Errorf("replaced pod %s: no termination state read back", pn)
+				continue
+			}
+			reportHas(t, tm, "supervise: stop")
+			outcomes[strings.Fields(firstReportLine(tm.message) + " ? ? ?")[2]]++
+		}
+		// Let the new workers finish what is queued and running (a job cut
+		// by a worker's cold shutdown stays in StartedJobRegistry: it is
+		// accounted for, so the wait for those is bounded), then count.
+		busy := func(all bool) bool {
+			for _, l := range rqTool(t, url, append([]string{"state"}, ids...)...) {
+				if f := strings.Fields(l); f[1] == "queued" || all && f[1] == "started" {
+					return true
+				}
+			}
+			return false
+		}
+		n.waitFor(t, "the queue to drain", 2*time.Minute, func() bool { return !busy(false) })
+		for end := time.Now().Add(15 * time.Second); busy(true) && time.Now().Before(end); {
+			time.Sleep(200 * time.Millisecond)
+		}
+		counts := map[string]int{}
+		for _, l := range rqTool(t, url, append([]string{"state"}, ids...)...) {
+			f := strings.Fields(l)
+			counts[f[1]]++
+			if f[1] == "missing" || f[2] == "nowhere" {
+				t.Errorf("job %s vanished: %s", f[0], l)
+			}
+		}
+		t.Logf("rollout restart of 3 replicas: %s; replaced pods' stops %v; jobs %v (vanished: %d)",
+			took.Round(100*time.Millisecond), outcomes, counts, counts["missing"])
+	})
 }
