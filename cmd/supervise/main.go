@@ -19,6 +19,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/supervise/supervise/internal/proctree"
 	"github.com/supervise/supervise/internal/supervisor"
 )
 
@@ -31,7 +32,7 @@ func main() {
 	// the reading and parsing of /etc/localtime (callgrind: 5% of start-up
 	// instructions) and every log line a per-attribute hook.
 	time.Local = time.UTC
-	supervisor.CloseInheritedFiles()
+	proctree.CloseInheritedFiles()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
@@ -139,7 +140,7 @@ func runChild(in input) (int, error) {
 	if kp != nil {
 		kp.log(&cfg, kp.apply(&cfg, in))
 	}
-	if err := supervisor.SetParentDeathSignal(pdeath); err != nil {
+	if err := proctree.SetParentDeathSignal(pdeath); err != nil {
 		return 0, err
 	}
 	defer hp.start()()

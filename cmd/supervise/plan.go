@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/supervise/supervise/internal/ladder"
-	"github.com/supervise/supervise/internal/signals"
+	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/supervisor"
 )
 
@@ -43,93 +42,20 @@ func planCommand(stdout io.Writer, args []string, flags []cli.Flag) *cli.Command
 			if kp != nil {
 				warns = kp.apply(&cfg, in)
 			}
-			printPlan(stdout, in, &cfg, argv, kp, warns)
+			printPlan(stdout, &cfg, argv, warns, unknownEnv(os.Environ(), in.c.App.Flags))
 			return nil
 		},
 	}
 }
 
-// printPlan writes the preview of a stop of argv under cfg.
-// kp is what the pod spec said, nil outside Kubernetes; warns are the
-// warnings found so far.
-func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string, kp *kubePlan, warns []string) {
-	c := cfg.ChoosePreset(argv, func() ladder.Files { return supervisor.ScriptFiles(os.Environ()) })
-	b := cfg.Budget
-	lad, more := cfg.PlanLadder(c.Preset, b)
-	warns = append(append(warns, more...), ladder.CheckWorkerTimeout(c.Preset, argv, lad, b)...)
-	fmt.Fprintf(w, "command:      %s\n", strings.Join(argv, " "))
-	fmt.Fprintf(w, "preset:       %s (%s)\n", c.Preset, c.Reason)
-	if b.Grace > 0 {
-		fmt.Fprintf(w, "grace period: %s, from %s\n", b.Grace, cfg.GraceFrom)
-	} else {
-		fmt.Fprintf(w, "grace period: not set: supervise keeps no deadline of its own\n")
-	}
-	if len(lad.Steps) == 0 {
-		fmt.Fprintf(w, "\nOn a stop signal, supervise passes it to the child as received, and a\n"+
-			"repeated one too. It starts no timer: the orchestrator's SIGKILL is the end.\n")
-		printWarnings(w, warns)
-		return
-	}
-	fmt.Fprintf(w, "ladder:       %s\n\nAfter the stop signal (TERM from docker stop or the kubelet):\n", lad)
-	for _, r := range lad.Preview(b) {
-		when := r.When
-		if r.Timed {
-			when = r.At.String()
-		}
-		fmt.Fprintf(w, "  %-26s %-9s %s\n", when, rungSignal(r.Signal), r.Role)
-	}
-	di := lad.DrainIndex()
-	switch {
-	case lad.Timed && kp != nil && kp.deadline.After > 0:
-		kill := lad.KillAt(b)
-		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the kubelet's SIGKILL")
-		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n"+
-			"the kubelet's, which comes %s after its stop signal: %s.\n"+
-			"At each stop supervise reads the pod again: a deletion's own grace\n"+
-			"(kubectl delete --grace-period) and deletionTimestamp replan the ladder.\n",
-			lad.Steps[di].Wait, kill, b.Grace-kill, b.Grace, kp.deadline.From)
-	case lad.Timed && b.Grace > 0:
-		kill := lad.KillAt(b)
-		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the orchestrator's SIGKILL")
-		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n"+
-			"the orchestrator's. The orchestrator's grace period must be at least %s:\n"+
-			"compose stop_grace_period: %s, or Kubernetes terminationGracePeriodSeconds: %d.\n",
-			lad.Steps[di].Wait, kill, b.Grace-kill, b.Grace, b.Grace, int(b.Grace.Round(time.Second)/time.Second))
-	case lad.Timed:
-		kill := lad.KillAt(b)
-		fmt.Fprintf(w, "\nThe worker drains for up to %s; supervise's KILL lands at %s. No grace period\n"+
-			"is set, so nothing checks that the orchestrator waits that long: its grace\n"+
-			"period must be more than %s.\n", lad.Steps[di].Wait, kill, kill)
-	case lad.RepeatForwards:
-		fmt.Fprintf(w, "\nA repeated stop signal is passed on as received, as tini does. The drain\n"+
-			"lasts until the orchestrator's SIGKILL. Set SUPERVISE_GRACE_PERIOD to the\n"+
-			"orchestrator's grace period to have supervise KILL the child just before it.\n")
-	default:
-		fmt.Fprintf(w, "\nRepeated stop signals advance one rung each, at least %s apart. The drain\n"+
-			"lasts until the orchestrator's SIGKILL, however long its grace period is.\n"+
-			"Set SUPERVISE_GRACE_PERIOD to the orchestrator's grace period (compose\n"+
-			"stop_grace_period, Kubernetes terminationGracePeriodSeconds) to have the\n"+
-			"drain timed inside it and the fast stop sent before the SIGKILL.\n", ladder.MinSpacing)
-	}
-	printWarnings(w, append(warns, unknownEnv(os.Environ(), in.c.App.Flags)...))
-}
-
-func rungSignal(s unix.Signal) string {
-	if s == ladder.AsReceived {
-		return "(as received)"
-	}
-	return signals.Name(s)
-}
-
-func printWarnings(w io.Writer, warns []string) {
-	if len(warns) == 0 {
-		fmt.Fprintf(w, "\nWarnings: none.\n")
-		return
-	}
-	fmt.Fprintf(w, "\nWarnings:\n")
-	for _, m := range warns {
-		fmt.Fprintf(w, "  - %s\n", m)
-	}
+// printPlan writes the preview of a stop of argv under cfg: the plan the
+// supervisor would make at start, with warns (the pod's, the environment's
+// typos) before and after its own warnings.
+func printPlan(w io.Writer, cfg *supervisor.Config, argv []string, before, after []string) {
+	o := plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Budget: cfg.Budget, GraceFrom: cfg.GraceFrom, Kubelet: cfg.Kubelet}
+	p := plan.Make(o, argv, func() ladder.Files { return plan.ScriptFiles(os.Environ()) })
+	p.Warnings = append(append(before, p.Warnings...), after...)
+	p.Describe(w)
 }
 
 // presetGraces are the grace periods `supervise presets` shows each

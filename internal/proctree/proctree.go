@@ -1,6 +1,10 @@
-// Package proctree finds the descendants of a process by reading /proc
+// Package proctree is supervise's one reader of /proc and the code that
+// acts on processes as a whole: it finds the descendants of a process
 // (through prometheus/procfs), so supervise can reach processes that left
-// the child's process group or session, such as RQ's work-horse.
+// the child's process group or session, such as RQ's work-horse, and
+// signals them (KillTree); it reads a child's state, command line and
+// environment; and it sets up supervise's own process (its inherited
+// descriptors, its parent-death signal).
 package proctree
 
 import (

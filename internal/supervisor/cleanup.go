@@ -1,12 +1,11 @@
 package supervisor
 
 import (
+	"log/slog"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/supervise/supervise/internal/reaper"
-	"github.com/supervise/supervise/internal/signals"
 )
 
 // DefaultCleanupGrace is the time leftovers get between TERM and KILL by
@@ -30,63 +29,65 @@ type cleanup struct {
 // beginCleanup starts the end: the main child is gone for good. Processes
 // left below supervise get TERM, then KILL after CleanupGrace; supervise
 // exits as soon as none is left.
-func (l *loop) beginCleanup(now time.Time) {
-	l.phase = cleaning
-	l.clean = cleanup{at: now.Add(l.cfg.CleanupGrace), stopped: l.stop != nil}
-	if !reaper.HasChildren() {
-		l.finish()
+func (m *machine) beginCleanup(now time.Time) {
+	m.phase = cleaning
+	m.end.clean = cleanup{at: now.Add(m.cfg.CleanupGrace), stopped: m.end.stopped()}
+	if !m.facts.childrenLeft() {
+		m.finish()
 		return
 	}
 	// With no live leftovers, only exiting processes and zombies remain:
 	// their SIGCHLD will come.
-	if left := l.leftovers(); len(left) > 0 {
-		l.clean.leftovers = len(left)
-		l.log.Info("processes left after the main child exited: sending TERM", "count", len(left), "kill_in", l.cfg.CleanupGrace.String())
-		l.killTree(unix.SIGTERM, left)
+	if left := m.facts.leftovers(); len(left) > 0 {
+		m.end.clean.leftovers = len(left)
+		m.log(slog.LevelInfo, "processes left after the main child exited: sending TERM", "count", len(left), "kill_in", m.cfg.CleanupGrace.String())
+		m.emit(action{kind: doKillTree, sig: unix.SIGTERM, tree: left})
 	}
 }
 
 // stopWhileCleaning handles a stop signal after the main child is gone.
 // It never sends TERM again and never moves the KILL later; a repeated
 // stop signal brings the KILL forward to now.
-func (l *loop) stopWhileCleaning(received unix.Signal) {
-	if l.clean.killed {
-		l.log.Info("stop signal received; leftovers already got KILL", "signal", signals.Name(received))
+func (m *machine) stopWhileCleaning(ev event) {
+	c := &m.end.clean
+	if c.killed {
+		m.log(slog.LevelInfo, "stop signal received; leftovers already got KILL", "signal", signalName(ev.received))
 		return
 	}
-	if !l.clean.stopped {
-		l.clean.stopped = true
-		l.log.Info("stop signal received while leftovers finish: KILL stays due", "signal", signals.Name(received),
-			"kill_in", time.Until(l.clean.at).Round(time.Millisecond).String())
+	if !c.stopped {
+		c.stopped = true
+		m.log(slog.LevelInfo, "stop signal received while leftovers finish: KILL stays due", "signal", signalName(ev.received),
+			"kill_in", c.at.Sub(ev.at).Round(time.Millisecond).String())
 		return
 	}
-	l.log.Warn("stop signal received again: sending KILL to the leftovers now", "signal", signals.Name(received))
-	l.killLeftovers(time.Now(), "processes left: sending KILL on a repeated stop signal")
+	m.log(slog.LevelWarn, "stop signal received again: sending KILL to the leftovers now", "signal", signalName(ev.received))
+	m.killLeftovers(ev.at, "processes left: sending KILL on a repeated stop signal")
 }
 
 // cleanupDeadline sends KILL to what ignored TERM, then gives the kernel a
 // moment to deliver it before giving up on the stragglers.
-func (l *loop) cleanupDeadline(now time.Time) {
-	if !reaper.HasChildren() {
-		l.finish()
+func (m *machine) cleanupDeadline(now time.Time) {
+	if !m.facts.childrenLeft() {
+		m.finish()
 		return
 	}
-	if !l.clean.killed {
-		l.killLeftovers(now, "processes left ignored TERM: sending KILL")
+	if !m.end.clean.killed {
+		m.killLeftovers(now, "processes left ignored TERM: sending KILL")
 		return
 	}
-	l.log.Warn("processes still left after KILL: exiting anyway", "count", len(l.leftovers()))
-	l.finish()
+	m.log(slog.LevelWarn, "processes still left after KILL: exiting anyway", "count", len(m.facts.leftovers()))
+	m.finish()
 }
 
 // killLeftovers sends KILL to every process left, logging msg, and sets
 // the final deadline.
-func (l *loop) killLeftovers(now time.Time, msg string) {
-	l.clean.killed = true
-	l.clean.at = now.Add(killWait)
-	if left := l.leftovers(); len(left) > 0 {
-		l.clean.killedCount = len(left)
-		l.log.Warn(msg, "count", len(left))
-		l.killTree(unix.SIGKILL, left)
+func (m *machine) killLeftovers(now time.Time, msg string) {
+	c := &m.end.clean
+	c.killed = true
+	c.at = now.Add(killWait)
+	if left := m.facts.leftovers(); len(left) > 0 {
+		c.killedCount = len(left)
+		m.log(slog.LevelWarn, msg, "count", len(left))
+		m.emit(action{kind: doKillTree, sig: syscall.SIGKILL, tree: left})
 	}
 }

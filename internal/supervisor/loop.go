@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -11,6 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/reaper"
 	"github.com/supervise/supervise/internal/signals"
 )
@@ -25,30 +26,19 @@ const (
 	forwardBuffer = 4096
 )
 
-// loop is the state of one Run. Only the goroutine running Run touches it.
+// loop is one Run: it waits for events, hands each to the machine, and
+// carries out the actions (actions.go). Only the goroutine running Run
+// touches it.
 type loop struct {
 	cfg    *Config
 	log    *slog.Logger
 	hooks  Hooks
 	status *Status
+	m      machine
 
 	chld, stopSig, fwd, drop chan os.Signal
 
-	phase     phase
-	pid       int // the main child, in running and stopping; 0 otherwise
-	startedAt time.Time
-	lastCode  int
-	restarts  int
-	backoff   time.Duration // the last restart wait
-	restartAt time.Time     // in backoff: when the child starts again
-	stop      *stopRun      // from the first stop signal on
-	// startChoice is the preset picked at start, from the command line.
-	startChoice Choice
-	clean       cleanup  // in cleaning
-	end         childEnd // how the main child last ended
-
-	graces chan graceAnswer // answers of cfg.GraceSource
-
+	graces     chan graceAnswer  // answers of cfg.GraceSource
 	oomAtStart uint64            // the cgroup's OOM kills when the child started
 	spawns     <-chan *spawnReq  // nil without a Spawner
 	aux        map[int]*spawnReq // helper commands running, by pid
@@ -81,6 +71,7 @@ func Run(cfg Config) int {
 		graces:  make(chan graceAnswer, 1),
 		aux:     map[int]*spawnReq{},
 	}
+	l.m = machine{cfg: &cfg, facts: systemFacts{l}}
 	if cfg.Spawner != nil {
 		l.spawns = cfg.Spawner.reqs
 		defer close(cfg.Spawner.done)
@@ -95,15 +86,12 @@ func (l *loop) run() int {
 	l.subscribe()
 	l.becomeReaper()
 	l.announcePlan()
-
-	if err := l.startChild(); err != nil {
-		return l.startFailed(err)
-	}
+	l.do([]action{{kind: doStart}})
 	l.reap()
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for l.phase != done {
+	for l.m.phase != done {
 		l.arm(timer)
 		select {
 		case <-l.chld:
@@ -115,14 +103,28 @@ func (l *loop) run() int {
 		case s := <-l.drop:
 			l.log.Debug("dropped signal", "signal", signals.Name(s.(syscall.Signal)))
 		case <-timer.C:
-			l.tick(time.Now())
+			l.handle(event{kind: evDeadline, at: time.Now()})
 		case req := <-l.spawns:
 			l.spawn(req)
 		case a := <-l.graces:
-			l.graceLearned(a, time.Now())
+			l.handle(event{kind: evGrace, at: time.Now(), grace: a})
 		}
 	}
-	return l.lastCode
+	return l.m.lastCode
+}
+
+// handle gives one event to the machine and carries out what it decides.
+func (l *loop) handle(ev event) { l.do(l.m.step(ev)) }
+
+// announcePlan makes the plan at start and says which stop protocol
+// applies, why, and what a stop will do.
+func (l *loop) announcePlan() {
+	l.m.startPlan = plan.Make(l.m.options(), l.cfg.Argv, func() ladder.Files { return plan.ScriptFiles(l.cfg.Env) })
+	msg, attrs := l.m.startPlan.StartLine()
+	l.log.Info(msg, attrs...)
+	for _, w := range l.m.startPlan.Warnings {
+		l.log.Warn(w)
+	}
 }
 
 // subscribe routes every catchable signal into the loop's channels. A
@@ -164,7 +166,8 @@ func (l *loop) becomeReaper() {
 	}
 }
 
-// received acts on one signal: rewrite, then stop or forward.
+// received turns one signal into an event: --rewrite first, then a stop
+// or a signal to pass on.
 func (l *loop) received(sig syscall.Signal) {
 	l.hooks.SignalReceived(sig)
 	to, ok := l.cfg.Rewrite.Apply(sig)
@@ -172,23 +175,11 @@ func (l *loop) received(sig syscall.Signal) {
 		l.log.Debug("signal dropped by --rewrite", "signal", signals.Name(sig))
 		return
 	}
-	if !l.isStop(to) {
-		l.forward(to)
-		return
+	kind := evSignal
+	if l.isStop(to) {
+		kind = evStop
 	}
-	now := time.Now()
-	switch l.phase {
-	case running:
-		l.startStop(now, sig, to)
-	case stopping:
-		l.repeatStop(now, sig, to)
-	case backoff:
-		l.log.Info("stop requested while a restart was pending: not restarting", "signal", signals.Name(sig))
-		l.stop = &stopRun{requestedAt: now, by: sig}
-		l.beginCleanup(now)
-	case cleaning:
-		l.stopWhileCleaning(sig)
-	}
+	l.handle(event{kind: kind, at: time.Now(), received: sig, sig: to})
 }
 
 // isStop reports whether sig starts a stop: TERM, INT, or the
@@ -197,41 +188,14 @@ func (l *loop) isStop(sig syscall.Signal) bool {
 	return signals.IsStop(sig) || slices.Contains(l.cfg.StopSignals, sig)
 }
 
-// forward sends sig to the main child, or to its process group with -g.
-func (l *loop) forward(sig syscall.Signal) {
-	if l.pid == 0 {
-		l.log.Debug("no child to forward to", "signal", signals.Name(sig), "phase", l.phase.String())
-		return
-	}
-	if err := l.signalChild(sig); err != nil {
-		l.log.Warn("forwarding failed", "signal", signals.Name(sig), "pid", l.pid, "syscall", "kill", "error", err)
-		return
-	}
-	l.hooks.SignalForwarded(sig)
-	l.log.Debug("forwarded signal", "signal", signals.Name(sig), "pid", l.pid, "group", l.cfg.Group)
-}
-
-// signalChild sends sig to the main child, or its group with -g. The child
-// leads its own process group, so the group id is its pid.
-func (l *loop) signalChild(sig syscall.Signal) error {
-	target := l.pid
-	if l.cfg.Group {
-		target = -l.pid
-	}
-	err := unix.Kill(target, sig)
-	if errors.Is(err, unix.ESRCH) && l.cfg.Group {
-		// The leader may be gone while its group lives on, or the reverse.
-		err = unix.Kill(l.pid, sig)
-	}
-	return err
-}
-
 // reap collects every exited process and acts on the main child's exit.
 func (l *loop) reap() {
 	orphans := 0
 	n := reaper.ReapAll(func(e reaper.Exit) {
-		if e.PID == l.pid && l.pid != 0 {
-			l.mainExited(e, time.Now())
+		if e.PID == l.m.pid && l.m.pid != 0 {
+			x := childExit{pid: e.PID, status: e.Status}
+			x.oom, x.limit = l.oomKilled(e.Status)
+			l.handle(event{kind: evExited, at: time.Now(), exit: x})
 			return
 		}
 		if l.auxExited(e.PID, e.Status) {
@@ -248,61 +212,15 @@ func (l *loop) reap() {
 			l.log.Debug("reaped orphans", "count", orphans)
 		}
 	}
-	if l.phase == cleaning && !reaper.HasChildren() {
-		// The kernel's answer decides, not a /proc listing: a process in
-		// the middle of exiting can vanish from /proc before it is reaped.
-		l.finish()
-	}
+	l.handle(event{kind: evReaped, at: time.Now()})
 }
 
-// due is the phase's next deadline; zero when it has none.
-func (l *loop) due() time.Time {
-	switch l.phase {
-	case stopping:
-		if l.stop.steps != nil {
-			at, _ := l.stop.steps.Due()
-			return at
-		}
-	case backoff:
-		return l.restartAt
-	case cleaning:
-		return l.clean.at
-	}
-	return time.Time{}
-}
-
-// arm sets the timer to the phase's next deadline, or stops it.
+// arm sets the timer to the machine's next deadline, or stops it.
 func (l *loop) arm(t *time.Timer) {
-	next := l.due()
+	next := l.m.due()
 	if next.IsZero() {
 		t.Stop()
 		return
 	}
 	t.Reset(time.Until(next))
-}
-
-// tick handles the phase's deadline once it has passed.
-func (l *loop) tick(now time.Time) {
-	if at := l.due(); at.IsZero() || now.Before(at) {
-		return
-	}
-	switch l.phase {
-	case stopping:
-		l.fireRungs(now)
-	case backoff:
-		l.restartAt = time.Time{}
-		if err := l.startChild(); err != nil {
-			l.lastCode = l.startFailed(err)
-			l.finish()
-		}
-	case cleaning:
-		l.cleanupDeadline(now)
-	}
-}
-
-// finish ends the loop with the stop report; Run returns lastCode.
-func (l *loop) finish() {
-	l.phase = done
-	l.status.update(func(s *Snapshot) { s.ChildRunning = false; s.Restarting = false })
-	l.writeReport()
 }

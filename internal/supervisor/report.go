@@ -48,7 +48,7 @@ func (r Report) Lines() []string {
 	if r.Signal == "" {
 		out = append(out, fmt.Sprintf("supervise: the child ended on its own (%s), no stop signal; exit status %d", r.Exit, r.ExitCode))
 	} else {
-		grace := "no grace period known"
+		grace := "grace unset"
 		if r.Grace > 0 {
 			grace = "grace " + r.Grace.String() + " from " + r.GraceFrom
 		}
@@ -85,7 +85,11 @@ func (r Report) attrs() []any {
 		for _, g := range r.Rungs {
 			rungs = append(rungs, fmt.Sprintf("%s@%s(%s)", signals.Name(g.Signal), g.At.Round(time.Millisecond), g.Cause))
 		}
-		a = append(a, "preset", r.Preset, "signal", r.Signal, "grace", r.Grace.String(), "grace_from", graceFrom(r.GraceFrom),
+		grace, from := "unset", "unset"
+		if r.Grace > 0 {
+			grace, from = r.Grace.String(), r.GraceFrom
+		}
+		a = append(a, "preset", r.Preset, "signal", r.Signal, "grace", grace, "grace_from", from,
 			"rungs", strings.Join(rungs, " "), "drain", r.Drain.Round(time.Millisecond).String())
 	}
 	if r.OOM {
@@ -95,17 +99,18 @@ func (r Report) attrs() []any {
 }
 
 // report builds the report of this Run's end.
-func (l *loop) report() Report {
-	r := Report{Outcome: "exited", Exit: l.end.exit, ExitCode: l.lastCode, OOM: l.end.oom, MemoryLimit: l.end.limit,
-		Leftovers: l.clean.leftovers, Killed: l.clean.killedCount}
-	if st := l.stop; st != nil {
-		r.Outcome, r.Preset, r.Signal = st.outcome(), st.preset, signals.Name(st.by)
-		r.Grace, r.GraceFrom = st.budget.Grace, st.graceFrom
-		if st.steps != nil {
-			r.Rungs = st.steps.Sent()
+func (m *machine) report() Report {
+	e := &m.end
+	r := Report{Outcome: "exited", Exit: e.child.exit, ExitCode: m.lastCode, OOM: e.child.oom, MemoryLimit: e.child.limit,
+		Leftovers: e.clean.leftovers, Killed: e.clean.killedCount}
+	if e.stopped() {
+		r.Outcome, r.Preset, r.Signal = e.outcome(), e.plan.Preset, signalName(e.by)
+		r.Grace, r.GraceFrom = e.plan.Budget.Grace, e.plan.GraceFrom
+		if e.steps != nil {
+			r.Rungs = e.steps.Sent()
 		}
 		// A stop while a restart was pending finds the child already gone.
-		r.Drain = max(l.end.at.Sub(st.requestedAt), 0)
+		r.Drain = max(e.child.at.Sub(e.requestedAt), 0)
 	}
 	return r
 }
@@ -114,10 +119,10 @@ func (l *loop) report() Report {
 // block or fail the exit: the file is opened non-blocking (a FIFO without
 // a reader is refused at once) and every error is only logged.
 func (l *loop) writeReport() {
-	if l.end.exit == "" {
+	if l.m.end.child.exit == "" {
 		return // the child never ran
 	}
-	r := l.report()
+	r := l.m.report()
 	l.log.Info("stop report", r.attrs()...)
 	path := l.cfg.TerminationLog
 	if path == "" {

@@ -100,7 +100,7 @@ func (l *loop) spawn(req *spawnReq) {
 		}
 		return
 	}
-	if l.phase == cleaning || l.phase == done {
+	if !l.m.acceptsHelpers() {
 		req.started <- errors.New("supervise is exiting")
 		return
 	}

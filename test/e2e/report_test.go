@@ -67,7 +67,9 @@ func TestStopReportKilled(t *testing.T) {
 	if code := p.exit(10 * time.Second); code != 137 {
 		t.Errorf("exit status %d, want 137", code)
 	}
-	wantLines(t, readReport(t, tl), "supervise: stop killed (preset custom, no grace period known)", "rung 2 KILL at 1.5",
+	// No grace period set reads as "unset", never as a zero grace.
+	p.waitFor(`msg="stop report" outcome=killed.* grace=unset grace_from=unset `, time.Second)
+	wantLines(t, readReport(t, tl), "supervise: stop killed (preset custom, grace unset)", "rung 2 KILL at 1.5",
 		"child killed by KILL after", "exit status 137")
 }
 

@@ -1,10 +1,9 @@
-package supervisor
+package plan
 
 import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/supervise/supervise/internal/ladder"
@@ -19,10 +18,10 @@ func ScriptFiles(env []string) ladder.Files {
 	return ladder.Files{Dir: wd, PythonPath: pythonPath(envValue(env, "PYTHONPATH")), Read: readHead}
 }
 
-// childScriptFiles reads them as the running child sees them: its working
-// directory (/proc/PID/cwd) and its PYTHONPATH.
-func childScriptFiles(pid int) ladder.Files {
-	return ladder.Files{Dir: "/proc/" + strconv.Itoa(pid) + "/cwd", PythonPath: pythonPath(proctree.Getenv(pid, "PYTHONPATH")),
+// ChildScriptFiles reads them as the running child pid sees them: its
+// working directory (/proc/PID/cwd) and its PYTHONPATH.
+func ChildScriptFiles(pid int) ladder.Files {
+	return ladder.Files{Dir: proctree.Cwd(pid), PythonPath: pythonPath(proctree.Getenv(pid, "PYTHONPATH")),
 		Read: readHead}
 }
 

@@ -1,0 +1,116 @@
+// Package plan decides what a stop of a command will do: the preset (the
+// one asked for, or auto's pick from the command line and, for a Python
+// worker started from its own script, from that script), the ladder
+// planned inside the budget, and the warnings about it.
+//
+// One Plan value carries it all. StartLine says it in the start-up log
+// line, Describe at length for `supervise plan`, Header in the stop
+// report's first line; the supervisor makes a Plan at start and again at
+// the stop, when the child's command line or the grace period may have
+// changed. Nothing here signals or waits: Make reads files only through
+// the Files it is given.
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/supervise/supervise/internal/ladder"
+)
+
+// Options are what decides a plan, besides the command.
+type Options struct {
+	// Preset is "auto", "none" or a preset's name.
+	Preset string
+	// Stop, when it has steps, replaces the preset's ladder (--stop).
+	Stop ladder.Ladder
+	// Budget is the grace period and how the ladder spends it.
+	Budget ladder.Budget
+	// GraceFrom says where Budget.Grace came from, for logs ("--grace-period",
+	// "the pod spec: ..."); empty when there is none.
+	GraceFrom string
+	// Kubelet is true when Budget.Grace is the kubelet's deadline, read
+	// from the pod: the orchestrator is then named as the kubelet.
+	Kubelet bool
+}
+
+// Plan is what a stop of one command line will do.
+type Plan struct {
+	Argv []string
+	// Preset and Reason: which stop protocol, and why.
+	ladder.Detection
+	// Ladder is planned inside Budget; it has no steps when stop signals
+	// are plainly forwarded (preset none).
+	Ladder    ladder.Ladder
+	Budget    ladder.Budget
+	GraceFrom string
+	Kubelet   bool
+	// Warnings are one line each: a budget too short for the ladder, a
+	// worker timeout longer than the drain.
+	Warnings []string
+}
+
+// Choose says which preset a stop of argv uses: --stop's ladder
+// ("custom"), --preset's, or auto's pick from argv. When argv runs a
+// Python script or module auto does not know by name, it looks inside,
+// reading files as files says; files is called only then.
+func Choose(o Options, argv []string, files func() ladder.Files) ladder.Detection {
+	if len(o.Stop.Steps) > 0 {
+		return ladder.Detection{Preset: "custom", Reason: "--stop given"}
+	}
+	if o.Preset != "" && o.Preset != "auto" {
+		return ladder.Detection{Preset: o.Preset, Reason: "--preset given"}
+	}
+	d := ladder.Detect(argv)
+	if d.Preset == ladder.Generic && ladder.RunsPython(argv) {
+		if s, ok := ladder.DetectScript(argv, files()); ok {
+			d = s
+		}
+	}
+	d.Reason = "auto: " + d.Reason
+	return d
+}
+
+// Make plans a stop of argv: Choose, then the ladder inside o.Budget.
+func Make(o Options, argv []string, files func() ladder.Files) Plan {
+	return o.plan(argv, Choose(o, argv, files), o.Budget)
+}
+
+// Within is the same plan in another budget: the grace period a stop
+// learned while under way.
+func (p Plan) Within(o Options, b ladder.Budget, graceFrom string) Plan {
+	o.GraceFrom = graceFrom
+	return o.plan(p.Argv, p.Detection, b)
+}
+
+func (o Options) plan(argv []string, d ladder.Detection, b ladder.Budget) Plan {
+	p := Plan{Argv: argv, Detection: d, Budget: b, GraceFrom: o.GraceFrom, Kubelet: o.Kubelet}
+	if len(o.Stop.Steps) > 0 {
+		p.Ladder, p.Warnings = o.Stop, ladder.Check(o.Stop, b)
+	} else if pr, ok := ladder.Lookup(d.Preset); ok {
+		p.Ladder, p.Warnings = ladder.Plan(pr, b)
+	} else {
+		p.Warnings = []string{fmt.Sprintf("unknown preset %q: forwarding stop signals", d.Preset)}
+		return p
+	}
+	p.Warnings = append(p.Warnings, ladder.CheckWorkerTimeout(d.Preset, argv, p.Ladder, b)...)
+	return p
+}
+
+// Timed reports whether the plan sets deadlines of its own.
+func (p Plan) Timed() bool { return len(p.Ladder.Steps) > 0 && p.Ladder.Timed }
+
+// KillAt is when a timed plan's KILL lands, counted from the stop signal.
+func (p Plan) KillAt() time.Duration { return p.Ladder.KillAt(p.Budget) }
+
+// Grace says the grace period and its source, for logs and reports:
+// "20s from SUPERVISE_GRACE_PERIOD", or "unset".
+func (p Plan) Grace() string {
+	if p.Budget.Grace <= 0 {
+		return "unset"
+	}
+	if p.GraceFrom == "" {
+		return p.Budget.Grace.String()
+	}
+	return p.Budget.Grace.String() + " from " + p.GraceFrom
+}
