@@ -9,15 +9,15 @@ import (
 	"github.com/supervise/supervise/internal/health"
 )
 
-// checkFlags are the options of `supervise check`.
-func checkFlags() []cli.Flag {
-	return fastNames([]cli.Flag{
-		&cli.BoolFlag{Name: "ready", Usage: "probe /readyz instead of /livez"},
-		&cli.StringFlag{Name: "url", EnvVars: env("CHECK_URL"), Usage: "probe this `URL` instead of the one --listen implies"},
-		&cli.StringFlag{Name: "listen", Value: defaultListen, EnvVars: env("LISTEN"), Usage: "`ADDR` the supervise to probe listens on"},
-		&cli.StringFlag{Name: "timeout", Value: "3s", EnvVars: env("CHECK_TIMEOUT"), Usage: "`DURATION` to wait for an answer"},
-	})
+// checkOptions are the options of `supervise check`.
+var checkOptions = []opt{
+	{name: "ready", kind: flag, noEnv: true, usage: "probe /readyz instead of /livez"},
+	{name: "url", envAs: "CHECK_URL", usage: "probe this `URL` instead of the one --listen implies"},
+	{name: "listen", def: defaultListen, usage: "`ADDR` the supervise to probe listens on"},
+	{name: "timeout", def: "3s", envAs: "CHECK_TIMEOUT", usage: "`DURATION` to wait for an answer"},
 }
+
+func checkFlags() []cli.Flag { return buildFlags(checkOptions) }
 
 // checkCommand is `supervise check`: probe a running supervise; exit 0
 // healthy, 1 not, 2 bad usage. It sets *code.
@@ -41,7 +41,7 @@ func checkCommand(code *int) *cli.Command {
 // runCheck probes /livez (or /readyz with --ready) and returns the exit
 // status.
 func runCheck(c *cli.Context) (int, error) {
-	in := input{c: c, args: []string{"check"}}
+	in := input{c: c}
 	if c.Args().Present() {
 		return 0, usagef("check takes no arguments, got %q", c.Args().First())
 	}

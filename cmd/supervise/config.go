@@ -31,18 +31,24 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 // names what the user set: --grace-period or SUPERVISE_GRACE_PERIOD.
 type input struct {
 	c *cli.Context
-	// args is the command line as given (options in canonical form).
-	args []string
+	// set names the options given on the command line (cmdline.set).
+	set map[string]bool
 }
 
 // source names where option name's value came from.
 func (in input) source(name string) string {
-	if !onCommandLine(in.args, name) {
+	if !in.set[name] {
 		if v := "SUPERVISE_" + envName(name); os.Getenv(v) != "" {
 			return v
 		}
 	}
 	return "--" + name
+}
+
+// bad is the one-line error for value of option name, which err says is
+// out of bounds: "invalid --health-interval "50ms": must be at least 100ms".
+func (in input) bad(name, value string, err error) error {
+	return usagef("invalid %s %q: %v", in.source(name), value, err)
 }
 
 // invalid is the one-line error for a bad value of option name.
@@ -165,11 +171,8 @@ func (in input) buildConfig() (supervisor.Config, error) {
 	cfg.Group = c.Bool("group") || envSet("TINI_KILL_PROCESS_GROUP")
 	cfg.WarnOnReap = c.Bool("warn-reap")
 
-	switch m := supervisor.RestartMode(strings.ToLower(c.String("restart"))); m {
-	case supervisor.RestartNo, supervisor.RestartOnFailure, supervisor.RestartAlways:
-		cfg.Restart = m
-	default:
-		return cfg, usagef("invalid %s %q: want no, on-failure or always", in.source("restart"), c.String("restart"))
+	if cfg.Restart, err = supervisor.ParseRestart(c.String("restart")); err != nil {
+		return cfg, usagef("invalid %s %v", in.source("restart"), err)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(c.String("restart-max")))
 	if err != nil || n < 0 || n > 1_000_000 {
@@ -196,11 +199,28 @@ func checkArgv(argv []string) error {
 	if argv[0] == "" {
 		return usagef("empty command name")
 	}
-	if name, ok := ownOption(argv[0]); ok {
+	name, ok := ownOption(argv[0])
+	switch {
+	case ok && name == "--":
+		return usagef("a second \"--\" comes where the child's command starts: give one \"--\", then the command")
+	case ok && name != "" && runOptionByName(name).noEnv:
+		return usagef("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
+			"put options before \"--\"", argv[0])
+	case ok:
 		return usagef("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
 			"put options before \"--\", or set SUPERVISE_%s in the environment (docker run -e, compose environment:)", argv[0], envName(name))
 	}
 	return nil
+}
+
+// runOptionByName is the run option called name.
+func runOptionByName(name string) opt {
+	for _, o := range runOptions {
+		if o.name == name {
+			return o
+		}
+	}
+	return opt{}
 }
 
 // buildLogger applies --log-format, --log-level, -v and TINI_VERBOSITY.

@@ -8,12 +8,35 @@ import (
 	"github.com/supervise/supervise/internal/supervisor"
 )
 
-// env names the SUPERVISE_<NAME> variable an option also reads.
-func env(name string, more ...string) []string {
-	return append([]string{"SUPERVISE_" + name}, more...)
+// optKind is how an option takes its value.
+type optKind int
+
+const (
+	text  optKind = iota // one value, read as a string and checked where it is used
+	list                 // a value that may be given again (or comma-separated)
+	flag                 // a switch
+	count                // a switch that counts (-vv)
+)
+
+// opt is one run option. runOptions, the table of them, feeds the parser
+// (urfave/cli flags), --help and its groups, the SUPERVISE_* names and the
+// typo hints: adding an option is one row here and the code that uses its
+// value. Values that need checking (signals, durations, ladders) are read
+// as strings and checked once, where they are used, so every bad value
+// gets one clear line. Usage texts stay short: help is read in an
+// 80-column terminal.
+type opt struct {
+	name, alias string
+	group       string
+	def         string
+	usage       string
+	kind        optKind
+	noEnv       bool   // reads no SUPERVISE_ variable (-v, -l)
+	envAs       string // the SUPERVISE_ suffix when it is not the name's
+	hidden      bool
 }
 
-// Help categories, in the order a user looks for them.
+// Help groups, in the order a user looks for them.
 const (
 	catStop   = "Stop"
 	catChild  = "Child"
@@ -22,112 +45,90 @@ const (
 	catLog    = "Logging"
 )
 
-// helpGroups sorts the run options into --help's groups, in order. (Kept
-// here rather than as the flags' Category: urfave/cli renders every
-// categorised flag at start to build its own help, which supervise does not
-// use: measured, a tenth of its start-up instructions.)
-var helpGroups = []struct {
-	title string
-	names []string
-}{
-	{catStop, []string{"grace-period", "preset", "drain-timeout", "stop", "stop-delay", "grace-from-api", "kube-container", "kube-serviceaccount-dir", "cleanup-grace", "termination-log"}},
-	{catChild, []string{"restart", "restart-max", "user"}},
-	{catHealth, []string{"listen", "heartbeat-file", "heartbeat-max-age", "ready-tcp", "health-cmd", "health-interval", "health-timeout"}},
-	{catCompat, []string{"subreaper", "group", "exit-zero", "pdeath-signal", "rewrite", "warn-reap", "verbose", "license"}},
-	{catLog, []string{"log-level", "log-format"}},
-}
-
-// runFlags are the options of `supervise [OPTIONS] [--] COMMAND` (and of
-// plan and presets). Values that need checking (signals, durations,
-// ladders) are read as strings and checked in config.go, so every bad
-// value gets one clear line. Usage texts stay short: help is read in an
-// 80-column terminal.
-func runFlags() []cli.Flag {
-	return fastNames(allRunFlags())
-}
-
-func allRunFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "grace-period", EnvVars: env("GRACE_PERIOD"), Usage: "orchestrator's grace `D` (unset: no deadline)"},
-		&cli.StringFlag{Name: "preset", Value: "auto", EnvVars: env("PRESET"), Usage: "stop protocol `NAME`: auto, none, ..."},
-		&cli.StringFlag{Name: "drain-timeout", EnvVars: env("DRAIN_TIMEOUT"), Usage: "fixed drain wait `D`, not planned"},
-		&cli.StringFlag{Name: "stop", EnvVars: env("STOP"), Usage: "ladder by hand: `LADDER` like TERM,290s,QUIT,5s"},
-		&cli.StringFlag{Name: "stop-delay", Value: "0s", EnvVars: env("STOP_DELAY"), Usage: "first rung `D` after readiness 503"},
-		&cli.StringFlag{Name: "grace-from-api", Value: "auto", EnvVars: env("GRACE_FROM_API"), Usage: "ask Kubernetes: `MODE` auto, on, off"},
-		&cli.StringFlag{Name: "kube-container", EnvVars: env("KUBE_CONTAINER"), Usage: "its container's `NAME`, in a pod of several"},
-		&cli.StringFlag{Name: "kube-serviceaccount-dir", Hidden: true, EnvVars: env("KUBE_SERVICEACCOUNT_DIR"), Usage: "service account `DIR` (token, ca.crt, namespace)"},
-		&cli.StringFlag{Name: "cleanup-grace", Value: supervisor.DefaultCleanupGrace.String(), EnvVars: env("CLEANUP_GRACE"), Usage: "leftovers' TERM to KILL `D`"},
-
-		&cli.StringFlag{Name: "termination-log", EnvVars: env("TERMINATION_LOG"), Usage: "stop report `FILE`, or off"},
-
-		&cli.StringFlag{Name: "restart", Value: "no", EnvVars: env("RESTART"), Usage: "`POLICY`: no, on-failure, always"},
-		&cli.StringFlag{Name: "restart-max", Value: "0", EnvVars: env("RESTART_MAX"), Usage: "at most `N` restarts (0: no limit)"},
-		&cli.StringFlag{Name: "user", EnvVars: env("USER"), Usage: "run the child as `USER[:GROUP]`"},
-
-		&cli.StringFlag{Name: "listen", Value: defaultListen, EnvVars: env("LISTEN"), Usage: "health `ADDR`, or off"},
-		&cli.StringFlag{Name: "heartbeat-file", EnvVars: env("HEARTBEAT_FILE"), Usage: "liveness needs `FILE` touched"},
-		&cli.StringFlag{Name: "heartbeat-max-age", Value: "60s", EnvVars: env("HEARTBEAT_MAX_AGE"), Usage: "... within `D`"},
-		&cli.StringSliceFlag{Name: "ready-tcp", EnvVars: env("READY_TCP"), Usage: "readiness needs `HOST:PORT` open"},
-		&cli.StringFlag{Name: "health-cmd", EnvVars: env("HEALTH_CMD"), Usage: "readiness needs `CMD` to exit 0"},
-		&cli.StringFlag{Name: "health-interval", Value: "10s", EnvVars: env("HEALTH_INTERVAL"), Usage: "run readiness checks every `D`"},
-		&cli.StringFlag{Name: "health-timeout", Value: "5s", EnvVars: env("HEALTH_TIMEOUT"), Usage: "each check may take `D`"},
-
-		&cli.BoolFlag{Name: "subreaper", Aliases: []string{"s"}, EnvVars: env("SUBREAPER"), Usage: "be a subreaper if not PID 1"},
-		&cli.BoolFlag{Name: "group", Aliases: []string{"g"}, EnvVars: env("GROUP"), Usage: "signal the child's process group"},
-		&cli.StringSliceFlag{Name: "exit-zero", Aliases: []string{"e"}, EnvVars: env("EXIT_ZERO"), Usage: "report exit status `CODE` as 0"},
-		&cli.StringFlag{Name: "pdeath-signal", Aliases: []string{"p"}, EnvVars: env("PDEATH_SIGNAL"), Usage: "`SIGNAL` when the parent dies"},
-		&cli.StringSliceFlag{Name: "rewrite", Aliases: []string{"r"}, EnvVars: env("REWRITE"), Usage: "rewrite signal `FROM:TO` (TO=0 drops)"},
-		&cli.BoolFlag{Name: "warn-reap", Aliases: []string{"w"}, EnvVars: env("WARN_REAP"), Usage: "warn for each orphan reaped"},
-		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Count: new(int), Usage: "more logging, tini's scale (-vv debug)"},
-		&cli.BoolFlag{Name: "license", Aliases: []string{"l"}, Usage: "print the licence and exit"},
-
-		&cli.StringFlag{Name: "log-level", EnvVars: env("LOG_LEVEL"), Usage: "`LEVEL`: debug, info, warn, error"},
-		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: env("LOG_FORMAT"), Usage: "`FORMAT`: text or json"},
-	}
-}
-
-// testOnlyEnv are SUPERVISE_* variables that only tests set; they are
-// known, so they draw no typo warning.
-var testOnlyEnv = []string{}
+var helpOrder = []string{catStop, catChild, catHealth, catCompat, catLog}
 
 // defaultListen is where the health server listens unless told otherwise.
 const defaultListen = "127.0.0.1:9797"
 
-// signal reads a signal option; 0 when unset.
-func (in input) signal(name string) (unix.Signal, error) {
-	text := in.c.String(name)
-	if text == "" {
-		return 0, nil
-	}
-	sig, err := signals.Parse(text)
-	if err != nil {
-		return 0, in.invalid(name, err)
-	}
-	return sig, nil
+var runOptions = []opt{
+	{name: "grace-period", group: catStop, usage: "orchestrator's grace `D` (unset: no deadline)"},
+	{name: "preset", group: catStop, def: "auto", usage: "stop protocol `NAME`: auto, none, ..."},
+	{name: "drain-timeout", group: catStop, usage: "fixed drain wait `D`, not planned"},
+	{name: "stop", group: catStop, usage: "ladder by hand: `LADDER` like TERM,290s,QUIT,5s"},
+	{name: "stop-delay", group: catStop, def: "0s", usage: "first rung `D` after readiness 503"},
+	{name: "grace-from-api", group: catStop, def: "auto", usage: "ask Kubernetes: `MODE` auto, on, off"},
+	{name: "kube-container", group: catStop, usage: "its container's `NAME`, in a pod of several"},
+	{name: "kube-serviceaccount-dir", group: catStop, hidden: true, usage: "service account `DIR` (token, ca.crt, namespace)"},
+	{name: "cleanup-grace", group: catStop, def: supervisor.DefaultCleanupGrace.String(), usage: "leftovers' TERM to KILL `D`"},
+	{name: "termination-log", group: catStop, usage: "stop report `FILE`, or off"},
+
+	{name: "restart", group: catChild, def: "no", usage: "`POLICY`: no, on-failure, always"},
+	{name: "restart-max", group: catChild, def: "0", usage: "at most `N` restarts (0: no limit)"},
+	{name: "user", group: catChild, usage: "run the child as `USER[:GROUP]`"},
+
+	{name: "listen", group: catHealth, def: defaultListen, usage: "health `ADDR`, or off"},
+	{name: "heartbeat-file", group: catHealth, usage: "liveness needs `FILE` touched"},
+	{name: "heartbeat-max-age", group: catHealth, def: "60s", usage: "... within `D`"},
+	{name: "ready-tcp", group: catHealth, kind: list, usage: "readiness needs `HOST:PORT` open"},
+	{name: "health-cmd", group: catHealth, usage: "readiness needs `CMD` to exit 0"},
+	{name: "health-interval", group: catHealth, def: "10s", usage: "run readiness checks every `D`"},
+	{name: "health-timeout", group: catHealth, def: "5s", usage: "each check may take `D`"},
+
+	{name: "subreaper", alias: "s", group: catCompat, kind: flag, usage: "be a subreaper if not PID 1"},
+	{name: "group", alias: "g", group: catCompat, kind: flag, usage: "signal the child's process group"},
+	{name: "exit-zero", alias: "e", group: catCompat, kind: list, usage: "report exit status `CODE` as 0"},
+	{name: "pdeath-signal", alias: "p", group: catCompat, usage: "`SIGNAL` when the parent dies"},
+	{name: "rewrite", alias: "r", group: catCompat, kind: list, usage: "rewrite signal `FROM:TO` (TO=0 drops)"},
+	{name: "warn-reap", alias: "w", group: catCompat, kind: flag, usage: "warn for each orphan reaped"},
+	{name: "verbose", alias: "v", group: catCompat, kind: count, noEnv: true, usage: "more logging, tini's scale (-vv debug)"},
+	{name: "license", alias: "l", group: catCompat, kind: flag, noEnv: true, usage: "print the licence and exit"},
+
+	{name: "log-level", group: catLog, usage: "`LEVEL`: debug, info, warn, error"},
+	{name: "log-format", group: catLog, def: "text", usage: "`FORMAT`: text or json"},
 }
 
-// fastNames gives each flag its names computed once. urfave/cli's Names()
-// runs a regular expression over every name on each call, and looking up
-// whether one flag is set calls Names() on every flag: measured with
-// callgrind, that was 46% of supervise's start-up instructions.
-func fastNames(flags []cli.Flag) []cli.Flag {
-	// The names are Name and Aliases as written: none holds the comma or
-	// space that the regular expression is there to cut off.
-	names := func(name string, aliases []string) []string { return append([]string{name}, aliases...) }
-	out := make([]cli.Flag, len(flags))
-	for i, f := range flags {
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			out[i] = stringFlag{f, names(f.Name, f.Aliases)}
-		case *cli.StringSliceFlag:
-			out[i] = stringSliceFlag{f, names(f.Name, f.Aliases)}
-		case *cli.BoolFlag:
-			out[i] = boolFlag{f, names(f.Name, f.Aliases)}
-		default:
-			out[i] = f
+// runFlags are the options of `supervise [OPTIONS] [--] COMMAND` (and of
+// plan and presets), built from runOptions.
+func runFlags() []cli.Flag { return buildFlags(runOptions) }
+
+// buildFlags makes urfave/cli flags from a table, each with its names
+// computed once. (urfave/cli's Names() runs a regular expression over
+// every name on each call, and looking up whether one flag is set calls
+// Names() on every flag: measured with callgrind, that was 46% of
+// supervise's start-up instructions.)
+func buildFlags(table []opt) []cli.Flag {
+	out := make([]cli.Flag, 0, len(table))
+	for _, o := range table {
+		names := []string{o.name}
+		var aliases []string
+		if o.alias != "" {
+			names, aliases = append(names, o.alias), []string{o.alias}
+		}
+		var envs []string
+		switch {
+		case o.envAs != "":
+			envs = env(o.envAs)
+		case !o.noEnv:
+			envs = env(envName(o.name))
+		}
+		switch o.kind {
+		case text:
+			out = append(out, stringFlag{&cli.StringFlag{Name: o.name, Aliases: aliases, Value: o.def, EnvVars: envs,
+				Usage: o.usage, Hidden: o.hidden}, names})
+		case list:
+			out = append(out, stringSliceFlag{&cli.StringSliceFlag{Name: o.name, Aliases: aliases, EnvVars: envs, Usage: o.usage}, names})
+		case flag:
+			out = append(out, boolFlag{&cli.BoolFlag{Name: o.name, Aliases: aliases, EnvVars: envs, Usage: o.usage}, names})
+		case count:
+			out = append(out, boolFlag{&cli.BoolFlag{Name: o.name, Aliases: aliases, Count: new(int), Usage: o.usage}, names})
 		}
 	}
 	return out
+}
+
+// env names the SUPERVISE_<NAME> variable an option also reads.
+func env(name string, more ...string) []string {
+	return append([]string{"SUPERVISE_" + name}, more...)
 }
 
 // The flag types of supervise, with their names computed once.
@@ -149,3 +150,16 @@ type (
 func (f stringFlag) Names() []string      { return f.names }
 func (f stringSliceFlag) Names() []string { return f.names }
 func (f boolFlag) Names() []string        { return f.names }
+
+// signal reads a signal option; 0 when unset.
+func (in input) signal(name string) (unix.Signal, error) {
+	text := in.c.String(name)
+	if text == "" {
+		return 0, nil
+	}
+	sig, err := signals.Parse(text)
+	if err != nil {
+		return 0, in.invalid(name, err)
+	}
+	return sig, nil
+}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/supervise/supervise/internal/cgroup"
@@ -37,45 +35,35 @@ func (in input) health(cfg supervisor.Config) (*healthParts, error) {
 		hp.memory = mem
 	}
 	listen := c.String("listen")
-	if _, _, err := net.SplitHostPort(listen); err != nil && listen != "off" {
-		return nil, usagef("invalid %s %q: want HOST:PORT (like 127.0.0.1:9797 or :9797) or off", in.source("listen"), listen)
+	if err := health.CheckListen(listen); err != nil {
+		return nil, in.bad("listen", listen, err)
 	}
 	h := &health.Server{Status: hp.status, Log: cfg.Log}
-	age, err := in.duration("heartbeat-max-age")
+	age, err := in.checkedDuration("heartbeat-max-age", health.CheckHeartbeatAge)
 	if err != nil {
 		return nil, err
-	}
-	if age < time.Second {
-		return nil, usagef("invalid %s %q: must be at least 1s", in.source("heartbeat-max-age"), c.String("heartbeat-max-age"))
 	}
 	if f := c.String("heartbeat-file"); f != "" {
 		h.Heartbeat = &health.Heartbeat{File: f, MaxAge: age}
 	}
 	chk := &health.Checker{}
 	for _, a := range c.StringSlice("ready-tcp") {
-		_, port, err := net.SplitHostPort(a)
-		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
-			return nil, usagef("invalid %s %q: want HOST:PORT with a port from 1 to 65535, like redis:6379", in.source("ready-tcp"), a)
+		if err := health.CheckTCP(a); err != nil {
+			return nil, in.bad("ready-tcp", a, err)
 		}
 		chk.TCP = append(chk.TCP, a)
 	}
 	var words []string
 	if cmd := c.String("health-cmd"); cmd != "" {
-		if words, err = health.SplitWords(cmd); err != nil || len(words) == 0 {
-			return nil, in.invalid("health-cmd", errOr(err, "empty command"))
+		if words, err = health.CheckCmd(cmd); err != nil {
+			return nil, in.invalid("health-cmd", err)
 		}
 	}
-	if chk.Interval, err = in.duration("health-interval"); err != nil {
+	if chk.Interval, err = in.checkedDuration("health-interval", health.CheckInterval); err != nil {
 		return nil, err
 	}
-	if chk.Interval < 100*time.Millisecond {
-		return nil, usagef("invalid %s %q: must be at least 100ms", in.source("health-interval"), c.String("health-interval"))
-	}
-	if chk.Timeout, err = in.duration("health-timeout"); err != nil {
+	if chk.Timeout, err = in.checkedDuration("health-timeout", health.CheckTimeout); err != nil {
 		return nil, err
-	}
-	if chk.Timeout < 10*time.Millisecond {
-		return nil, usagef("invalid %s %q: must be at least 10ms", in.source("health-timeout"), c.String("health-timeout"))
 	}
 	if listen == "off" {
 		return hp, nil
@@ -124,9 +112,14 @@ func (hp *healthParts) start() (stop func()) {
 	}
 }
 
-func errOr(err error, text string) error {
+// checkedDuration reads a duration option and checks it with check.
+func (in input) checkedDuration(name string, check func(time.Duration) error) (time.Duration, error) {
+	d, err := in.duration(name)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return errors.New(text)
+	if err := check(d); err != nil {
+		return 0, in.bad(name, in.c.String(name), err)
+	}
+	return d, nil
 }

@@ -25,15 +25,12 @@ After "--", a word is always the child's command. Every option below also
 reads SUPERVISE_<NAME> (--grace-period: SUPERVISE_GRACE_PERIOD), except -v
 and -l. Durations: 30s, 1m30s, 250ms or whole seconds.
 `)
-	byName := map[string]cli.Flag{}
-	for _, f := range runFlags() {
-		byName[f.Names()[0]] = f
-	}
-	for _, g := range helpGroups {
-		fmt.Fprintf(w, "\n%s:\n", g.title)
-		for _, name := range g.names {
-			if f := byName[name]; f.(cli.VisibleFlag).IsVisible() {
-				fmt.Fprint(w, helpLine(f))
+	flags := runFlags()
+	for _, g := range helpOrder {
+		fmt.Fprintf(w, "\n%s:\n", g)
+		for i, o := range runOptions {
+			if o.group == g && !o.hidden {
+				fmt.Fprint(w, helpLine(flags[i]))
 			}
 		}
 	}

@@ -40,7 +40,8 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	code := 0
 	flags := runFlags()
-	args = subcommandFirst(canonicalFlags(args, flags), flags, "plan", "presets")
+	cl := scan(args, runOptions, "plan", "presets")
+	args = cl.args
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
 	cli.VersionPrinter = func(*cli.Context) { fmt.Fprintln(stdout, versionLine()) }
 	defaultHelp := cli.HelpPrinter
@@ -69,19 +70,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprint(stdout, license)
 				return nil
 			}
-			n, err := runChild(input{c: c, args: args})
+			n, err := runChild(input{c: c, set: cl.set})
 			code = n
 			return err
 		},
 		Commands: []*cli.Command{
-			planCommand(stdout, args, flags),
+			planCommand(stdout, cl, flags),
 			checkCommand(&code),
 			{
 				Name:  "presets",
 				Usage: "print the built-in stop protocols and their ladders",
 				Flags: flags,
 				Action: func(c *cli.Context) error {
-					return printPresets(stdout, input{c: c, args: args})
+					return printPresets(stdout, input{c: c, set: cl.set})
 				},
 			},
 			{
@@ -94,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			},
 		},
 	}
-	if commandAfterDashes(args, app.Flags) {
+	if cl.dashes {
 		// "supervise -- version" runs a child called version.
 		app.Commands = nil
 		app.HideHelpCommand = true
@@ -129,9 +130,6 @@ func runChild(in input) (int, error) {
 	hp.apply(&cfg)
 	for _, w := range unknownEnv(os.Environ(), in.c.App.Flags) {
 		cfg.Log.Warn(w)
-	}
-	if err := cfg.Validate(); err != nil {
-		return 0, usageError{err.Error()}
 	}
 	kp, err := in.readPod()
 	if err != nil {

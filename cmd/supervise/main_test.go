@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/supervise/supervise/internal/ladder"
 )
 
 // runCLI runs the command line in-process and returns its exit status,
@@ -39,19 +43,46 @@ func TestUnknownFlagSuggests(t *testing.T) {
 	}
 }
 
-func TestEditDistance(t *testing.T) {
-	cases := []struct {
-		a, b string
-		want int
-	}{{"grace-period", "grace-period", 0}, {"grace-perod", "grace-period", 1}, {"grace-peirod", "grace-period", 1}, {"", "abc", 3}, {"abc", "", 3}}
-	for _, c := range cases {
-		if got := editDistance(c.a, c.b); got != c.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+// A likely typo gets the nearest name; a word like none of them gets none.
+func TestNearest(t *testing.T) {
+	names := []string{"grace-period", "preset", "drain-timeout", "stop", "stop-delay", "GRACE_PERIOD", "LISTEN"}
+	for word, want := range map[string]string{"grace-perod": "grace-period", "presett": "preset", "GRACE_PERIDO": "GRACE_PERIOD",
+		"stop-dealy": "stop-delay", "LISTN": "LISTEN", "xyzzy": "", "q": "", "restart": ""} {
+		if got := nearest(word, names); got != want {
+			t.Errorf("nearest(%q) = %q, want %q", word, got, want)
 		}
 	}
 }
 
+// Options after "--", long or short, and a second "--", are refused with
+// one line, unless the word really is an executable.
 func TestOptionAfterDashes(t *testing.T) {
+	for _, c := range []struct{ args, want []string }{
+		{[]string{"-g", "rq", "worker"}, []string{`"-g" is an option of supervise`, "SUPERVISE_GROUP"}},
+		{[]string{"-s", "rq"}, []string{`"-s" is an option of supervise`, "SUPERVISE_SUBREAPER"}},
+		{[]string{"-e", "143", "rq"}, []string{`"-e" is an option of supervise`, "SUPERVISE_EXIT_ZERO"}},
+		{[]string{"-v", "rq"}, []string{`"-v" is an option of supervise`}},
+		{[]string{"--", "rq", "worker"}, []string{`a second "--"`}},
+		{[]string{"--stop-delay=5s", "rq"}, []string{`"--stop-delay=5s" is an option of supervise`, "SUPERVISE_STOP_DELAY"}},
+	} {
+		code, _, stderr := runCLI(append([]string{"--"}, c.args...)...)
+		if code != 2 || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q", c.args, code, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: no %q in %q", c.args, w, stderr)
+			}
+		}
+	}
+	// A program whose name looks like an option is still run when it
+	// exists: here by its path.
+	dir := t.TempDir()
+	prog := dir + "/-g"
+	os.WriteFile(prog, []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	if _, ok := ownOption(prog); ok {
+		t.Errorf("%s, an executable, was taken for an option", prog)
+	}
 	code, _, stderr := runCLI("--", "--grace-period", "30s", "rq", "worker")
 	if code != 2 || !strings.Contains(stderr, `"--grace-period" is an option of supervise`) || !strings.Contains(stderr, "SUPERVISE_GRACE_PERIOD") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
@@ -154,18 +185,23 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
-// Every visible run option is in one of --help's groups.
+// Every run option is in one of --help's groups.
 func TestHelpGroupsCoverEveryOption(t *testing.T) {
-	grouped := map[string]int{}
-	for _, g := range helpGroups {
-		for _, n := range g.names {
-			grouped[n]++
+	for _, o := range runOptions {
+		if !slices.Contains(helpOrder, o.group) {
+			t.Errorf("--%s is in no help group (%q)", o.name, o.group)
 		}
 	}
-	for _, f := range runFlags() {
-		name := f.Names()[0]
-		if v, ok := f.(interface{ IsVisible() bool }); ok && v.IsVisible() && grouped[name] != 1 {
-			t.Errorf("--%s is in %d help groups, want 1", name, grouped[name])
-		}
+}
+
+// With a grace period that is one of the three shown anyway, presets
+// marks that row rather than printing it twice.
+func TestPresetsYourGraceOnce(t *testing.T) {
+	_, out, _ := runCLI("presets", "--grace-period", "30s")
+	if n := strings.Count(out, "grace 30s (yours):"); n != len(ladder.Names())-2 {
+		t.Errorf("%d rows \"grace 30s (yours)\", want one per preset with a ladder:\n%s", n, out)
+	}
+	if strings.Contains(out, "grace 30s:") {
+		t.Errorf("the 30s row is printed twice:\n%s", out)
 	}
 }

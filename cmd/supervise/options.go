@@ -1,10 +1,13 @@
 package main
 
 import (
+	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xrash/smetrics"
 )
 
 // envName is the SUPERVISE_ suffix of option name: grace-period ->
@@ -13,100 +16,86 @@ func envName(name string) string {
 	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
-// ownOption reports whether word is one of supervise's run options
-// written as an option ("--grace-period", "--grace-period=30s"), and its
-// name.
+// ownOption reports whether word, the first word after "--", is really
+// one of supervise's run options ("--grace-period", "--grace-period=30s",
+// "-g", "-e") or a second "--", and its name: a command line that means
+// an option of supervise there is an error, not a child to run. A word
+// that names an executable file is the child's, whatever it looks like.
 func ownOption(word string) (string, bool) {
-	if !strings.HasPrefix(word, "--") {
+	if word == "--" {
+		return "--", true
+	}
+	if !strings.HasPrefix(word, "-") || len(word) < 2 {
 		return "", false
 	}
-	name, _, _ := strings.Cut(word[2:], "=")
-	for _, f := range runFlags() {
-		if f.Names()[0] == name {
-			return name, true
+	if _, err := exec.LookPath(word); err == nil {
+		return "", false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(word, "-"), "=")
+	for _, o := range runOptions {
+		if o.name == name || o.alias == name && !strings.HasPrefix(word, "--") {
+			return o.name, true
 		}
 	}
 	return "", false
 }
 
-// onCommandLine reports whether option name was given on the command
-// line, before the child's command. args must be in canonical form.
-func onCommandLine(args []string, name string) bool {
-	for i, a := range args[min(1, len(args)):] {
-		if i == 0 && (a == "plan" || a == "presets") {
-			continue
-		}
-		if a == "--" || !strings.HasPrefix(a, "-") {
-			return false
-		}
-		if a == "--"+name || strings.HasPrefix(a, "--"+name+"=") {
-			return true
-		}
-	}
-	return false
+// cmdline is the command line as supervise reads it before urfave/cli
+// parses it: the one place that looks at argv.
+type cmdline struct {
+	// args is what urfave/cli parses: every option under its first name,
+	// so "-r A --rewrite B" means two rewrites, as with dumb-init (where
+	// urfave/cli would refuse two forms of one flag); and a subcommand that
+	// takes the run options (plan, presets) moved in front of options
+	// given before it, so "supervise --grace-period 30s plan -- cmd" reads
+	// like "supervise plan --grace-period 30s -- cmd".
+	args []string
+	// set names the options given on the command line, before the
+	// command: an error then names the flag, not its variable.
+	set map[string]bool
+	// dashes is true when the first operand comes after "--": it names
+	// the child, never a subcommand ("supervise -- version" runs a child
+	// called version).
+	dashes bool
 }
 
-// canonicalFlags writes every option under its first name, so "-r A
-// --rewrite B" means two rewrites, as with dumb-init, where urfave/cli
-// would refuse two forms of one flag. Only options before the command are
-// touched.
-func canonicalFlags(args []string, flags []cli.Flag) []string {
-	primary := map[string]string{}
-	for _, f := range flags {
-		names := f.Names()
-		for _, n := range names[1:] {
-			primary[n] = names[0]
+// scan reads args (argv, program name first) against the options of
+// table, with subs the subcommands that take them.
+func scan(args []string, table []opt, subs ...string) cmdline {
+	byName := map[string]opt{}
+	for _, o := range table {
+		byName[o.name] = o
+		if o.alias != "" {
+			byName[o.alias] = o
 		}
 	}
-	out := append([]string{}, args...)
-	for i := 1; i < len(out); i++ {
-		a := out[i]
-		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
-			break
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if p, ok := primary[name]; ok {
-			a = "--" + p
-			if hasValue {
-				a += "=" + value
-			}
-			out[i] = a
-		}
-		if !hasValue && valueFlag(flags, strings.TrimLeft(out[i], "-")) {
-			i++
-		}
-	}
-	return out
-}
-
-// valueFlag reports whether the option called name takes a value.
-func valueFlag(flags []cli.Flag, name string) bool {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				tv, ok := f.(interface{ TakesValue() bool })
-				return ok && tv.TakesValue()
-			}
-		}
-	}
-	return false
-}
-
-// commandAfterDashes reports whether the command line's first operand
-// comes after "--", so it names the child, never a subcommand.
-func commandAfterDashes(args []string, flags []cli.Flag) bool {
-	for i := 1; i < len(args); i++ {
-		a := args[i]
+	cl := cmdline{args: append([]string{}, args...), set: map[string]bool{}}
+	for i := 1; i < len(cl.args); i++ {
+		a := cl.args[i]
 		switch {
 		case a == "--":
-			return true
+			cl.dashes = true
+			return cl
 		case !strings.HasPrefix(a, "-") || a == "-":
-			return false
-		case !strings.Contains(a, "=") && valueFlag(flags, strings.TrimLeft(a, "-")):
+			if i > 1 && slices.Contains(subs, a) {
+				cl.args = append(append([]string{cl.args[0], a}, cl.args[1:i]...), cl.args[i+1:]...)
+			}
+			return cl
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		o, ok := byName[name]
+		if !ok {
+			continue // urfave/cli refuses it, with typo hints (usageErrors)
+		}
+		cl.set[o.name] = true
+		cl.args[i] = "--" + o.name
+		if hasValue {
+			cl.args[i] += "=" + value
+		} else if o.kind == text || o.kind == list {
 			i++ // the option's value
 		}
 	}
-	return false
+	return cl
 }
 
 // knownEnv lists every SUPERVISE_* variable supervise reads: those of
@@ -122,9 +111,6 @@ func knownEnv(run []cli.Flag) map[string]bool {
 				}
 			}
 		}
-	}
-	for _, v := range testOnlyEnv {
-		known[v] = true
 	}
 	return known
 }
@@ -182,67 +168,17 @@ func unknownFlagHint(msg string, args []string, flags []cli.Flag) (string, bool)
 	return out + " (see supervise --help)", true
 }
 
-// nearest returns the candidate closest to word by edit distance, if it
-// is close enough to be a likely typo (at most a third of its length).
+// nearest returns the candidate closest to word, if it is close enough
+// to be a likely typo, by the Jaro-Winkler similarity that urfave/cli's
+// own suggestions use (xrash/smetrics, which it links).
 func nearest(word string, candidates []string) string {
-	best, bestD := "", len(word)/3+1
+	best, bestScore := "", 0.88
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
+		if s := smetrics.JaroWinkler(strings.ToLower(word), strings.ToLower(c), 0.7, 4); s > bestScore {
+			best, bestScore = c, s
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, counting a
-// swap of two neighbouring letters as one edit (the commonest typo).
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
-}
-
-// subcommandFirst moves a subcommand that takes the run options (plan,
-// presets) in front of any options given before it, so "supervise
-// --grace-period 30s plan -- cmd" reads like "supervise plan
-// --grace-period 30s -- cmd": the subcommand parses every option.
-func subcommandFirst(args []string, flags []cli.Flag, names ...string) []string {
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			return args
-		case !strings.HasPrefix(a, "-") || a == "-":
-			for _, n := range names {
-				if a == n && i > 1 {
-					out := append([]string{args[0], a}, args[1:i]...)
-					return append(out, args[i+1:]...)
-				}
-			}
-			return args
-		case !strings.Contains(a, "=") && valueFlag(flags, strings.TrimLeft(a, "-")):
-			i++ // the option's value
-		}
-	}
-	return args
 }
 
 // usageErrors is the OnUsageError of a command that takes flags: an

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,15 +18,15 @@ import (
 // planCommand is `supervise plan [OPTIONS] [--] COMMAND`: what a stop of
 // COMMAND would do with these options, without starting anything.
 // flags are the run options, shared: one command runs per process.
-func planCommand(stdout io.Writer, args []string, flags []cli.Flag) *cli.Command {
+func planCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
 	return &cli.Command{
 		Name:         "plan",
 		Usage:        "show what a stop would do with these options; starts nothing",
 		UsageText:    "supervise plan [OPTIONS] [--] COMMAND [ARG...]",
 		Flags:        flags,
-		OnUsageError: usageErrors(args, flags, "supervise plan --help"),
+		OnUsageError: usageErrors(cl.args, flags, "supervise plan --help"),
 		Action: func(c *cli.Context) error {
-			in := input{c: c, args: args}
+			in := input{c: c, set: cl.set}
 			argv := c.Args().Slice()
 			if err := checkArgv(argv); err != nil {
 				return err
@@ -73,7 +74,7 @@ func printPresets(w io.Writer, in input) error {
 		return err
 	}
 	graces := presetGraces
-	if b.Grace > 0 {
+	if b.Grace > 0 && !slices.Contains(graces, b.Grace) {
 		graces = append(append([]time.Duration{}, graces...), b.Grace)
 	}
 	for _, name := range ladder.Names() {

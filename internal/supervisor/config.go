@@ -2,9 +2,9 @@ package supervisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"syscall"
 	"time"
 
@@ -113,24 +113,13 @@ type Grace struct {
 // times the rest of the ladder from the stop signal.
 const GraceLookupTimeout = time.Second
 
-// Validate checks what the command line cannot have checked field by
-// field: a command, a budget within bounds, and sane counts. The error
-// names the field and what is allowed.
-func (cfg *Config) Validate() error {
-	switch {
-	case len(cfg.Argv) == 0 || cfg.Argv[0] == "":
-		return errors.New("no command to run")
-	case cfg.CleanupGrace < 0:
-		return fmt.Errorf("cleanup grace %s: must not be negative", cfg.CleanupGrace)
-	case cfg.RestartMax < 0:
-		return fmt.Errorf("restart max %d: must not be negative", cfg.RestartMax)
+// ParseRestart reads a restart policy: no, on-failure or always.
+func ParseRestart(text string) (RestartMode, error) {
+	switch m := RestartMode(strings.ToLower(strings.TrimSpace(text))); m {
+	case RestartNo, RestartOnFailure, RestartAlways:
+		return m, nil
 	}
-	switch cfg.Restart {
-	case "", RestartNo, RestartOnFailure, RestartAlways:
-	default:
-		return fmt.Errorf("restart mode %q: want no, on-failure or always", cfg.Restart)
-	}
-	return cfg.Budget.Validate()
+	return "", fmt.Errorf("%q: want no, on-failure or always", text)
 }
 
 // MemoryInfo reads the memory accounting of supervise's cgroup.

@@ -46,9 +46,10 @@ type loop struct {
 
 // Run starts the child and supervises it until it is gone for good, then
 // returns supervise's exit status. It blocks for the child's whole life and
-// must be called at most once per process, from any goroutine. cfg must
-// have passed Validate; Run fills in only what needs no choice (a logger,
-// no hooks, no rewrites).
+// must be called at most once per process, from any goroutine. cfg is
+// taken as it is (the command line checks each value where it parses it);
+// Run fills in only what needs no choice (a logger, no hooks, no
+// rewrites).
 func Run(cfg Config) int {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

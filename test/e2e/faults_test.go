@@ -253,14 +253,14 @@ func TestFaultBadValues(t *testing.T) {
 	options := []string{"preset", "grace-period", "drain-timeout", "stop", "stop-delay", "rewrite", "exit-zero",
 		"pdeath-signal", "log-level", "log-format", "restart", "restart-max", "user", "cleanup-grace", "listen",
 		"heartbeat-file", "heartbeat-max-age", "ready-tcp", "health-cmd", "health-interval", "health-timeout",
-		"grace-from-api", "termination-log"}
+		"grace-from-api", "termination-log", "kube-container"}
 	values := []string{"", "x", "-1", "-5s", "0", "65", "999999999999999999999", "99999h", "TERM,0s,KILL",
 		"KILL:0", "0:INT", "TERM,,KILL", "nosuchuser:nosuchgroup", "1e309", "\x01", "'", strings.Repeat("9", 400)}
 	// The values each option accepts; every other one must be refused.
 	// "" is the option unset (its default); files and commands are any
 	// string; 65 is a whole number of seconds, an exit status, a count or
 	// a uid.
-	anyString := map[string]bool{"heartbeat-file": true, "health-cmd": true, "termination-log": true}
+	anyString := map[string]bool{"heartbeat-file": true, "health-cmd": true, "termination-log": true, "kube-container": true}
 	accepted := map[string][]string{
 		"grace-period": {"", "65"}, "drain-timeout": {"", "65"}, "stop": {""}, "stop-delay": {"0", "65"},
 		"exit-zero": {"0", "65"}, "pdeath-signal": {""}, "log-level": {""}, "log-format": {""}, "restart-max": {"0", "65"},
