@@ -24,6 +24,9 @@ const startupLookup = time.Second
 // SIGKILL comes (kube.PodInfo.StopDeadline).
 type podGrace struct{ pod *kube.Pod }
 
+// Name implements supervisor.GraceSource.
+func (g podGrace) Name() string { return "the Kubernetes API" }
+
 // StopGrace implements supervisor.GraceSource.
 func (g podGrace) StopGrace(ctx context.Context, stopAt time.Time) (supervisor.Grace, error) {
 	info, rd, err := g.pod.Get(ctx)

@@ -107,7 +107,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			// are bad input too.
 			ue = usageError{err.Error()}
 		}
-		fmt.Fprintf(stderr, "supervise: %s\n", firstLine(ue.msg))
+		// One line, always: an error text of several lines keeps its first.
+		msg, _, _ := strings.Cut(strings.TrimSpace(ue.msg), "\n")
+		fmt.Fprintf(stderr, "supervise: %s\n", msg)
 		return supervisor.ExitUsage
 	}
 	return code
@@ -143,9 +145,4 @@ func runChild(in input) (int, error) {
 	}
 	defer hp.start()()
 	return supervisor.Run(cfg), nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
 }

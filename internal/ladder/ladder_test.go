@@ -100,7 +100,7 @@ func TestPlanLadders(t *testing.T) {
 	if l, _ := Plan(g, Budget{Grace: 10 * s}); l.RepeatForwards {
 		t.Errorf("generic with a grace forwards repeats: %+v", l)
 	}
-	if got := g.Ladder(0).Resolve(unix.SIGINT).Steps[0].Signal; got != unix.SIGINT {
+	if got := g.Ladder().Resolve(unix.SIGINT).Steps[0].Signal; got != unix.SIGINT {
 		t.Errorf("Resolve: first rung %v, want INT", got)
 	}
 }

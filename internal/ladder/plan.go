@@ -87,7 +87,7 @@ func Plan(p Preset, b Budget) (Ladder, []string) {
 	if len(p.Steps) == 0 {
 		return Ladder{}, nil
 	}
-	l := p.Ladder(0)
+	l := p.Ladder()
 	if b.Grace == 0 && b.DrainTimeout == 0 {
 		l.Timed = false
 		l.RepeatForwards = p.Name == Generic

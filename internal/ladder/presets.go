@@ -20,15 +20,11 @@ type Preset struct {
 	Source string
 }
 
-// Ladder returns the preset's ladder with a drain of d, timed.
-func (p Preset) Ladder(d time.Duration) Ladder {
+// Ladder returns a copy of the preset's ladder, timed, its drain wait
+// still to be planned (Plan sizes it).
+func (p Preset) Ladder() Ladder {
 	steps := make([]Step, len(p.Steps))
 	copy(steps, p.Steps)
-	for i := range steps {
-		if steps[i].Drain {
-			steps[i].Wait = d
-		}
-	}
 	return Ladder{Steps: steps, Timed: true}
 }
 

@@ -17,8 +17,9 @@ type treeCollector struct {
 
 func newTreeCollector(errors prometheus.Counter) *treeCollector {
 	return &treeCollector{
-		procs:  prometheus.NewDesc(prometheus.BuildFQName(ns, "tree", "processes"), "Processes below supervise (the child and its descendants).", nil, nil),
-		cpu:    prometheus.NewDesc(prometheus.BuildFQName(ns, "tree", "cpu_seconds_total"), "User and system CPU time of the processes now below supervise.", nil, nil),
+		procs: prometheus.NewDesc(prometheus.BuildFQName(ns, "tree", "processes"), "Processes below supervise (the child and its descendants).", nil, nil),
+		cpu: prometheus.NewDesc(prometheus.BuildFQName(ns, "tree", "cpu_seconds_total"),
+			"User and system CPU time of the processes below supervise, those that ended included.", nil, nil),
 		rss:    prometheus.NewDesc(prometheus.BuildFQName(ns, "tree", "resident_memory_bytes"), "Resident memory of the processes below supervise, summed.", nil, nil),
 		errors: errors,
 	}
@@ -36,9 +37,15 @@ func (c *treeCollector) Collect(ch chan<- prometheus.Metric) {
 		c.errors.Inc()
 		return
 	}
-	var n int
-	var cpu float64
-	var rss int
+	// The counter is the tree's CPU now plus what supervise has reaped, so
+	// it does not drop when a process ends: a process's own figure holds
+	// what it reaped, and what supervise reaped is in its cutime. (Only a
+	// process auto-reaped by a parent that ignores SIGCHLD is lost.)
+	cpu, err := proctree.ReapedCPU()
+	if err != nil {
+		c.errors.Inc()
+	}
+	var n, rss int
 	for _, p := range proctree.Descendants(all, os.Getpid()) {
 		n++
 		cpu += p.CPU

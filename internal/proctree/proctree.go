@@ -23,7 +23,9 @@ type Proc struct {
 	PID   int
 	PPID  int
 	State string
-	// CPU is user plus system time in seconds; RSS is resident bytes.
+	// CPU is user plus system time in seconds, its own and that of the
+	// children it has reaped (so it does not drop when one of them ends);
+	// RSS is resident bytes.
 	CPU float64
 	RSS int
 }
@@ -45,9 +47,32 @@ func Snapshot() ([]Proc, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, Proc{PID: st.PID, PPID: st.PPID, State: st.State, CPU: st.CPUTime(), RSS: st.ResidentMemory()})
+		out = append(out, Proc{PID: st.PID, PPID: st.PPID, State: st.State, CPU: ticks(int(st.UTime+st.STime) + st.CUTime + st.CSTime), RSS: st.ResidentMemory()})
 	}
 	return out, nil
+}
+
+// ticks turns clock ticks of /proc/PID/stat into seconds (USER_HZ is 100
+// on every Linux architecture, as procfs assumes too).
+func ticks(n int) float64 { return float64(n) / 100 }
+
+// ReapedCPU is the CPU time, in seconds, of the processes the calling
+// process has reaped (cutime + cstime of /proc/self/stat), with what they
+// had reaped in turn.
+func ReapedCPU() (float64, error) {
+	fs, err := procFS()
+	if err != nil {
+		return 0, err
+	}
+	p, err := fs.Self()
+	if err != nil {
+		return 0, err
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return ticks(st.CUTime + st.CSTime), nil
 }
 
 // Descendants returns every process below root in procs, children before

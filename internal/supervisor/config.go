@@ -92,6 +92,8 @@ type Config struct {
 
 // GraceSource tells the grace period of a stop while it happens.
 type GraceSource interface {
+	// Name says where the grace is read, for logs: "the Kubernetes API".
+	Name() string
 	// StopGrace returns the grace period the orchestrator gives the stop
 	// that began at stopAt: the time from then to its SIGKILL. It must
 	// return when ctx ends.

@@ -118,12 +118,16 @@ type graceAnswer struct {
 func (m *machine) graceLearned(ev event) {
 	a, e := ev.grace, &m.end
 	p := e.plan
+	src := "the grace source"
+	if m.cfg.GraceSource != nil {
+		src = m.cfg.GraceSource.Name()
+	}
 	if a.err != nil {
 		keep := "no grace period: the ladder stays untimed"
 		if p.Budget.Grace > 0 {
 			keep = "keeping " + p.Grace()
 		}
-		m.log(slog.LevelWarn, "cannot read this stop's grace period from the Kubernetes API: "+a.err.Error()+"; "+keep,
+		m.log(slog.LevelWarn, "cannot read this stop's grace period from "+src+": "+a.err.Error()+"; "+keep,
 			"took", a.took.Round(time.Millisecond).String())
 		return
 	}
@@ -131,10 +135,10 @@ func (m *machine) graceLearned(ev event) {
 		m.log(slog.LevelWarn, a.Warning)
 	}
 	attrs := []any{"grace_period", a.Period.Round(time.Millisecond).String(), "from", a.From, "took", a.took.Round(time.Millisecond).String()}
-	from := "the Kubernetes API: " + a.From
+	from := src + ": " + a.From
 	switch {
 	case p.Budget.Grace == a.Period:
-		m.log(slog.LevelInfo, "the kubelet's SIGKILL from the Kubernetes API: as planned", append(attrs, "planned_from", p.GraceFrom)...)
+		m.log(slog.LevelInfo, "the orchestrator's SIGKILL from "+src+": as planned", append(attrs, "planned_from", p.GraceFrom)...)
 		e.plan.GraceFrom = from
 		return
 	case p.Budget.Grace > 0:
@@ -144,7 +148,7 @@ func (m *machine) graceLearned(ev event) {
 	b.Grace = max(a.Period, ladder.MinGrace)
 	e.plan = p.Within(m.options(), b, from)
 	if e.steps == nil {
-		m.log(slog.LevelInfo, "grace period from the Kubernetes API (preset none: no timer)", attrs...)
+		m.log(slog.LevelInfo, "grace period from "+src+" (preset none: no timer)", attrs...)
 		return
 	}
 	for _, w := range e.plan.Warnings {
@@ -153,7 +157,7 @@ func (m *machine) graceLearned(ev event) {
 	lad := e.plan.Ladder.Resolve(e.steps.Ladder().Steps[0].Signal)
 	e.steps.Retime(lad)
 	attrs = append(attrs, "ladder", lad.String(), "kill_in", lad.KillAt(b).String())
-	m.log(slog.LevelInfo, "the kubelet's SIGKILL from the Kubernetes API: the ladder is planned to end before it", attrs...)
+	m.log(slog.LevelInfo, "the orchestrator's SIGKILL from "+src+": the ladder is planned to end before it", attrs...)
 	m.fireRungs(ev.at)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -355,4 +356,34 @@ func TestMetricsAfterOOM(t *testing.T) {
 		t.Errorf("supervise_child_last_exit_code %v, want 137", v)
 	}
 	p.exit(30 * time.Second)
+}
+
+// supervise_tree_cpu_seconds_total is a counter: when a process of the
+// tree that burned CPU ends, its time stays counted (what supervise and
+// the child reaped is added to what runs now).
+func TestTreeCPUCounterKeepsEndedProcesses(t *testing.T) {
+	addr := freeAddr(t)
+	// A grandchild burns CPU until a file appears, then exits; the child
+	// (the shell) waits for it, then sleeps on.
+	stopFile := filepath.Join(t.TempDir(), "stop")
+	script := `(while [ ! -e "$1" ]; do :; done) & wait; echo burner-gone; exec sleep 600`
+	p := start(t, options{}, "--listen", addr, "--", "sh", "-c", script, "sh", stopFile)
+	var before float64
+	waitFor := time.Now().Add(10 * time.Second)
+	for before < 0.3 && time.Now().Before(waitFor) {
+		time.Sleep(50 * time.Millisecond)
+		before = metric(t, addr, "supervise_tree_cpu_seconds_total")
+	}
+	if before < 0.3 {
+		t.Fatalf("the burner used %v s of CPU, want 0.3 s at least", before)
+	}
+	os.WriteFile(stopFile, nil, 0o644)
+	p.waitFor(`^burner-gone$`, 10*time.Second)
+	after := metric(t, addr, "supervise_tree_cpu_seconds_total")
+	if after < before {
+		t.Errorf("supervise_tree_cpu_seconds_total went down from %v to %v when the burner ended", before, after)
+	}
+	t.Logf("tree CPU %.2f s while the burner ran, %.2f s after it ended", before, after)
+	p.signal(syscall.SIGTERM)
+	p.exit(10 * time.Second)
 }

@@ -241,7 +241,7 @@ func TestKube(t *testing.T) {
 		k.deletePod(ns, "w45", 45)
 		sent := p.signal(syscall.SIGTERM)
 		p.waitFor(`stop rung: draining.*since_stop=0s`, time.Second)
-		l := p.waitFor(`the kubelet's SIGKILL from the Kubernetes API: the ladder is planned to end before it`, 2*time.Second)
+		l := p.waitFor(`the orchestrator's SIGKILL from the Kubernetes API: the ladder is planned to end before it`, 2*time.Second)
 		for _, want := range []string{`grace_period=45s`, `from="deletionGracePeriodSeconds 45s, no preStop hook"`,
 			`replaces="5m0s from the pod spec: terminationGracePeriodSeconds 5m0s, no preStop hook"`,
 			`ladder=INT,42.5s,INT,1.5s,KILL`, `kill_in=44s`} {
@@ -261,7 +261,7 @@ func TestKube(t *testing.T) {
 		k.deletePod(ns, "w8", 8)
 		sent := p.signal(syscall.SIGTERM)
 		p.waitFor(`stop requested.*kill_in=4m59s`, time.Second)
-		p.waitFor(`the kubelet's SIGKILL from the Kubernetes API.*grace_period=8s.*ladder=INT,5.7s,INT,1.5s,KILL`, 2*time.Second)
+		p.waitFor(`the orchestrator's SIGKILL from the Kubernetes API.*grace_period=8s.*ladder=INT,5.7s,INT,1.5s,KILL`, 2*time.Second)
 		got := p.waitFor(`^task interrupted$`, 8*time.Second)
 		within(t, "second INT", got.at.Sub(sent), 5700*time.Millisecond, tolerance)
 		p.exit(3 * time.Second)
@@ -278,7 +278,7 @@ func TestKube(t *testing.T) {
 		p := startHuey(t, "10m", podEnv(k.addr, "w20", sa), "--listen", "off")
 		k.deletePod(ns, "w20", -1)
 		p.signal(syscall.SIGTERM)
-		p.waitFor(`the kubelet's SIGKILL from the Kubernetes API: as planned.*grace_period=20s`, 2*time.Second)
+		p.waitFor(`the orchestrator's SIGKILL from the Kubernetes API: as planned.*grace_period=20s`, 2*time.Second)
 	})
 
 	// No Role binding: the API says 403; supervise names the rule to add

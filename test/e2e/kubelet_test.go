@@ -452,7 +452,7 @@ func TestKubelet(t *testing.T) {
 		if !ok {
 			t.Fatalf("no restart read back\n%s", n.podLog(ns, "rq-liveness"))
 		}
-		n.logTime(t, ns, "rq-liveness", `the kubelet's SIGKILL from the Kubernetes API.*grace_period=10s.*no deletion`)
+		n.logTime(t, ns, "rq-liveness", `the orchestrator's SIGKILL from the Kubernetes API.*grace_period=10s.*no deletion`)
 		stop := n.logTime(t, ns, "rq-liveness", `msg="stop requested`)
 		second := n.logTime(t, ns, "rq-liveness", `msg="stop rung: escalating" rung=2/`)
 		within(t, "second TERM inside the probe's 10 s", second.Sub(stop), 7500*time.Millisecond, tolerance)
@@ -559,7 +559,7 @@ func TestKubeletFaults(t *testing.T) {
 		// The API server's clock (its Date) runs 5 s ahead. A sleep hook's
 		// deadline needs no clock: the spec's 12 s holds.
 		{name: "date-ahead-sleep-hook", hook: sleepHook, atStop: func(p *apiProxy) { p.skew.Store(int64(5 * time.Second)) },
-			log: `the kubelet's SIGKILL from the Kubernetes API: as planned.*grace_period=12s`, second: 9500 * time.Millisecond},
+			log: `the orchestrator's SIGKILL from the Kubernetes API: as planned.*grace_period=12s`, second: 9500 * time.Millisecond},
 		// An exec hook's length is not known, so deletionTimestamp decides,
 		// read against both clocks: 5 s ahead, the API's clock says less is
 		// left, and the earlier wins.
@@ -767,7 +767,7 @@ func TestKubeletDeployments(t *testing.T) {
 		reportHas(t, term, "stop graceful")
 		stop := n.logTime(t, ns, name, `msg="stop requested.*stop_delay=5s`)
 		first := n.logTime(t, ns, name, `msg="stop rung: draining"`)
-		n.logTime(t, ns, name, `the kubelet's SIGKILL from the Kubernetes API.*grace_period=45s from="deletionGracePeriodSeconds 45s, no preStop hook".*replaces="30m0s from the pod spec`)
+		n.logTime(t, ns, name, `the orchestrator's SIGKILL from the Kubernetes API.*grace_period=45s from="deletionGracePeriodSeconds 45s, no preStop hook".*replaces="30m0s from the pod spec`)
 		within(t, "first TERM after the stop delay", first.Sub(stop), 5*time.Second, tolerance)
 		t.Logf("worker.yaml: stop signal %s after the DELETE (grace 45), TERM after the 5 s stop delay, the 8 s job finished; exit %d; message %q",
 			stop.Sub(deleted).Round(time.Millisecond), term.exitCode, firstReportLine(term.message))
