@@ -18,7 +18,7 @@ Usage:
   supervise [OPTIONS] [--] COMMAND [ARG...]       run COMMAND as the child
   supervise plan [OPTIONS] [--] COMMAND [ARG...]  what a stop would do
   supervise check [--ready] [--url URL]           probe a running supervise
-  supervise presets                               the built-in stop protocols
+  supervise presets [OPTIONS]                     the built-in stop protocols
   supervise version | help
 
 After "--", a word is always the child's command. Every option below also

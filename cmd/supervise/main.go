@@ -59,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		UsageText: "supervise [OPTIONS] [--] COMMAND [ARG...]\n" +
 			"supervise plan [OPTIONS] [--] COMMAND [ARG...]\n" +
 			"supervise check [--ready] [--url URL] [--timeout D]\n" +
-			"supervise presets | version | help",
+			"supervise presets [OPTIONS] | version | help",
 		Flags:                  flags,
 		UseShortOptionHandling: true,
 		Writer:                 stdout,

@@ -2,8 +2,9 @@ package kube
 
 import (
 	"fmt"
-	"os"
 	"strings"
+
+	"github.com/supervise/supervise/internal/proctree"
 )
 
 // ContainerFromMountinfo finds the name of the container supervise runs
@@ -29,14 +30,8 @@ func ContainerFromMountinfo(mountinfo string) string {
 	return ""
 }
 
-// selfContainer reads /proc/self/mountinfo for ContainerFromMountinfo.
-func selfContainer() string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return ""
-	}
-	return ContainerFromMountinfo(string(b))
-}
+// selfContainer reads supervise's mounts for ContainerFromMountinfo.
+func selfContainer() string { return ContainerFromMountinfo(proctree.Mountinfo()) }
 
 // Container returns the container called name, or, with name empty, the
 // pod's only container. When neither finds one, it returns the most

@@ -85,7 +85,7 @@ func (p Plan) Describe(w io.Writer) {
 		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n"+
 			"the orchestrator's. The orchestrator's grace period must be at least %s:\n"+
 			"compose stop_grace_period: %s, or Kubernetes terminationGracePeriodSeconds: %d\n"+
-			"(less any preStop hook's time).\n",
+			"(plus any preStop hook's time).\n",
 			lad.Steps[di].Wait, kill, b.Grace-kill, b.Grace, b.Grace, int(b.Grace.Round(time.Second)/time.Second))
 	case lad.Timed:
 		kill := p.KillAt()

@@ -171,3 +171,13 @@ func Getenv(pid int, name string) string {
 	}
 	return ""
 }
+
+// Mountinfo is the text of /proc/self/mountinfo: the calling process's
+// mounts; "" when it cannot be read.
+func Mountinfo() string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
