@@ -30,6 +30,45 @@ const (
 // script to their presets.
 var workerImports = map[string]string{"rq": "rq", "huey": "huey", "celery": "celery", "dramatiq": "dramatiq"}
 
+// starters are what starts a worker, per preset: a script that imports the
+// queue library only to enqueue jobs (a web app, an API) is a producer, and
+// stopping it like a worker would be wrong (Huey's INT makes a web app
+// print a KeyboardInterrupt and exit 130). Compiled when first needed.
+var starters = sync.OnceValue(func() map[string]*regexp.Regexp {
+	return map[string]*regexp.Regexp{
+		// huey_consumer, Consumer(huey), huey.create_consumer(), consumer.run()
+		"huey": regexp.MustCompile(`huey_consumer|\bConsumer\s*\(|create_consumer\s*\(|consumer\.run\s*\(`),
+		// Worker([...]).work(), w = Worker(...); w.work(), `rq worker`
+		"rq": regexp.MustCompile(`Worker\b[\s\S]*\.work\s*\(|\brq\s+worker\b|\brqworker\b`),
+		// app.worker_main(), app.Worker(), `celery -A app worker`
+		"celery": regexp.MustCompile(`worker_main\s*\(|\.Worker\s*\(|\bcelery\b[^\n]*\bworker\b`),
+		// dramatiq's own command line, or a Worker started by hand
+		"dramatiq": regexp.MustCompile(`dramatiq\.cli|\bWorker\s*\([\s\S]*\.start\s*\(`),
+	}
+})
+
+// starterNames says what starts a worker, for the reason a producer gets.
+var starterNames = map[string]string{
+	"huey":     "no Huey consumer (huey_consumer, Consumer(, create_consumer(, consumer.run())",
+	"rq":       "no RQ worker (Worker(...).work(), rq worker)",
+	"celery":   "no Celery worker (worker_main, app.Worker, celery ... worker)",
+	"dramatiq": "no Dramatiq worker (dramatiq.cli, Worker(...).start())",
+}
+
+// withoutComments drops # comments, so a commented-out starter does not
+// count. (A # inside a string is cut too; starters are code, not strings,
+// but for `rq worker` in a command string, which keeps its words before
+// any #.)
+func withoutComments(src []byte) []byte {
+	lines := strings.Split(string(src), "\n")
+	for i, l := range lines {
+		if j := strings.IndexByte(l, '#'); j >= 0 {
+			lines[i] = l[:j]
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
+}
+
 // importLine finds "import X", "import X.y", "from X import", "from X.y
 // import" at the start of a line, and "import a, b". Compiled when first
 // needed: most commands are no Python script, and start-up should not pay.
@@ -48,8 +87,11 @@ func RunsPython(argv []string) bool {
 // a worker started from its own module: "python -m worker" (worker.py or
 // worker/__main__.py under the working directory or PYTHONPATH) or
 // "python path/script.py". It finds imports of rq, huey, celery or
-// dramatiq in that file, or in a local module it imports (one level). It
-// returns false when argv runs no Python script or none of them is found.
+// dramatiq in that file, or in a local module it imports (one level), and
+// then what starts that worker (starters) in the files it read. A script
+// that imports a queue library but starts no worker is a producer: it gets
+// Generic, with the reason. It returns false when argv runs no Python
+// script or none of the libraries is imported.
 func DetectScript(argv []string, f Files) (Detection, bool) {
 	prog, _, how := program(argv)
 	var candidates []string
@@ -85,10 +127,12 @@ func DetectScript(argv []string, f Files) (Detection, bool) {
 			continue
 		}
 		name := path.Base(c)
+		sources := [][]byte{src}
+		preset, via := "", ""
 		mods := imports(src)
 		for _, m := range mods {
-			if preset, ok := workerImports[m]; ok {
-				return Detection{Preset: preset, Reason: name + " imports " + m}, true
+			if p, ok := workerImports[m]; ok && preset == "" {
+				preset, via = p, name+" imports "+m
 			}
 		}
 		// One level of local imports: a module beside the script.
@@ -98,14 +142,23 @@ func DetectScript(argv []string, f Files) (Detection, bool) {
 				if !ok {
 					continue
 				}
+				sources = append(sources, sub)
 				for _, m2 := range imports(sub) {
-					if preset, ok := workerImports[m2]; ok {
-						return Detection{Preset: preset, Reason: name + " imports " + path.Base(local) + ", which imports " + m2}, true
+					if p, ok := workerImports[m2]; ok && preset == "" {
+						preset, via = p, name+" imports "+path.Base(local)+", which imports "+m2
 					}
 				}
 			}
 		}
-		return Detection{}, false // the script was found: look no further
+		if preset == "" {
+			return Detection{}, false // the script was found: look no further
+		}
+		for _, src := range sources {
+			if starters()[preset].Match(withoutComments(src)) {
+				return Detection{Preset: preset, Reason: via}, true
+			}
+		}
+		return Detection{Preset: Generic, Reason: via + ", but starts " + starterNames[preset] + ": a producer, not a worker"}, true
 	}
 	return Detection{}, false
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -96,4 +97,12 @@ func waitMetric(t *testing.T, addr, series string, want float64) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// freePort is a loopback port free at the time of asking.
+func freePort(t *testing.T) int {
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	var n int
+	fmt.Sscan(port, &n)
+	return n
 }

@@ -384,11 +384,3 @@ func collectionPath(t *testing.T, doc map[string]any, ns string) string {
 	}
 	return prefix + "/namespaces/" + ns + "/" + plural
 }
-
-// freePort is a loopback port free at the time of asking.
-func freePort(t *testing.T) int {
-	_, port, _ := net.SplitHostPort(freeAddr(t))
-	var n int
-	fmt.Sscan(port, &n)
-	return n
-}
