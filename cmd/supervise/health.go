@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/supervise/supervise/internal/cgroup"
@@ -73,7 +74,18 @@ func (in input) health(cfg supervisor.Config) (*healthParts, error) {
 		hp.spawner = supervisor.NewSpawner()
 		chk.Spawner = hp.spawner
 	}
-	m := metrics.New(mem)
+	m := metrics.New(mem, metrics.Build{Version: buildVersion(), Revision: buildCommit(), GoVersion: runtime.Version()})
+	if hb := h.Heartbeat; hb != nil {
+		status := hp.status
+		m.HeartbeatAge(func() (time.Duration, bool) {
+			snap := status.Snapshot()
+			if !snap.ChildRunning {
+				return 0, false
+			}
+			age, err := hb.Age(time.Now(), snap.StartedAt)
+			return age, err == nil
+		})
+	}
 	hp.hooks = m
 	chk.Observe = func(r health.Result) { m.Check(r.Name, r.OK, r.Took) }
 	h.Checker = chk

@@ -17,12 +17,16 @@ type Result struct {
 	Name   string
 	OK     bool
 	Reason string // why it failed; empty when OK
+	Detail string // what a passing check saw, shown after "ok"; may be empty
 	Took   time.Duration
 	At     time.Time
 }
 
 // line renders r as a verbose body line.
 func (r Result) line() string {
+	if r.OK && r.Detail != "" {
+		return "[+]" + r.Name + " ok (" + r.Detail + ")"
+	}
 	if r.OK {
 		return "[+]" + r.Name + " ok"
 	}
@@ -185,19 +189,29 @@ type Heartbeat struct {
 	MaxAge time.Duration
 }
 
-// check evaluates the heartbeat at now for a child started at started.
-func (h Heartbeat) check(now, started time.Time) Result {
-	r := Result{Name: "heartbeat", At: now}
+// Age is the heartbeat's age at now for a child started at started: the
+// time since the file was last modified, or since the start while it was
+// never written. It is an error when the file cannot be read.
+func (h Heartbeat) Age(now, started time.Time) (time.Duration, error) {
 	last := started
 	if st, err := os.Stat(h.File); err == nil {
 		if st.ModTime().After(last) {
 			last = st.ModTime()
 		}
 	} else if !os.IsNotExist(err) {
+		return 0, err
+	}
+	return now.Sub(last), nil
+}
+
+// check evaluates the heartbeat at now for a child started at started.
+func (h Heartbeat) check(now, started time.Time) Result {
+	r := Result{Name: "heartbeat", At: now}
+	age, err := h.Age(now, started)
+	if err != nil {
 		r.Reason = err.Error()
 		return r
 	}
-	age := now.Sub(last)
 	if age > h.MaxAge {
 		r.Reason = fmt.Sprintf("stale %s > %s", age.Round(time.Second), h.MaxAge)
 		if _, err := os.Stat(h.File); os.IsNotExist(err) {
@@ -205,6 +219,6 @@ func (h Heartbeat) check(now, started time.Time) Result {
 		}
 		return r
 	}
-	r.OK = true
+	r.OK, r.Detail = true, fmt.Sprintf("age %s, max %s", age.Round(time.Second), h.MaxAge)
 	return r
 }

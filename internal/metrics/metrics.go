@@ -38,6 +38,8 @@ type Metrics struct {
 	forwarded     *prometheus.CounterVec
 	reaped        prometheus.Counter
 	rung          prometheus.Gauge
+	stopStarted   prometheus.Gauge
+	stopKillAt    prometheus.Gauge
 	rungsSent     *prometheus.CounterVec
 	drainSeconds  prometheus.Gauge
 	shutdowns     *prometheus.CounterVec
@@ -46,13 +48,23 @@ type Metrics struct {
 	collectorErrs *prometheus.CounterVec
 }
 
+// Build is what supervise_build_info says of the binary.
+type Build struct {
+	Version, Revision, GoVersion string
+}
+
 // New builds the metrics in a private registry, with the Go and process
 // collectors for supervise itself, the process tree below supervise, and
 // the cgroup's memory (mem.Version None leaves those out).
-func New(mem cgroup.Memory) *Metrics {
+func New(mem cgroup.Memory, build Build) *Metrics {
 	reg := prometheus.NewRegistry()
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	m := &Metrics{reg: reg}
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "build_info",
+		Help: "1, labelled with the version and revision supervise was built from and the Go that built it."},
+		[]string{"version", "revision", "goversion"})
+	info.WithLabelValues(build.Version, build.Revision, build.GoVersion).Set(1)
+	f(info)
 	m.childUp = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "child_up",
 		Help: "1 while the main child runs, 0 otherwise."})
 	m.childStarts = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "child_starts_total",
@@ -70,6 +82,10 @@ func New(mem cgroup.Memory) *Metrics {
 		Help: "Exited processes reaped, the main child and helpers included."})
 	m.rung = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "stop_rung",
 		Help: "Stop ladder rung reached (1 = first); 0 before any stop."})
+	m.stopStarted = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "stop_started_timestamp_seconds",
+		Help: "When the stop under way began (Unix time); 0 before any stop. time() minus it is the time since the stop."})
+	m.stopKillAt = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "stop_kill_planned_timestamp_seconds",
+		Help: "When the stop's KILL rung is planned (Unix time); 0 before any stop and while the stop has no deadline."})
 	m.rungsSent = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "stop_rungs_sent_total",
 		Help: "Stop ladder rungs sent, by rung number and signal."}, []string{"rung", "signal"})
 	m.drainSeconds = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "stop_drain_seconds",
@@ -84,7 +100,8 @@ func New(mem cgroup.Memory) *Metrics {
 	m.checkSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "check_duration_seconds",
 		Help: "How long the check took last time, by check name."}, []string{"check"})
 	for _, c := range []prometheus.Collector{m.childUp, m.childStarts, m.childExitCode, m.draining, m.received,
-		m.forwarded, m.reaped, m.rung, m.rungsSent, m.drainSeconds, m.shutdowns, m.checkUp, m.checkSeconds} {
+		m.forwarded, m.reaped, m.rung, m.stopStarted, m.stopKillAt, m.rungsSent, m.drainSeconds, m.shutdowns, m.checkUp,
+		m.checkSeconds} {
 		f(c)
 	}
 	f(collectors.NewGoCollector())
@@ -147,6 +164,40 @@ func (m *Metrics) Stopped(outcome string, drain time.Duration) {
 
 // Draining marks the start of a stop, before the first rung.
 func (m *Metrics) Draining() { m.draining.Set(1) }
+
+// StopPlanned records when the stop began and when its KILL is planned.
+func (m *Metrics) StopPlanned(stopAt, killAt time.Time) {
+	m.stopStarted.Set(unixSeconds(stopAt))
+	m.stopKillAt.Set(unixSeconds(killAt))
+}
+
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+// HeartbeatAge exports the heartbeat's age, as age reports it at scrape
+// time (false: none to report), as supervise_heartbeat_age_seconds.
+func (m *Metrics) HeartbeatAge(age func() (time.Duration, bool)) {
+	m.reg.MustRegister(heartbeatCollector{age: age, desc: prometheus.NewDesc(prometheus.BuildFQName(ns, "heartbeat", "age_seconds"),
+		"Time since the heartbeat file was last modified (since the child started while it was never written).", nil, nil)})
+}
+
+// heartbeatCollector reports the heartbeat's age when there is one.
+type heartbeatCollector struct {
+	age  func() (time.Duration, bool)
+	desc *prometheus.Desc
+}
+
+func (c heartbeatCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c heartbeatCollector) Collect(ch chan<- prometheus.Metric) {
+	if a, ok := c.age(); ok {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, a.Seconds())
+	}
+}
 
 // Check records a health check's result.
 func (m *Metrics) Check(name string, ok bool, took time.Duration) {

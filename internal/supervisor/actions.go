@@ -38,6 +38,8 @@ func (l *loop) do(actions []action) {
 		case doDraining:
 			l.status.update(func(s *Snapshot) { s.Draining = true })
 			l.hooks.Draining()
+		case doPlanned:
+			l.hooks.StopPlanned(l.m.end.requestedAt, a.at)
 		case doExited:
 			l.hooks.ChildExited(a.code)
 			l.status.update(func(s *Snapshot) { s.ChildRunning, s.ChildPID, s.LastExitCode = false, 0, a.code })

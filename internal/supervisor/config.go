@@ -141,17 +141,22 @@ type Hooks interface {
 	ChildStarted()
 	ChildExited(code int)
 	Draining()
+	// StopPlanned tells when the stop began and when its KILL is planned
+	// (zero when it has no deadline); it is told again when the plan
+	// changes during the stop.
+	StopPlanned(stopAt, killAt time.Time)
 	Rung(index int, sig syscall.Signal)
 	Stopped(outcome string, drain time.Duration)
 }
 
 type noHooks struct{}
 
-func (noHooks) SignalReceived(syscall.Signal)  {}
-func (noHooks) SignalForwarded(syscall.Signal) {}
-func (noHooks) Reaped(int)                     {}
-func (noHooks) ChildStarted()                  {}
-func (noHooks) ChildExited(int)                {}
-func (noHooks) Draining()                      {}
-func (noHooks) Rung(int, syscall.Signal)       {}
-func (noHooks) Stopped(string, time.Duration)  {}
+func (noHooks) SignalReceived(syscall.Signal)    {}
+func (noHooks) SignalForwarded(syscall.Signal)   {}
+func (noHooks) Reaped(int)                       {}
+func (noHooks) ChildStarted()                    {}
+func (noHooks) ChildExited(int)                  {}
+func (noHooks) Draining()                        {}
+func (noHooks) StopPlanned(time.Time, time.Time) {}
+func (noHooks) Rung(int, syscall.Signal)         {}
+func (noHooks) Stopped(string, time.Duration)    {}

@@ -104,6 +104,9 @@ const (
 	doAskGrace
 	// doDraining: publish that a stop began (readiness 503, metrics).
 	doDraining
+	// doPlanned: publish when the stop's KILL is planned (at, zero when
+	// untimed).
+	doPlanned
 	// doExited: publish that the child exited with code.
 	doExited
 	// doRestarting: publish that a restart is pending.
@@ -115,7 +118,7 @@ const (
 )
 
 func (k actionKind) String() string {
-	return [...]string{"log", "forward", "rung", "kill tree", "start", "ask grace", "draining", "exited", "restarting",
+	return [...]string{"log", "forward", "rung", "kill tree", "start", "ask grace", "draining", "planned", "exited", "restarting",
 		"stopped", "finish"}[k]
 }
 
@@ -134,6 +137,8 @@ type action struct {
 	// outcome and drain describe the stop of doStopped.
 	outcome string
 	drain   time.Duration
+	// at is the planned KILL of doPlanned.
+	at time.Time
 }
 
 // machine is the loop's state. Only step changes it.

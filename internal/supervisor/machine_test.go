@@ -126,7 +126,7 @@ func TestMachineTransitions(t *testing.T) {
 		{starting, grace, 2 * time.Second, starting, nil, "ignored", "no stop is under way"},
 		{starting, reaped, 2 * time.Second, starting, nil, "", "only cleaning ends on the kernel's answer"},
 
-		{running, stop, 2 * time.Second, stopping, []actionKind{doDraining, doAskGrace, doRung}, "stop rung: draining", "the first stop signal starts the ladder at once"},
+		{running, stop, 2 * time.Second, stopping, []actionKind{doDraining, doAskGrace, doPlanned, doRung}, "stop rung: draining", "the first stop signal starts the ladder at once"},
 		{running, sig, 2 * time.Second, running, []actionKind{doForward}, "", "other signals go to the child"},
 		{running, exited, 2 * time.Second, done, []actionKind{doExited, doFinish}, "child exited", "no restart policy, nothing left: the end"},
 		{running, startedOK, 2 * time.Second, running, nil, "", "a start result only counts in starting"},
@@ -142,7 +142,7 @@ func TestMachineTransitions(t *testing.T) {
 		{stopping, startedOK, 2 * time.Second, stopping, nil, "", "a start result only counts in starting"},
 		{stopping, deadline, 2 * time.Second, stopping, nil, "", "a timer before the rung is due is stale"},
 		{stopping, deadline, 8500 * time.Millisecond, stopping, []actionKind{doRung}, "stop rung: escalating", "the drain deadline sends the next rung"},
-		{stopping, grace, 2 * time.Second, stopping, nil, "planned to end before it", "the API's grace replans the ladder"},
+		{stopping, grace, 2 * time.Second, stopping, []actionKind{doPlanned}, "planned to end before it", "the API's grace replans the ladder"},
 		{stopping, reaped, 2 * time.Second, stopping, nil, "", "the child runs on"},
 
 		{backoff, stop, 1500 * time.Millisecond, done, []actionKind{doFinish}, "not restarting", "a stop while a restart is pending ends supervise"},

@@ -80,6 +80,7 @@ func (m *machine) startStop(ev event) {
 	m.emit(action{kind: doAskGrace})
 	attrs := []any{"signal", signalName(ev.received), "preset", p.Preset, "reason", p.Reason, "grace_from", orUnset(p.GraceFrom)}
 	if len(p.Ladder.Steps) == 0 {
+		m.emit(action{kind: doPlanned})
 		m.log(slog.LevelInfo, "stop requested: forwarding", append(attrs, "forwarded", signalName(ev.sig))...)
 		m.forward(ev.sig)
 		return
@@ -88,8 +89,10 @@ func (m *machine) startStop(ev event) {
 	m.end.steps = ladder.NewStepper(lad, now, p.Budget.StopDelay)
 	attrs = append(attrs, "ladder", lad.String(), "stop_delay", p.Budget.StopDelay.String())
 	if lad.Timed {
+		m.emit(action{kind: doPlanned, at: now.Add(lad.KillAt(p.Budget))})
 		attrs = append(attrs, "kill_in", lad.KillAt(p.Budget).String())
 	} else {
+		m.emit(action{kind: doPlanned})
 		attrs = append(attrs, "deadline", "none: no grace period set")
 	}
 	m.log(slog.LevelInfo, "stop requested: starting the stop ladder", attrs...)
@@ -156,6 +159,7 @@ func (m *machine) graceLearned(ev event) {
 	}
 	lad := e.plan.Ladder.Resolve(e.steps.Ladder().Steps[0].Signal)
 	e.steps.Retime(lad)
+	m.emit(action{kind: doPlanned, at: e.requestedAt.Add(lad.KillAt(b))})
 	attrs = append(attrs, "ladder", lad.String(), "kill_in", lad.KillAt(b).String())
 	m.log(slog.LevelInfo, "the orchestrator's SIGKILL from "+src+": the ladder is planned to end before it", attrs...)
 	m.fireRungs(ev.at)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -386,4 +387,61 @@ func TestTreeCPUCounterKeepsEndedProcesses(t *testing.T) {
 	t.Logf("tree CPU %.2f s while the burner ran, %.2f s after it ended", before, after)
 	p.signal(syscall.SIGTERM)
 	p.exit(10 * time.Second)
+}
+
+// During a stop a scrape tells the story, though the outcome series come
+// only after the child exits: draining, the rung reached, when the stop
+// began and when its KILL is planned. build_info is there from the start,
+// and /livez?verbose shows the heartbeat's age.
+func TestScrapeDuringStop(t *testing.T) {
+	addr := freeAddr(t)
+	hb := filepath.Join(t.TempDir(), "heartbeat")
+	os.WriteFile(hb, nil, 0o644)
+	p := startHuey(t, "60s", nil, "--listen", addr, "--grace-period", "10s", "--heartbeat-file", hb)
+	if v := metricNamed(t, addr, "supervise_build_info"); v != 1 {
+		t.Errorf("supervise_build_info %v, want 1", v)
+	}
+	_, body := get(t, addr, "/metrics")
+	if !regexp.MustCompile(`supervise_build_info\{goversion="go[0-9.]+",revision="[^"]*",version="[^"]+"\} 1`).MatchString(body) {
+		t.Errorf("build_info labels:\n%s", grepLines(body, "build_info"))
+	}
+	if _, live := get(t, addr, "/livez?verbose"); !regexp.MustCompile(`\[\+\]heartbeat ok \(age \d+s, max 1m0s\)`).MatchString(live) {
+		t.Errorf("/livez?verbose: %q", live)
+	}
+	if v := metric(t, addr, "supervise_heartbeat_age_seconds"); v < 0 || v > 30 {
+		t.Errorf("supervise_heartbeat_age_seconds %v", v)
+	}
+	before := time.Now()
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`stop rung: draining`, 2*time.Second)
+	for series, want := range map[string]float64{"supervise_draining": 1, "supervise_stop_rung": 1} {
+		if v := metric(t, addr, series); v != want {
+			t.Errorf("%s %v during the stop, want %v", series, v, want)
+		}
+	}
+	started := metric(t, addr, "supervise_stop_started_timestamp_seconds")
+	kill := metric(t, addr, "supervise_stop_kill_planned_timestamp_seconds")
+	// The stop began between the signal's sending and now; its KILL is
+	// planned 9 s later (10 s grace, 1 s margin), to the nanosecond.
+	if s := time.Unix(0, int64(started*1e9)); s.Before(before.Add(-time.Second)) || s.After(time.Now()) {
+		t.Errorf("stop_started %v, not between the signal and now", s)
+	}
+	if d := kill - started; d < 8.999 || d > 9.001 {
+		t.Errorf("KILL planned %.3f s after the stop began, want 9 s", d)
+	}
+	if v := metric(t, addr, `supervise_shutdowns_total{outcome="escalated"}`); v != 0 {
+		t.Errorf("an outcome before the child exited: %v", v)
+	}
+	p.signal(syscall.SIGTERM) // a repeated stop: the second INT, and the end
+	p.exit(10 * time.Second)
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
