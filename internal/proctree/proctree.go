@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
 )
 
 // Proc is one process of a tree, from one read of /proc/PID/stat.
@@ -180,4 +181,33 @@ func Mountinfo() string {
 		return ""
 	}
 	return string(b)
+}
+
+// IgnoredAtStart reads which signals the calling process ignores now
+// (the SigIgn mask of /proc/self/status), as a set. Read before any
+// signal.Notify, it tells which signals supervise was started with
+// ignored, for those the Go runtime has not taken over by then (HUP, INT,
+// TTIN, TTOU, TSTP and the other signals it leaves alone until asked).
+func IgnoredAtStart() map[unix.Signal]bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil
+	}
+	out := map[unix.Signal]bool{}
+	for _, l := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(l, "SigIgn:")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			return nil
+		}
+		for s := unix.Signal(1); s <= 64; s++ {
+			if mask&(1<<(s-1)) != 0 {
+				out[s] = true
+			}
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/plan"
+	"github.com/supervise/supervise/internal/proctree"
 	"github.com/supervise/supervise/internal/reaper"
 	"github.com/supervise/supervise/internal/signals"
 )
@@ -129,17 +130,33 @@ func (l *loop) announcePlan() {
 }
 
 // subscribe routes every catchable signal into the loop's channels. A
-// signal that supervise was started with ignored (the Go runtime can tell
-// this for HUP and INT, as nohup and shells' background jobs set them) is
-// left ignored, so the child inherits the ignore, as it would under tini.
+// signal that supervise was started with ignored (nohup ignores HUP, a
+// shell's background job INT, job control TTIN, TTOU and TSTP) is left
+// ignored, so the child inherits the ignore, as it would under tini. The
+// kernel still shows those as ignored here, because the Go runtime leaves
+// them alone until asked (it takes over PIPE, XFSZ, SEGV and the other
+// faults before main, so an ignore of those cannot be seen, nor kept).
 func (l *loop) subscribe() {
+	ignored := proctree.IgnoredAtStart()
+	keep := func(s syscall.Signal) bool {
+		if ignored[s] || signal.Ignored(s) {
+			l.log.Info("signal ignored at start stays ignored", "signal", signals.Name(s))
+			return true
+		}
+		return false
+	}
 	signal.Notify(l.chld, unix.SIGCHLD)
 	// PIPE: a write to a vanished stdout must not kill PID 1. TTIN/TTOU:
-	// caught rather than ignored, so the child does not inherit an ignore.
-	signal.Notify(l.drop, unix.SIGPIPE, unix.SIGTTIN, unix.SIGTTOU)
+	// caught rather than ignored, so the child does not inherit an ignore
+	// it was not started with.
+	signal.Notify(l.drop, unix.SIGPIPE)
+	for _, s := range []syscall.Signal{unix.SIGTTIN, unix.SIGTTOU} {
+		if !keep(s) {
+			signal.Notify(l.drop, s)
+		}
+	}
 	for _, s := range signals.Forwardable() {
-		if signal.Ignored(s) {
-			l.log.Info("signal ignored at start stays ignored", "signal", signals.Name(s))
+		if keep(s) {
 			continue
 		}
 		if l.isStop(s) {

@@ -20,10 +20,13 @@ import (
 // started with, none of supervise's own dispositions, and no descriptors
 // but 0, 1 and 2.
 func TestChildInheritsMaskAndIgnores(t *testing.T) {
-	// python3 blocks USR1 and ignores HUP, then execs supervise.
+	// A real parent, python3, blocks USR1 and ignores each signal whose
+	// ignore supervise can see at start (HUP, INT, TTIN, TTOU, TSTP), then
+	// execs supervise: the child has them all.
 	wrap := []string{"/usr/bin/python3", "-c",
 		"import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1]); " +
-			"signal.signal(signal.SIGHUP, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"}
+			"[signal.signal(s, signal.SIG_IGN) for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTTIN, signal.SIGTTOU, signal.SIGTSTP)]; " +
+			"os.execv(sys.argv[1], sys.argv[1:])"}
 	p := start(t, options{wrap: wrap}, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
 	p.exit(10 * time.Second)
 	blk := sigMask(t, p, "SigBlk")
@@ -31,9 +34,14 @@ func TestChildInheritsMaskAndIgnores(t *testing.T) {
 	if blk != 1<<(syscall.SIGUSR1-1) {
 		t.Errorf("child's blocked mask %#x, want only USR1 (%#x)", blk, 1<<(syscall.SIGUSR1-1))
 	}
-	if ign != 1<<(syscall.SIGHUP-1) {
-		t.Errorf("child's ignored mask %#x, want only HUP (%#x)", ign, 1<<(syscall.SIGHUP-1))
+	var want uint64
+	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGTSTP} {
+		want |= 1 << (s - 1)
 	}
+	if ign != want {
+		t.Errorf("child's ignored mask %#x, want HUP, INT, TTIN, TTOU and TSTP (%#x)", ign, want)
+	}
+	t.Logf("under a parent that ignores HUP INT TTIN TTOU TSTP and blocks USR1: child SigIgn %#x, SigBlk %#x", ign, blk)
 
 	// Started with nothing blocked or ignored, the child ignores and blocks
 	// nothing either: supervise's own dispositions do not leak.
