@@ -39,8 +39,9 @@ func (p Plan) StartLine() (string, []any) {
 				"so supervise cannot check that the orchestrator waits that long", kill),
 			append(attrs, "ladder", lad.String(), "kill_at", kill.String())
 	}
-	return "stop protocol: no grace period set, so no deadline of supervise's own: the orchestrator's SIGKILL ends the stop; " +
-		"set SUPERVISE_GRACE_PERIOD to its grace period to time the drain (supervise plan -- COMMAND explains)", append(attrs, "ladder", lad.String())
+	// Short enough to read in docker logs; plan holds the long form.
+	return "stop protocol: no grace period set, so no deadline of supervise's own " +
+		"(set SUPERVISE_GRACE_PERIOD to the orchestrator's; supervise plan explains)", append(attrs, "ladder", lad.String())
 }
 
 // Describe writes the plan at length, as `supervise plan` prints it: the

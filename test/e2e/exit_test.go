@@ -83,6 +83,12 @@ func TestBadInput(t *testing.T) {
 		{[]string{"true"}, []string{"TINI_VERBOSITY=x"}, "TINI_VERBOSITY"},
 		{[]string{"true"}, []string{"SUPERVISE_PRESET="}, `""`},
 		{[]string{"--", ""}, nil, "empty command"},
+		// Options after "--", short ones too, and a second "--": not a
+		// program to run (which gave exit 127).
+		{[]string{"--", "-g", "rq", "worker"}, nil, `"-g" is an option of supervise`},
+		{[]string{"--", "-s", "rq", "worker"}, nil, `"-s" is an option of supervise`},
+		{[]string{"--", "-e", "143", "rq"}, nil, `"-e" is an option of supervise`},
+		{[]string{"--", "--", "rq", "worker"}, nil, `a second "--"`},
 		{[]string{"--listen", "nope", "true"}, nil, `"nope"`},
 		{[]string{"--listen", "127.0.0.1:99999", "true"}, nil, "cannot listen"},
 		{[]string{"--ready-tcp", "redis", "true"}, nil, `"redis"`},
