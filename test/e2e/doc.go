@@ -1,5 +1,5 @@
 // Package e2e tests the built supervise binary for real: as PID 1 of a new
-// PID namespace (unshare --pid --fork --mount-proc), with real signals and
+// PID namespace (a CLONE_NEWPID child that mounts its own /proc), with real signals and
 // real children, real Redis, RQ, Celery and Huey workers.
 //
 // The files hold, by what they are:

@@ -58,8 +58,18 @@ func start(t *testing.T, o options, args ...string) *proc {
 	if len(o.wrap) > 0 {
 		argv = append(append([]string{}, o.wrap...), argv...)
 	}
+	// Its own process group, so the test can clean up everything it started.
+	attr := &syscall.SysProcAttr{Setpgid: true}
 	if !o.host {
-		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc"}, argv...)
+		// PID 1 of a new PID namespace, with /proc mounted for it (in a
+		// mount namespace of its own, private, so the host's /proc is
+		// untouched), as `unshare --pid --fork --mount-proc` would; but
+		// the process the test starts is the namespace's init itself, and
+		// it execs (a wrap, then) supervise, so the pid the test knows is
+		// supervise's from the start. Finding it later as a child of
+		// unshare raced a supervise that exits at once.
+		attr.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+		argv = append([]string{"/bin/sh", "-c", `mount --make-rprivate / && mount -t proc proc /proc && exec "$@"`, "sh"}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), o.env...)
@@ -69,8 +79,7 @@ func start(t *testing.T, o options, args ...string) *proc {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
-	// Its own process group, so the test can clean up everything it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -95,15 +104,7 @@ func start(t *testing.T, o options, args ...string) *proc {
 		}
 	})
 	p.pid = cmd.Process.Pid
-	if !o.host {
-		p.pid = p.nsInit()
-	}
 	return p
-}
-
-// nsInit finds supervise's pid: the only child of unshare.
-func (p *proc) nsInit() int {
-	return firstChild(p.t, p.cmd.Process.Pid)
 }
 
 func (p *proc) read(r io.ReadCloser) {
