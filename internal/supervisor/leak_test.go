@@ -2,11 +2,17 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"go.uber.org/goleak"
 
@@ -74,5 +80,57 @@ func TestExitCode(t *testing.T) {
 		if got := ExitCode(waitStatus(c.ws), c.zero); got != c.want {
 			t.Errorf("ExitCode(%#x, %v) = %d, want %d", c.ws, c.zero, got, c.want)
 		}
+	}
+}
+
+// recordHooks keeps the rungs the loop reports.
+type recordHooks struct {
+	noHooks
+	mu    sync.Mutex
+	rungs []string
+}
+
+func (h *recordHooks) Rung(i int, s syscall.Signal) {
+	h.mu.Lock()
+	h.rungs = append(h.rungs, fmt.Sprintf("%d:%s", i+1, signalName(s)))
+	h.mu.Unlock()
+}
+
+// The KILL rung is a rung like the others: the hooks (and so the metrics)
+// are told of it. A real child that ignores TERM, stopped by a real
+// signal to this process, under a 2 s ladder.
+func TestKillRungReachesHooks(t *testing.T) {
+	h := &recordHooks{}
+	ready := t.TempDir() + "/ready"
+	cfg := Config{
+		Argv:      []string{"/bin/sh", "-c", `trap "" TERM; : > "$0"; while :; do sleep 0.05; done`, ready},
+		Env:       os.Environ(),
+		Stop:      ladder.Ladder{Steps: []ladder.Step{{Signal: unix.SIGTERM, Wait: 1500 * time.Millisecond}, {Signal: unix.SIGKILL}}, Timed: true},
+		Subreaper: true,
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Hooks:     h,
+	}
+	done := make(chan int, 1)
+	go func() { done <- Run(cfg) }()
+	// The child writes the file once it traps TERM, after Run subscribed.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child never got ready")
+		}
+	}
+	unix.Kill(os.Getpid(), unix.SIGTERM)
+	select {
+	case code := <-done:
+		if code != 137 {
+			t.Errorf("exit %d, want 137", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if got := strings.Join(h.rungs, " "); got != "1:TERM 2:KILL" {
+		t.Errorf("rungs told to the hooks: %q, want 1:TERM 2:KILL", got)
 	}
 }

@@ -183,3 +183,38 @@ func TestNoneStartsNoTimer(t *testing.T) {
 	default:
 	}
 }
+
+// The margin before the orchestrator's SIGKILL, pinned through the
+// binary: the generic ladder at a 5 s grace KILLs a child that ignores
+// TERM at 4.5 s (a tenth of a grace under 10 s).
+func TestGenericKillAMarginBeforeGrace(t *testing.T) {
+	p := start(t, options{env: signalsChild{ignore: "all"}.env()}, "--listen", "off", "--grace-period", "5s", "--", self)
+	p.waitFor(`preset=generic`, 10*time.Second)
+	p.waitFor(`^child ready`, 10*time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	got := p.waitFor(`the child ignored TERM for 4\.5\d*s; KILL to the whole process tree`, 8*time.Second)
+	within(t, "KILL at a 5 s grace", got.at.Sub(sent), 4500*time.Millisecond, tolerance)
+	if code := p.exit(5 * time.Second); code != 137 {
+		t.Errorf("exit status %d, want 137", code)
+	}
+}
+
+// A child that is stopped (SIGSTOP) gets CONT after every rung, not only
+// the first: stopped again during the drain, it still acts on the second
+// INT instead of dying at KILL.
+func TestStoppedChildContinuedAfterEveryRung(t *testing.T) {
+	p := startHuey(t, "60s", nil, "--listen", "off", "--grace-period", "6s")
+	child := firstChild(t, p.pid)
+	syscall.Kill(child, syscall.SIGSTOP)
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`^draining`, 3*time.Second) // woken by CONT after the first INT
+	syscall.Kill(child, syscall.SIGSTOP)  // stopped again, mid-drain
+	p.waitFor(`rung=2/3 .*msg=|msg="stop rung: escalating" rung=2/3`, 8*time.Second)
+	p.waitFor(`^task interrupted$`, 3*time.Second)
+	if code := p.exit(5 * time.Second); code == 137 {
+		t.Errorf("exit status 137: the second rung waited for KILL")
+	}
+	if n := p.count(`sending CONT so it can act on the rung`); n != 2 {
+		t.Errorf("%d CONTs, want one after each of the two rungs", n)
+	}
+}

@@ -199,3 +199,20 @@ func TestStopsDuringCleanupNeverPostponeKill(t *testing.T) {
 	p.waitFor(`stop signal received again: sending KILL to the leftovers now`, time.Second)
 	t.Logf("supervise exited %s after the child", took.Round(time.Millisecond))
 }
+
+// --cleanup-grace D is honoured, with no freezer needed: the leftover that
+// ignores TERM gets its KILL D after the child's exit, not before, not
+// much after (as PID 1 here, so kill(-1) delivers it).
+func TestCleanupGraceHonoured(t *testing.T) {
+	for _, grace := range []time.Duration{1500 * time.Millisecond, 3 * time.Second} {
+		p := start(t, options{env: treeChild{after: "200ms", code: 4}.env()},
+			"--listen", "off", "--cleanup-grace", grace.String(), "--", self)
+		p.waitFor(`^grandchild pid=\d+`, 10*time.Second)
+		exited := p.waitFor(`processes left after the main child exited: sending TERM`, 10*time.Second)
+		kill := p.waitFor(`processes left ignored TERM: sending KILL`, grace+5*time.Second)
+		within(t, fmt.Sprintf("leftover KILL at --cleanup-grace %s", grace), kill.at.Sub(exited.at), grace, tolerance)
+		if code := p.exit(5 * time.Second); code != 4 {
+			t.Errorf("exit status %d, want 4", code)
+		}
+	}
+}
