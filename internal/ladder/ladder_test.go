@@ -439,3 +439,16 @@ func FuzzShutdownTimeout(f *testing.F) {
 		}
 	})
 }
+
+// The margin before the orchestrator's SIGKILL, pinned to its values
+// (other tests compute their expectations with Margin itself).
+func TestMarginValues(t *testing.T) {
+	for grace, want := range map[time.Duration]time.Duration{
+		5 * time.Second: 500 * time.Millisecond, 9 * time.Second: 900 * time.Millisecond, 10 * time.Second: time.Second,
+		30 * time.Second: time.Second, 300 * time.Second: time.Second, 2 * time.Second: 200 * time.Millisecond,
+	} {
+		if got := Margin(grace); got != want {
+			t.Errorf("Margin(%s) = %s, want %s", grace, got, want)
+		}
+	}
+}
