@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(shell git rev-pars
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build release release-check image test test-deps vet fmt-check unit fuzz example e2e-docker e2e-swarm e2e-kube e2e-kubelet mutants faults bench clean
+.PHONY: build release release-check image test test-deps vet fmt-check unit fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus mutants faults bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -39,10 +39,24 @@ image:
 
 # The whole suite: static checks, then every test (unit and end to end,
 # under -race), then each fuzz target for a short bounded time.
-test: test-deps vet fmt-check unit fuzz
+test: test-deps vet fmt-check unit fuzz rules
 
 test-deps:
 	@scripts/need-debs $(TEST_DEBS)
+
+# The Prometheus rules of examples/prometheus: checked, and every alert
+# unit-tested with promtool (Debian's prometheus package).
+rules:
+	@scripts/need-debs prometheus
+	cd examples/prometheus && promtool check rules supervise.rules.yml && promtool test rules supervise.rules.test.yml
+	cd examples/prometheus && promtool check config prometheus-compose.yml >/dev/null && promtool check config prometheus-swarm.yml >/dev/null
+
+# A real Prometheus on loopback scrapes supervise over real workers and
+# evaluates the rules: readiness, OOM and crash-loop alerts fire, a healthy
+# worker raises none.
+e2e-prometheus: test-deps
+	@scripts/need-debs prometheus
+	$(GO) test -tags prometheus -count=1 -v -timeout 15m -run '^TestPrometheus' ./test/e2e/
 
 vet:
 	$(GO) vet ./...

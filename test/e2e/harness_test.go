@@ -302,3 +302,20 @@ func startHuey(t *testing.T, task string, env []string, args ...string) *proc {
 	p.waitFor(`^task started`, 10*time.Second)
 	return p
 }
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// write writes a file the test needs, or fails it.
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -112,14 +112,6 @@ func startDaemon(t *testing.T, cmd *exec.Cmd) {
 	})
 }
 
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // do sends a request with the admin token; body is JSON-encoded.
 func (k *kubeCluster) do(method, path string, body any) (int, []byte) {
 	var r io.Reader

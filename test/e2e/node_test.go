@@ -229,13 +229,6 @@ featureGates: {ContainerStopSignals: true}
 `, freePort(t), freePort(t), n.sock, filepath.Join(n.dir, "volume-plugins"), filepath.Join(n.dir, "pod-logs")))
 }
 
-func write(t *testing.T, path, data string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // importImage imports an OCI archive into the node's containerd.
 func (n *node) importImage(archive string) {
 	n.t.Helper()

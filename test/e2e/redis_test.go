@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -19,6 +20,14 @@ const python = "/usr/bin/python3"
 // returns its URL; it is stopped when the test ends. Without redis-server
 // or python3-rq the test is skipped with the reason.
 func redisServer(t *testing.T) string {
+	t.Helper()
+	url, _ := redisServerStoppable(t)
+	return url
+}
+
+// redisServerStoppable is redisServer, with a function that stops the
+// server before the test ends (it may be called more than once).
+func redisServerStoppable(t *testing.T) (string, func()) {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -37,7 +46,9 @@ func redisServer(t *testing.T) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var once sync.Once
+	stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait() }) }
+	t.Cleanup(stop)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -55,7 +66,7 @@ func redisServer(t *testing.T) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return "redis://" + addr
+	return "redis://" + addr, stop
 }
 
 // rqTool runs testdata/rq/rqtool.py and returns its output lines.
