@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(shell git rev-pars
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build release release-check image test test-deps vet fmt-check unit fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus mutants faults bench clean
+.PHONY: build release release-check image test test-deps vet fmt-check unit fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus mutants faults soak bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -118,6 +118,13 @@ e2e-kubelet:
 # and run against the tests that must catch it; prints caught/missed.
 mutants: test-deps
 	scripts/mutants
+
+# The soak: 8 real RQ workers and a Huey consumer with threads and one
+# with processes, each under supervise as PID 1; 1,000 jobs; 60 stops and
+# restarts at random moments at 10 s and 30 s graces; every job accounted
+# for. About ten minutes; not part of make test.
+soak: test-deps
+	$(GO) test -tags soak -count=1 -v -timeout 30m -run '^TestSoak$$' ./test/e2e/
 
 # The fault suite: storms, misbehaving children, HTTP abuse, bad values,
 # an RQ soak; a few minutes, under a real PID 1.

@@ -145,6 +145,9 @@ type stack struct {
 	env     []string
 	cmd     []string
 	redis   string // redis URL from the host
+	// files are the compose files, in order; compose.yaml and
+	// compose.test.yaml when empty.
+	files []string
 }
 
 // upRQ builds and starts the RQ example with grace period grace.
@@ -194,7 +197,15 @@ func (s *stack) up(n int) time.Time {
 
 func (s *stack) compose(allowFail bool, args ...string) string {
 	s.t.Helper()
-	full := append(append(append([]string{}, s.cmd[1:]...), "-p", s.project, "-f", "compose.yaml", "-f", "compose.test.yaml"), args...)
+	files := s.files
+	if len(files) == 0 {
+		files = []string{"compose.yaml", "compose.test.yaml"}
+	}
+	full := append(append([]string{}, s.cmd[1:]...), "-p", s.project)
+	for _, f := range files {
+		full = append(full, "-f", f)
+	}
+	full = append(full, args...)
 	return run(s.t, s.dir, s.env, allowFail, s.cmd[0], full...)
 }
 

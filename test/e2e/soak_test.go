@@ -1,0 +1,266 @@
+//go:build soak
+
+package e2e
+
+import (
+	"fmt"
+	"math/rand"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// soakWorker is one worker of the soak under supervise as PID 1, started
+// again after each stop.
+type soakWorker struct {
+	name  string
+	grace time.Duration
+	start func() *proc
+
+	mu sync.Mutex
+	p  *proc
+}
+
+// rungLateness is how late each rung after the first came against its
+// plan, over every stop of the soak.
+type rungLateness struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (r *rungLateness) add(d time.Duration) { r.mu.Lock(); r.d = append(r.d, d); r.mu.Unlock() }
+
+func (r *rungLateness) summary() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.d) == 0 {
+		return "no escalated rung"
+	}
+	d := append([]time.Duration{}, r.d...)
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	q := func(f float64) time.Duration { return d[min(len(d)-1, int(f*float64(len(d))))] }
+	return fmt.Sprintf("%d rungs after the first: lateness against plan p50 %s, p99 %s, max %s",
+		len(d), q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond), d[len(d)-1].Round(time.Microsecond))
+}
+
+var (
+	ladderRe = regexp.MustCompile(`msg="stop requested: starting the stop ladder".* ladder=(\S+)`)
+	rungRe   = regexp.MustCompile(`msg="stop rung: [^"]*" rung=(\d+)/\d+ .*since_stop=(\S+) cause="(?:drain deadline|the previous rung)`)
+)
+
+// plannedRungs reads a ladder string ("TERM,7.5s,TERM,1.5s,KILL") into
+// the time each rung is due after the stop signal.
+func plannedRungs(ladder string) []time.Duration {
+	var out []time.Duration
+	var at time.Duration
+	for i, part := range strings.Split(ladder, ",") {
+		if i%2 == 0 {
+			out = append(out, at)
+		} else if d, err := time.ParseDuration(part); err == nil {
+			at += d
+		}
+	}
+	return out
+}
+
+// measure adds the lateness of each deadline rung of one stop's log.
+func (r *rungLateness) measure(t *testing.T, out string) {
+	m := ladderRe.FindStringSubmatch(out)
+	if m == nil {
+		return
+	}
+	plan := plannedRungs(m[1])
+	for _, rm := range rungRe.FindAllStringSubmatch(out, -1) {
+		i, _ := strconv.Atoi(rm[1])
+		got, err := time.ParseDuration(rm[2])
+		if err != nil || i-1 >= len(plan) {
+			continue
+		}
+		r.add(got - plan[i-1])
+	}
+}
+
+// TestSoak runs the workers users run, at the scale they run them: eight
+// real RQ workers against one Redis, and a real Huey consumer with threads
+// and one with processes against SQLite, each under its own supervise as
+// PID 1; 1,000 jobs of 0.05-8 s; 60 stops and restarts at random moments,
+// at grace periods of 10 s and 30 s. At the end every job is accounted
+// for: finished, recorded as interrupted, left in one of RQ's registries,
+// or still queued. Nothing vanishes, and no supervise is outlived by a
+// process of its tree (p.exit fails the test when one holds its output).
+func TestSoak(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	seconds := func() float64 {
+		// Mostly short jobs, a fifth of them long: 0.05-1 s or 1-8 s.
+		if rng.Intn(5) == 0 {
+			return 1 + rng.Float64()*7
+		}
+		return 0.05 + rng.Float64()*0.95
+	}
+	url := redisServer(t)
+	var rqSecs []string
+	for i := 0; i < 800; i++ {
+		rqSecs = append(rqSecs, fmt.Sprintf("%.2f", seconds()))
+	}
+	var rqIDs []string
+	for i := 0; i < len(rqSecs); i += 200 {
+		rqIDs = append(rqIDs, rqTool(t, url, append([]string{"enqueue"}, rqSecs[i:min(i+200, len(rqSecs))]...)...)...)
+	}
+
+	hueys := map[string]*hueyApp{}
+	hueyTags := map[string][]string{}
+	for _, kind := range []string{"thread", "process"} {
+		h := newHueyApp(t)
+		hueys[kind] = h
+		var pairs []string
+		for i := 0; i < 100; i++ {
+			tag := fmt.Sprintf("%s%03d", kind, i)
+			hueyTags[kind] = append(hueyTags[kind], tag)
+			pairs = append(pairs, tag, fmt.Sprintf("%.2f", seconds()))
+		}
+		h.enqueue(pairs...)
+	}
+
+	var workers []*soakWorker
+	for i := 0; i < 8; i++ {
+		w := &soakWorker{name: fmt.Sprintf("rq%d", i), grace: []time.Duration{10 * time.Second, 30 * time.Second}[i%2]}
+		g := w.grace
+		w.start = func() *proc {
+			p := start(t, options{}, append([]string{"--listen", "off", "--grace-period", g.String(), "--"}, rqWorker(url)...)...)
+			p.waitFor(`Listening on default`, 30*time.Second)
+			return p
+		}
+		workers = append(workers, w)
+	}
+	for i, kind := range []string{"thread", "process"} {
+		h, k := hueys[kind], kind
+		w := &soakWorker{name: "huey-" + kind, grace: []time.Duration{10 * time.Second, 30 * time.Second}[i]}
+		g := w.grace
+		w.start = func() *proc { return h.consumer(k, 2, "--grace-period", g.String()) }
+		workers = append(workers, w)
+	}
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.p = w.start() }()
+	}
+	wg.Wait()
+
+	// 60 stops and restarts, two at a time, of workers picked at random,
+	// each at a random moment.
+	late := &rungLateness{}
+	var stopsMu sync.Mutex
+	outcomes := map[string]int{}
+	stops := make(chan int, 60)
+	for i := 0; i < 60; i++ {
+		stops <- i
+	}
+	close(stops)
+	var picks sync.Mutex
+	t0 := time.Now()
+	for s := 0; s < 2; s++ {
+		wg.Add(1)
+		go func(seed int64) {
+			defer wg.Done()
+			r := rand.New(rand.NewSource(seed))
+			for range stops {
+				var w *soakWorker
+				for w == nil {
+					picks.Lock()
+					w = workers[rng.Intn(len(workers))]
+					picks.Unlock()
+					if !w.mu.TryLock() {
+						w = nil // the other stopper has it: pick again
+					}
+				}
+				time.Sleep(time.Duration(200+r.Intn(3000)) * time.Millisecond)
+				w.p.signal(syscall.SIGTERM)
+				code := w.p.exit(w.grace + 10*time.Second)
+				out := w.p.output()
+				late.measure(t, out)
+				outcome := "?"
+				if m := regexp.MustCompile(`outcome=(\w+)`).FindStringSubmatch(out); m != nil {
+					outcome = m[1]
+				}
+				stopsMu.Lock()
+				outcomes[outcome]++
+				stopsMu.Unlock()
+				if code != 0 {
+					t.Errorf("%s: exit status %d after a stop (outcome %s)", w.name, code, outcome)
+				}
+				w.p = w.start()
+				w.mu.Unlock()
+			}
+		}(int64(s))
+	}
+	wg.Wait()
+	stopped := time.Since(t0)
+
+	// Let the workers finish what is queued, then stop them all.
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		queued := 0
+		for _, l := range rqTool(t, url, append([]string{"state"}, rqIDs...)...) {
+			if strings.Fields(l)[1] == "queued" {
+				queued++
+			}
+		}
+		for _, h := range hueys {
+			if p := h.tool("pending"); p != "" {
+				queued += len(strings.Fields(p))
+			}
+		}
+		if queued == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.p.signal(syscall.SIGTERM)
+			w.p.exit(w.grace + 10*time.Second)
+			late.measure(t, w.p.output())
+		}()
+	}
+	wg.Wait()
+
+	// Account for every job.
+	rqCounts := map[string]int{}
+	for _, l := range rqTool(t, url, append([]string{"state"}, rqIDs...)...) {
+		f := strings.Fields(l)
+		rqCounts[f[1]+"/"+f[2]]++
+		if f[1] == "missing" || f[2] == "nowhere" {
+			t.Errorf("RQ job %s vanished: %s", f[0], l)
+		}
+	}
+	hueyCounts := map[string]int{}
+	for kind, h := range hueys {
+		pending := map[string]bool{}
+		for _, tag := range strings.Fields(h.tool("pending")) {
+			pending[tag] = true
+		}
+		for _, tag := range hueyTags[kind] {
+			switch {
+			case h.has("finished", tag):
+				hueyCounts[kind+" finished"]++
+			case h.has("interrupted", tag):
+				hueyCounts[kind+" interrupted and recorded"]++
+			case pending[tag]:
+				hueyCounts[kind+" queued"]++
+			default:
+				t.Errorf("Huey task %s vanished (started: %v)", tag, h.has("started", tag))
+			}
+		}
+	}
+	t.Logf("60 stops and restarts in %s: outcomes %v", stopped.Round(time.Second), outcomes)
+	t.Logf("RQ, 800 jobs (status/registry): %v", rqCounts)
+	t.Logf("Huey, 2 x 100 tasks: %v", hueyCounts)
+	t.Logf("stop timings: %s", late.summary())
+}
