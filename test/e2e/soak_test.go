@@ -29,8 +29,9 @@ type soakWorker struct {
 // rungLateness is how late each rung after the first came against its
 // plan, over every stop of the soak.
 type rungLateness struct {
-	mu sync.Mutex
-	d  []time.Duration
+	mu     sync.Mutex
+	d      []time.Duration
+	drains []time.Duration
 }
 
 func (r *rungLateness) add(d time.Duration) { r.mu.Lock(); r.d = append(r.d, d); r.mu.Unlock() }
@@ -38,14 +39,21 @@ func (r *rungLateness) add(d time.Duration) { r.mu.Lock(); r.d = append(r.d, d);
 func (r *rungLateness) summary() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.d) == 0 {
-		return "no escalated rung"
+	quantiles := func(d []time.Duration) string {
+		d = append([]time.Duration{}, d...)
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		q := func(f float64) time.Duration { return d[min(len(d)-1, int(f*float64(len(d))))] }
+		return fmt.Sprintf("p50 %s, p99 %s, max %s", q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond),
+			d[len(d)-1].Round(time.Microsecond))
 	}
-	d := append([]time.Duration{}, r.d...)
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	q := func(f float64) time.Duration { return d[min(len(d)-1, int(f*float64(len(d))))] }
-	return fmt.Sprintf("%d rungs after the first: lateness against plan p50 %s, p99 %s, max %s",
-		len(d), q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond), d[len(d)-1].Round(time.Microsecond))
+	out := "no stop needed a rung after the first"
+	if len(r.d) > 0 {
+		out = fmt.Sprintf("%d rungs after the first: lateness against plan %s", len(r.d), quantiles(r.d))
+	}
+	if len(r.drains) > 0 {
+		out += fmt.Sprintf("; %d drains (stop signal to exit): %s", len(r.drains), quantiles(r.drains))
+	}
+	return out
 }
 
 var (
@@ -68,8 +76,18 @@ func plannedRungs(ladder string) []time.Duration {
 	return out
 }
 
-// measure adds the lateness of each deadline rung of one stop's log.
+var drainRe = regexp.MustCompile(`msg="child stopped" .*drain=(\S+)`)
+
+// measure adds the lateness of each deadline rung of one stop's log, and
+// its drain (stop signal to the child's exit).
 func (r *rungLateness) measure(t *testing.T, out string) {
+	if m := drainRe.FindStringSubmatch(out); m != nil {
+		if d, err := time.ParseDuration(m[1]); err == nil {
+			r.mu.Lock()
+			r.drains = append(r.drains, d)
+			r.mu.Unlock()
+		}
+	}
 	m := ladderRe.FindStringSubmatch(out)
 	if m == nil {
 		return
