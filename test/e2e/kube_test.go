@@ -265,6 +265,23 @@ func TestKube(t *testing.T) {
 	// A deletion without --grace-period uses the spec's grace, which the
 	// API server copies into deletionGracePeriodSeconds: the plan made at
 	// start from the spec holds.
+	// A pod that names its own stop signal (lifecycle.stopSignal, with the
+	// ContainerStopSignals gate): that signal starts the ladder as TERM
+	// does, rather than being passed on while the kubelet's SIGKILL nears.
+	t.Run("the pod's stop signal", func(t *testing.T) {
+		k.must("POST", "/api/v1/namespaces/"+ns+"/pods", obj{"apiVersion": "v1", "kind": "Pod", "metadata": obj{"name": "wquit"},
+			"spec": obj{"nodeName": "node-1", "serviceAccountName": "worker", "terminationGracePeriodSeconds": 20,
+				"automountServiceAccountToken": false, "os": obj{"name": "linux"},
+				"containers": []obj{{"name": "worker", "image": "registry.example/worker:1",
+					"lifecycle": obj{"stopSignal": "SIGQUIT"}}}}})
+		p := startHuey(t, "10m", podEnv(k.addr, "wquit", sa), "--listen", "off")
+		p.waitFor(`Kubernetes: the ladder is planned.*stop_signal=QUIT`, 5*time.Second)
+		sent := p.signal(syscall.SIGQUIT)
+		l := p.waitFor(`stop requested: starting the stop ladder.*signal=QUIT.*ladder=INT,17.5s,INT,1.5s,KILL`, 2*time.Second)
+		p.waitFor(`^signal INT$`, time.Second)
+		t.Logf("QUIT, the pod's stop signal, started the ladder %s after it was sent: %s", l.at.Sub(sent).Round(time.Millisecond), l.text)
+	})
+
 	t.Run("spec grace", func(t *testing.T) {
 		k.pod(ns, "w20", "worker", 20)
 		p := startHuey(t, "10m", podEnv(k.addr, "w20", sa), "--listen", "off")
