@@ -385,8 +385,7 @@ func TestKubelet(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			k.createPod(t, ns, rqPod(c.name, 20, c.hook))
 			n.waitRunning(t, ns, c.name, `Listening on default`)
-			start := n.logTime(t, ns, c.name, `msg="Kubernetes: the ladder is planned`)
-			_ = start
+			n.logTime(t, ns, c.name, `msg="Kubernetes: the ladder is planned`)
 			id := rqTool(t, url, "enqueue", "60")[0]
 			n.waitJob(t, ns, c.name, url, id)
 			deleted, term := n.deleteAndWatch(t, ns, c.name, 20)
