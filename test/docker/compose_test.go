@@ -72,13 +72,14 @@ func ensureBaseImage(t *testing.T) {
 	if exec.Command("docker", "image", "inspect", baseImage).Run() == nil {
 		return
 	}
+	// The same root filesystem the kubelet tests build their image from,
+	// made once by test/kube/rootfs.sh.
 	if _, err := os.Stat(filepath.Join(rootfsDir, "usr/bin/redis-server")); err != nil {
 		if _, err := exec.LookPath("debootstrap"); err != nil {
 			t.Skip("SKIP: no base image and no debootstrap to make one (apt-get install debootstrap)")
 		}
-		os.RemoveAll(rootfsDir)
 		t.Logf("debootstrapping %s", rootfsDir)
-		run(t, "", nil, false, "debootstrap", "--variant=minbase", "--include=python3-rq,redis-server,redis-tools", "bookworm", rootfsDir)
+		run(t, "", []string{"SUPERVISE_ROOTFS=" + rootfsDir}, false, "../kube/rootfs.sh")
 	}
 	cmd := exec.Command("sh", "-c", `tar -C "$0" -c . | docker import - "$1"`, rootfsDir, baseImage)
 	if out, err := cmd.CombinedOutput(); err != nil {
