@@ -53,8 +53,7 @@ func planCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
 // supervisor would make at start, with warns (the pod's, the environment's
 // typos) before and after its own warnings.
 func printPlan(w io.Writer, cfg *supervisor.Config, argv []string, before, after []string) {
-	o := plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Budget: cfg.Budget, GraceFrom: cfg.GraceFrom, Kubelet: cfg.Kubelet}
-	p := plan.Make(o, argv, func() ladder.Files { return plan.ScriptFiles(os.Environ()) })
+	p := plan.Make(cfg.PlanOptions(), argv, func() ladder.Files { return plan.ScriptFiles(os.Environ()) })
 	p.Warnings = append(append(before, p.Warnings...), after...)
 	p.Describe(w)
 }

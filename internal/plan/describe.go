@@ -72,22 +72,24 @@ func (p Plan) Describe(w io.Writer) {
 	}
 	di := lad.DrainIndex()
 	switch {
-	case lad.Timed && b.Grace > 0 && p.Kubelet:
-		kill := p.KillAt()
-		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the kubelet's SIGKILL")
-		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n"+
-			"the kubelet's, which comes %s after its stop signal: %s.\n"+
-			"At each stop supervise reads the pod again: a deletion's own grace\n"+
-			"(kubectl delete --grace-period) and a probe's restart replan the ladder.\n",
-			lad.Steps[di].Wait, kill, b.Grace-kill, b.Grace, strings.TrimPrefix(p.GraceFrom, "the pod spec: "))
 	case lad.Timed && b.Grace > 0:
 		kill := p.KillAt()
-		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the orchestrator's SIGKILL")
-		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n"+
-			"the orchestrator's. The orchestrator's grace period must be at least %s:\n"+
-			"compose stop_grace_period: %s, or Kubernetes terminationGracePeriodSeconds: %d\n"+
-			"(plus any preStop hook's time).\n",
-			lad.Steps[di].Wait, kill, b.Grace-kill, b.Grace, b.Grace, int(b.Grace.Round(time.Second)/time.Second))
+		who := "orchestrator"
+		if p.Kubelet {
+			who = "kubelet"
+		}
+		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the "+who+"'s SIGKILL")
+		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n", lad.Steps[di].Wait, kill, b.Grace-kill)
+		if p.Kubelet {
+			fmt.Fprintf(w, "the kubelet's, which comes %s after its stop signal: %s.\n"+
+				"At each stop supervise reads the pod again: a deletion's own grace\n"+
+				"(kubectl delete --grace-period) and a probe's restart replan the ladder.\n",
+				b.Grace, strings.TrimPrefix(p.GraceFrom, "the pod spec: "))
+		} else {
+			fmt.Fprintf(w, "the orchestrator's. The orchestrator's grace period must be at least %s:\n"+
+				"compose stop_grace_period: %s, or Kubernetes terminationGracePeriodSeconds: %d\n"+
+				"(plus any preStop hook's time).\n", b.Grace, b.Grace, int(b.Grace.Round(time.Second)/time.Second))
+		}
 	case lad.Timed:
 		kill := p.KillAt()
 		fmt.Fprintf(w, "\nThe worker drains for up to %s; supervise's KILL lands at %s. No grace period\n"+

@@ -97,9 +97,6 @@ func (o Options) plan(argv []string, d ladder.Detection, b ladder.Budget) Plan {
 	return p
 }
 
-// Timed reports whether the plan sets deadlines of its own.
-func (p Plan) Timed() bool { return len(p.Ladder.Steps) > 0 && p.Ladder.Timed }
-
 // KillAt is when a timed plan's KILL lands, counted from the stop signal.
 func (p Plan) KillAt() time.Duration { return p.Ladder.KillAt(p.Budget) }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/signals"
 )
 
@@ -114,6 +115,11 @@ type Grace struct {
 // for it: the first rung is sent at once, and the answer, when it comes,
 // times the rest of the ladder from the stop signal.
 const GraceLookupTimeout = time.Second
+
+// PlanOptions are the options of cfg that decide a stop's plan.
+func (cfg *Config) PlanOptions() plan.Options {
+	return plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Budget: cfg.Budget, GraceFrom: cfg.GraceFrom, Kubelet: cfg.Kubelet}
+}
 
 // ParseRestart reads a restart policy: no, on-failure or always.
 func ParseRestart(text string) (RestartMode, error) {

@@ -273,6 +273,4 @@ func (e *ending) lastRung() string {
 }
 
 // options are the plan options of cfg.
-func (m *machine) options() plan.Options {
-	return plan.Options{Preset: m.cfg.Preset, Stop: m.cfg.Stop, Budget: m.cfg.Budget, GraceFrom: m.cfg.GraceFrom, Kubelet: m.cfg.Kubelet}
-}
+func (m *machine) options() plan.Options { return m.cfg.PlanOptions() }

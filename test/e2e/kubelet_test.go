@@ -82,6 +82,18 @@ func (n *node) workerImage() {
 	os.Remove(archive)
 }
 
+// startWorkerNode starts what every kubelet test needs: the API server,
+// the node with the worker image imported, and a Redis on loopback (the
+// pods share the host's network). It returns Redis's URL.
+func startWorkerNode(t *testing.T) (*kubeCluster, *node, string) {
+	t.Helper()
+	k := startKube(t)
+	n := startNode(t, k)
+	url := redisServer(t)
+	n.workerImage()
+	return k, n, url
+}
+
 // kubePod is a worker pod of the kubelet tests: supervise as PID 1 of its
 // only container, host network, on node-1.
 type kubePod struct {
@@ -306,10 +318,7 @@ func reportHas(t *testing.T, term termination, wants ...string) {
 // and a probe's restart included, and the stop report is read back from
 // the API as the container's termination message.
 func TestKubelet(t *testing.T) {
-	k := startKube(t)
-	n := startNode(t, k)
-	url := redisServer(t)
-	n.workerImage()
+	k, n, url := startWorkerNode(t)
 	ns := "work"
 	k.setupNamespace(ns)
 	k.rootCA(ns)
@@ -526,10 +535,7 @@ func startAPIProxy(t *testing.T, k *kubeCluster) *apiProxy {
 // own time too). Each case has an API proxy of its own and they run side
 // by side.
 func TestKubeletFaults(t *testing.T) {
-	k := startKube(t)
-	n := startNode(t, k)
-	url := redisServer(t)
-	n.workerImage()
+	k, n, url := startWorkerNode(t)
 	ns := "faults"
 	k.setupNamespace(ns)
 
@@ -715,10 +721,7 @@ func (k *kubeCluster) podsOf(ns, prefix string) map[string]podStatus {
 // real node (adapted as adaptDeployment says), stops its pod mid-job, and
 // then restarts a Deployment of three RQ workers while 30 jobs run.
 func TestKubeletDeployments(t *testing.T) {
-	k := startKube(t)
-	n := startNode(t, k)
-	url := redisServer(t)
-	n.workerImage()
+	k, n, url := startWorkerNode(t)
 	k.startControllerManager(t, n.dir)
 	ns := "examples"
 	k.must("POST", "/api/v1/namespaces", obj{"apiVersion": "v1", "kind": "Namespace", "metadata": obj{"name": ns}})
