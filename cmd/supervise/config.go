@@ -135,34 +135,34 @@ func (in input) stopPlan(cfg *supervisor.Config) error {
 }
 
 // buildConfig turns the parsed command line into the supervisor's Config.
-func (in input) buildConfig() (supervisor.Config, error) {
+func (in input) buildConfig() (*supervisor.Config, error) {
 	c := in.c
-	var cfg supervisor.Config
+	cfg := &supervisor.Config{}
 	argv := c.Args().Slice()
 	if err := checkArgv(argv); err != nil {
-		return cfg, err
+		return nil, err
 	}
 	cfg.Argv = argv
 	cfg.Env = os.Environ()
 
 	log, err := in.buildLogger()
 	if err != nil {
-		return cfg, err
+		return nil, err
 	}
 	cfg.Log = log
 
-	if err := in.stopPlan(&cfg); err != nil {
-		return cfg, err
+	if err := in.stopPlan(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.CleanupGrace, err = in.duration("cleanup-grace"); err != nil {
-		return cfg, err
+		return nil, err
 	}
 	cfg.TerminationLog = terminationLog(c.String("termination-log"))
 	cfg.ExitZero = map[int]bool{}
 	for _, e := range c.StringSlice("exit-zero") {
 		n, err := strconv.Atoi(strings.TrimSpace(e))
 		if err != nil || n < 0 || n > 255 {
-			return cfg, usagef("invalid %s %q: want an exit status from 0 to 255", in.source("exit-zero"), e)
+			return nil, usagef("invalid %s %q: want an exit status from 0 to 255", in.source("exit-zero"), e)
 		}
 		cfg.ExitZero[n] = true
 	}
@@ -172,17 +172,17 @@ func (in input) buildConfig() (supervisor.Config, error) {
 	cfg.WarnOnReap = c.Bool("warn-reap")
 
 	if cfg.Restart, err = supervisor.ParseRestart(c.String("restart")); err != nil {
-		return cfg, usagef("invalid %s %v", in.source("restart"), err)
+		return nil, usagef("invalid %s %v", in.source("restart"), err)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(c.String("restart-max")))
 	if err != nil || n < 0 || n > 1_000_000 {
-		return cfg, usagef("invalid %s %q: want a whole number from 0 (no limit) to 1000000", in.source("restart-max"), c.String("restart-max"))
+		return nil, usagef("invalid %s %q: want a whole number from 0 (no limit) to 1000000", in.source("restart-max"), c.String("restart-max"))
 	}
 	cfg.RestartMax = n
 
 	if u := c.String("user"); u != "" {
 		if cfg.Credential, cfg.Home, err = credential.Resolve(u); err != nil {
-			return cfg, in.invalid("user", err)
+			return nil, in.invalid("user", err)
 		}
 	}
 	return cfg, nil

@@ -5,7 +5,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/supervise/supervise/internal/signals"
-	"github.com/supervise/supervise/internal/supervisor"
 )
 
 // optKind is how an option takes its value.
@@ -50,6 +49,11 @@ var helpOrder = []string{catStop, catChild, catHealth, catCompat, catLog}
 // defaultListen is where the health server listens unless told otherwise.
 const defaultListen = "127.0.0.1:9797"
 
+// defaultCleanupGrace is supervisor.DefaultCleanupGrace as the option
+// reads it (a test holds them equal). A constant, so building the table
+// formats nothing at start.
+const defaultCleanupGrace = "2s"
+
 var runOptions = []opt{
 	{name: "grace-period", group: catStop, usage: "orchestrator's grace `D` (unset: no deadline)"},
 	{name: "preset", group: catStop, def: "auto", usage: "stop protocol `NAME`: auto, none, ..."},
@@ -59,7 +63,7 @@ var runOptions = []opt{
 	{name: "grace-from-api", group: catStop, def: "auto", usage: "ask Kubernetes: `MODE` auto, on, off"},
 	{name: "kube-container", group: catStop, usage: "its container's `NAME`, in a pod of several"},
 	{name: "kube-serviceaccount-dir", group: catStop, hidden: true, usage: "service account `DIR` (token, ca.crt, namespace)"},
-	{name: "cleanup-grace", group: catStop, def: supervisor.DefaultCleanupGrace.String(), usage: "leftovers' TERM to KILL `D`"},
+	{name: "cleanup-grace", group: catStop, def: defaultCleanupGrace, usage: "leftovers' TERM to KILL `D`"},
 	{name: "termination-log", group: catStop, usage: "stop report `FILE`, or off"},
 
 	{name: "restart", group: catChild, def: "no", usage: "`POLICY`: no, on-failure, always"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"runtime"
 	"time"
@@ -28,7 +29,7 @@ type healthParts struct {
 
 // health reads the health options, all of them checked even with
 // --listen off, and opens the listener.
-func (in input) health(cfg supervisor.Config) (*healthParts, error) {
+func (in input) health(log *slog.Logger) (*healthParts, error) {
 	c := in.c
 	hp := &healthParts{status: &supervisor.Status{}}
 	mem := cgroup.Detect("/sys/fs/cgroup")
@@ -39,7 +40,7 @@ func (in input) health(cfg supervisor.Config) (*healthParts, error) {
 	if err := health.CheckListen(listen); err != nil {
 		return nil, in.bad("listen", listen, err)
 	}
-	h := &health.Server{Status: hp.status, Log: cfg.Log}
+	h := &health.Server{Status: hp.status, Log: log}
 	age, err := in.checkedDuration("heartbeat-max-age", health.CheckHeartbeatAge)
 	if err != nil {
 		return nil, err
@@ -96,10 +97,10 @@ func (in input) health(cfg supervisor.Config) (*healthParts, error) {
 		if c.IsSet("listen") {
 			return nil, usagef("cannot listen on %s %s: %v", in.source("listen"), listen, health.NetError(err))
 		}
-		cfg.Log.Warn("health server off: cannot listen on the default address", "listen", listen, "error", health.NetError(err))
+		log.Warn("health server off: cannot listen on the default address", "listen", listen, "error", health.NetError(err))
 		return hp, nil
 	}
-	cfg.Log.Info("health server listening", "listen", ln.Addr().String())
+	log.Info("health server listening", "listen", ln.Addr().String())
 	hp.ln, hp.server, hp.checker = ln, h, chk
 	return hp, nil
 }

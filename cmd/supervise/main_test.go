@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/supervisor"
 )
 
 // runCLI runs the command line in-process and returns its exit status,
@@ -191,6 +193,15 @@ func TestHelpGroupsCoverEveryOption(t *testing.T) {
 		if !slices.Contains(helpOrder, o.group) {
 			t.Errorf("--%s is in no help group (%q)", o.name, o.group)
 		}
+	}
+}
+
+// The --cleanup-grace default is written as a constant; it must say what
+// the supervisor uses when the option is absent.
+func TestCleanupGraceDefault(t *testing.T) {
+	d, err := time.ParseDuration(defaultCleanupGrace)
+	if err != nil || d != supervisor.DefaultCleanupGrace {
+		t.Fatalf("--cleanup-grace default %q is %v (%v), the supervisor's is %v", defaultCleanupGrace, d, err, supervisor.DefaultCleanupGrace)
 	}
 }
 

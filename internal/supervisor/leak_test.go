@@ -50,7 +50,7 @@ func TestRunLeaksNoGoroutine(t *testing.T) {
 		}
 		done <- err
 	}()
-	if code := Run(cfg); code != 3 {
+	if code := Run(&cfg); code != 3 {
 		t.Errorf("Run = %d, want 3", code)
 	}
 	<-done // it may have raced the end of Run; either way it must return
@@ -111,7 +111,7 @@ func TestKillRungReachesHooks(t *testing.T) {
 		Hooks:     h,
 	}
 	done := make(chan int, 1)
-	go func() { done <- Run(cfg) }()
+	go func() { done <- Run(&cfg) }()
 	// The child writes the file once it traps TERM, after Run subscribed.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(ready); err == nil {

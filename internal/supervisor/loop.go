@@ -49,9 +49,13 @@ type loop struct {
 // returns supervise's exit status. It blocks for the child's whole life and
 // must be called at most once per process, from any goroutine. cfg is
 // taken as it is (the command line checks each value where it parses it);
-// Run fills in only what needs no choice (a logger, no hooks, no
-// rewrites).
-func Run(cfg Config) int {
+// Run fills in, in its own copy, only what needs no choice (a logger, no
+// hooks, no rewrites). cfg is a pointer so that the caller's frame holds
+// no copy of it for the call: the loop's frames sit under that one for
+// the process's life, and start-up fits the stack a goroutine starts with
+// (see cmd/supervise's run).
+func Run(given *Config) int {
+	cfg := *given
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
