@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,7 +72,44 @@ func (h *hueyApp) consumer(kind string, workers int, args ...string) *proc {
 		"-d", "0.1", "-m", "0.5", "-b", "1.05", "-C")
 	p := start(h.t, options{env: h.env}, argv...)
 	p.waitFor(`preset=huey reason="auto: python module huey.bin.huey_consumer"`, 10*time.Second)
+	h.waitCatchesTERM(p, 20*time.Second)
 	return p
+}
+
+// waitCatchesTERM waits until the consumer (supervise's child) catches
+// SIGTERM. Huey installs its stop handlers only after it has started all
+// its workers (Consumer.start in huey/consumer.py), and a worker may
+// already run a task by then: a stop before that meets Python's default
+// SIGINT handler, a KeyboardInterrupt in the middle of Huey's start-up,
+// which no init can turn into a graceful stop. These tests stop a
+// consumer that is ready for it; Python catches no TERM of its own, so a
+// caught TERM is Huey's handler.
+func (h *hueyApp) waitCatchesTERM(p *proc, timeout time.Duration) {
+	h.t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, q := range procs() {
+			if q.ppid == p.pid && catches(q.pid, syscall.SIGTERM) {
+				return
+			}
+		}
+	}
+	h.t.Fatalf("the Huey consumer did not catch SIGTERM within %s", timeout)
+}
+
+// catches reports whether pid has a handler for sig (SigCgt in
+// /proc/PID/status, a hexadecimal mask with bit sig-1 for sig).
+func catches(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return false
 }
 
 // bothKinds runs f for thread and process workers, in parallel.
