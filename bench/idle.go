@@ -44,12 +44,9 @@ func (b *bench) idle() {
 		}
 	}
 	httpRSS, httpWake := rss["supervise+http"], wake["supervise+http"]
-	delete(rss, "supervise+http")
-	delete(pss, "supervise+http")
-	delete(wake, "supervise+http")
-	delete(size, "supervise+http")
-	delete(anon, "supervise+http")
-	delete(file, "supervise+http")
+	for _, m := range []map[string]float64{rss, pss, wake, size, anon, file} {
+		delete(m, "supervise+http") // it has rows of its own
+	}
 	b.table.add(fmt.Sprintf("idle wakeups, context switches over %s", window), "per s", true, goal{max: 0, hasMax: true}, wake)
 	b.table.add("  supervise with the health server on", "per s", true, goal{max: 0, hasMax: true}, map[string]float64{"supervise": httpWake})
 	b.table.add("idle RSS", "MiB", true, goal{card: 1.20}, rss)

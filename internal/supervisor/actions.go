@@ -186,5 +186,5 @@ func (f systemFacts) planAtStop(pid int) (plan.Plan, bool) {
 	if len(argv) == 0 {
 		return plan.Plan{}, false
 	}
-	return plan.Make(f.l.m.options(), argv, func() ladder.Files { return plan.ChildScriptFiles(pid) }), true
+	return plan.Make(f.l.cfg.PlanOptions(), argv, func() ladder.Files { return plan.ChildScriptFiles(pid) }), true
 }

@@ -125,7 +125,7 @@ func (l *loop) handle(ev event) { l.do(l.m.step(ev)) }
 // announcePlan makes the plan at start and says which stop protocol
 // applies, why, and what a stop will do.
 func (l *loop) announcePlan() {
-	l.m.startPlan = plan.Make(l.m.options(), l.cfg.Argv, func() ladder.Files { return plan.ScriptFiles(l.cfg.Env) })
+	l.m.startPlan = plan.Make(l.cfg.PlanOptions(), l.cfg.Argv, func() ladder.Files { return plan.ScriptFiles(l.cfg.Env) })
 	msg, attrs := l.m.startPlan.StartLine()
 	l.log.Info(msg, attrs...)
 	for _, w := range l.m.startPlan.Warnings {

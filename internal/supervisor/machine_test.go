@@ -49,7 +49,7 @@ func newMachine(t *testing.T, change func(*Config)) (*machine, *fakeFacts) {
 	}
 	f := &fakeFacts{}
 	m := &machine{cfg: cfg, facts: f}
-	m.startPlan = plan.Make(m.options(), cfg.Argv, func() ladder.Files { return ladder.Files{} })
+	m.startPlan = plan.Make(m.cfg.PlanOptions(), cfg.Argv, func() ladder.Files { return ladder.Files{} })
 	m.step(event{kind: evStarted, at: t0, pid: 42})
 	return m, f
 }
@@ -271,7 +271,7 @@ func TestMachineSequences(t *testing.T) {
 		if m.startPlan.Preset != ladder.Generic {
 			t.Fatalf("start plan %s", m.startPlan.Preset)
 		}
-		p := plan.Make(m.options(), []string{"rq", "worker"}, nil)
+		p := plan.Make(m.cfg.PlanOptions(), []string{"rq", "worker"}, nil)
 		f.atStop = &p
 		acts := m.step(event{kind: evStop, at: at(time.Second), received: unix.SIGTERM, sig: unix.SIGTERM})
 		if m.end.plan.Preset != "rq" || !strings.Contains(logged(acts), "preset changed at stop") {

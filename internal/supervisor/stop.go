@@ -149,7 +149,7 @@ func (m *machine) graceLearned(ev event) {
 	}
 	b := p.Budget
 	b.Grace = max(a.Period, ladder.MinGrace)
-	e.plan = p.Within(m.options(), b, from)
+	e.plan = p.Within(m.cfg.PlanOptions(), b, from)
 	if e.steps == nil {
 		m.log(slog.LevelInfo, "grace period from "+src+" (preset none: no timer)", attrs...)
 		return
@@ -271,6 +271,3 @@ func (e *ending) lastRung() string {
 	r := sent[len(sent)-1]
 	return fmt.Sprintf("%d/%d %s", r.Index+1, len(e.steps.Ladder().Steps), signalName(r.Signal))
 }
-
-// options are the plan options of cfg.
-func (m *machine) options() plan.Options { return m.cfg.PlanOptions() }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,29 +86,13 @@ func (h *hueyApp) consumer(kind string, workers int, args ...string) *proc {
 func (h *hueyApp) waitCatchesTERM(p *proc, timeout time.Duration) {
 	h.t.Helper()
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		for _, q := range procs() {
-			if q.ppid == p.pid && catches(q.pid, syscall.SIGTERM) {
+		for _, c := range children(p.pid) {
+			if catches(c, syscall.SIGTERM) {
 				return
 			}
 		}
 	}
 	h.t.Fatalf("the Huey consumer did not catch SIGTERM within %s", timeout)
-}
-
-// catches reports whether pid has a handler for sig (SigCgt in
-// /proc/PID/status, a hexadecimal mask with bit sig-1 for sig).
-func catches(pid int, sig syscall.Signal) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return false
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "SigCgt:"); ok {
-			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return err == nil && mask&(1<<(uint(sig)-1)) != 0
-		}
-	}
-	return false
 }
 
 // bothKinds runs f for thread and process workers, in parallel.

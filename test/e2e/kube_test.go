@@ -262,9 +262,6 @@ func TestKube(t *testing.T) {
 		}
 	})
 
-	// A deletion without --grace-period uses the spec's grace, which the
-	// API server copies into deletionGracePeriodSeconds: the plan made at
-	// start from the spec holds.
 	// A pod that names its own stop signal (lifecycle.stopSignal, with the
 	// ContainerStopSignals gate): that signal starts the ladder as TERM
 	// does, rather than being passed on while the kubelet's SIGKILL nears.
@@ -282,6 +279,9 @@ func TestKube(t *testing.T) {
 		t.Logf("QUIT, the pod's stop signal, started the ladder %s after it was sent: %s", l.at.Sub(sent).Round(time.Millisecond), l.text)
 	})
 
+	// A deletion without --grace-period uses the spec's grace, which the
+	// API server copies into deletionGracePeriodSeconds: the plan made at
+	// start from the spec holds.
 	t.Run("spec grace", func(t *testing.T) {
 		k.pod(ns, "w20", "worker", 20)
 		p := startHuey(t, "10m", podEnv(k.addr, "w20", sa), "--listen", "off")

@@ -5,12 +5,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // The tests' one reader of /proc: process states, parents, children,
-// zombies and resident memory, as the host sees them.
+// zombies, resident memory and caught signals, as the host sees them.
 
 // procInfo is one process from /proc/PID/stat.
 type procInfo struct {
@@ -141,14 +142,31 @@ func firstChild(t *testing.T, pid int) int {
 	return 0
 }
 
-// rssKiB is a process's resident memory in KiB; 0 when gone.
-func rssKiB(pid int) int {
+// statusField is one field of /proc/PID/status, trimmed; "" when the
+// process or the field is gone.
+func statusField(pid int, name string) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.Fields(v)[0])
-			return n
+		if v, ok := strings.CutPrefix(l, name+":"); ok {
+			return strings.TrimSpace(v)
 		}
 	}
-	return 0
+	return ""
+}
+
+// rssKiB is a process's resident memory in KiB; 0 when gone.
+func rssKiB(pid int) int {
+	f := strings.Fields(statusField(pid, "VmRSS"))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
+}
+
+// catches reports whether pid has a handler for sig (SigCgt, a
+// hexadecimal mask with bit sig-1 for sig).
+func catches(pid int, sig syscall.Signal) bool {
+	mask, err := strconv.ParseUint(statusField(pid, "SigCgt"), 16, 64)
+	return err == nil && mask&(1<<(uint(sig)-1)) != 0
 }
