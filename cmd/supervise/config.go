@@ -16,6 +16,7 @@ import (
 	"github.com/supervise/supervise/internal/duration"
 	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/logging"
+	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/signals"
 	"github.com/supervise/supervise/internal/supervisor"
 )
@@ -94,10 +95,18 @@ func (in input) budget() (ladder.Budget, error) {
 	if b.StopDelay, err = in.duration("stop-delay"); err != nil {
 		return b, err
 	}
+	if b.FastStop, err = in.optionalDuration("fast-stop"); err != nil {
+		return b, err
+	}
+	if b.FastStop == 0 && strings.TrimSpace(in.c.String("fast-stop")) != "" {
+		return b, usagef("invalid %s %q: must be at least %s; leave it unset for the preset's own wait",
+			in.source("fast-stop"), in.c.String("fast-stop"), ladder.MinSpacing)
+	}
 	if err := b.Validate(); err != nil {
 		var fe *ladder.FieldError
 		if errors.As(err, &fe) {
-			name := map[string]string{ladder.FieldGrace: "grace-period", ladder.FieldDrainTimeout: "drain-timeout", ladder.FieldStopDelay: "stop-delay"}[fe.Field]
+			name := map[string]string{ladder.FieldGrace: "grace-period", ladder.FieldDrainTimeout: "drain-timeout",
+				ladder.FieldStopDelay: "stop-delay", ladder.FieldFastStop: "fast-stop"}[fe.Field]
 			return b, usagef("invalid %s %q: %s", in.source(name), in.c.String(name), fe.Reason)
 		}
 		return b, usageError{err.Error()}
@@ -120,10 +129,21 @@ func (in input) stopPlan(cfg *supervisor.Config) error {
 	if cfg.Budget.Grace > 0 {
 		cfg.GraceFrom = in.source("grace-period")
 	}
+	if cfg.Budget.FastStop > 0 {
+		cfg.FastStopFrom = in.source("fast-stop")
+	}
 	if s := c.String("stop"); s != "" {
 		if cfg.Stop, err = ladder.ParseStop(s); err != nil {
 			return in.invalid("stop", err)
 		}
+		if cfg.Budget.FastStop > 0 {
+			return usagef("%s and %s both given: the hand-written ladder's own waits are used; "+
+				"write the fast stop into it, or drop %s", in.source("fast-stop"), in.source("stop"), in.source("stop"))
+		}
+	}
+	if p, ok := ladder.Lookup(cfg.Preset); ok && cfg.Budget.FastStop > 0 && !p.HasFastStop() {
+		return usagef("%s given, but preset %s has no \"stop now\" rung for it to time: drop it, or pick a preset "+
+			"that has one (supervise presets)", in.source("fast-stop"), cfg.Preset)
 	}
 	cfg.Rewrite = signals.Rewrite{}
 	for _, r := range c.StringSlice("rewrite") {
@@ -132,6 +152,16 @@ func (in input) stopPlan(cfg *supervisor.Config) error {
 		}
 	}
 	return nil
+}
+
+// fits checks that the waits the user set fit the grace period for the
+// plan the command line makes (auto's pick included): a --fast-stop that
+// leaves the drain too short, or passes the grace, is bad input.
+func (in input) fits(p plan.Plan) error {
+	if p.Err == nil {
+		return nil
+	}
+	return usagef("invalid %s %q (grace period from %s): %v", in.source("fast-stop"), in.c.String("fast-stop"), p.GraceFrom, p.Err)
 }
 
 // buildConfig turns the parsed command line into the supervisor's Config.

@@ -59,6 +59,7 @@ var runOptions = []opt{
 	{name: "preset", group: catStop, def: "auto", usage: "stop protocol `NAME`: auto, none, ..."},
 	{name: "drain-timeout", group: catStop, usage: "fixed drain wait `D`, not planned"},
 	{name: "stop", group: catStop, usage: "ladder by hand: `LADDER` like TERM,290s,QUIT,5s"},
+	{name: "fast-stop", group: catStop, usage: "worker's own `D` after \"stop now\", before KILL"},
 	{name: "stop-delay", group: catStop, def: "0s", usage: "first rung `D` after readiness 503"},
 	{name: "grace-from-api", group: catStop, def: "auto", usage: "ask Kubernetes: `MODE` auto, on, off"},
 	{name: "kube-container", group: catStop, usage: "its container's `NAME`, in a pod of several"},

@@ -19,6 +19,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/proctree"
 	"github.com/supervise/supervise/internal/supervisor"
 )
@@ -136,6 +138,19 @@ func runChild(in input) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	kp, err := in.readPod()
+	if err != nil {
+		return 0, err
+	}
+	if kp != nil {
+		kp.log(cfg, kp.apply(cfg, in))
+	}
+	// Waits that do not fit are refused before anything else starts.
+	p := plan.Make(cfg.PlanOptions(), cfg.Argv, func() ladder.Files { return plan.ScriptFiles(cfg.Env) })
+	if err := in.fits(p); err != nil {
+		return 0, err
+	}
+	cfg.StartPlan = &p
 	hp, err := in.health(cfg.Log)
 	if err != nil {
 		return 0, err
@@ -143,13 +158,6 @@ func runChild(in input) (int, error) {
 	hp.apply(cfg)
 	for _, w := range unknownEnv(os.Environ(), in.c.App.Flags) {
 		cfg.Log.Warn(w)
-	}
-	kp, err := in.readPod()
-	if err != nil {
-		return 0, err
-	}
-	if kp != nil {
-		kp.log(cfg, kp.apply(cfg, in))
 	}
 	if err := proctree.SetParentDeathSignal(pdeath); err != nil {
 		return 0, err

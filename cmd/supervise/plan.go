@@ -43,8 +43,7 @@ func planCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
 			if kp != nil {
 				warns = kp.apply(&cfg, in)
 			}
-			printPlan(stdout, &cfg, argv, warns, unknownEnv(os.Environ(), in.c.App.Flags))
-			return nil
+			return printPlan(stdout, in, &cfg, argv, warns, unknownEnv(os.Environ(), in.c.App.Flags))
 		},
 	}
 }
@@ -52,10 +51,15 @@ func planCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
 // printPlan writes the preview of a stop of argv under cfg: the plan the
 // supervisor would make at start, with warns (the pod's, the environment's
 // typos) before and after its own warnings.
-func printPlan(w io.Writer, cfg *supervisor.Config, argv []string, before, after []string) {
+// Waits that do not fit are refused, as at start.
+func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string, before, after []string) error {
 	p := plan.Make(cfg.PlanOptions(), argv, func() ladder.Files { return plan.ScriptFiles(os.Environ()) })
+	if err := in.fits(p); err != nil {
+		return err
+	}
 	p.Warnings = append(append(before, p.Warnings...), after...)
 	p.Describe(w)
+	return nil
 }
 
 // presetGraces are the grace periods `supervise presets` shows each
@@ -99,6 +103,11 @@ func printPresets(w io.Writer, in input) error {
 			fmt.Fprintf(w, "  %-20s %s (… = on a repeated stop signal)\n", "no grace period:", l)
 		}
 		fmt.Fprint(w, wrap("source: "+p.Source, "  ", 78))
+		tested := p.Tested
+		if tested == "" {
+			tested = "not run against a real worker by supervise's tests"
+		}
+		fmt.Fprint(w, wrap("tested with: "+tested, "  ", 78))
 		if r := ladder.Recognised(name); len(r) > 0 {
 			fmt.Fprintf(w, "  auto picks it for: %s\n", strings.Join(r, ", "))
 		}

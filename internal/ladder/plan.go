@@ -17,6 +17,11 @@ type Budget struct {
 	StopDelay time.Duration
 	// DrainTimeout, when set, is the drain wait, whatever the grace.
 	DrainTimeout time.Duration
+	// FastStop, when set, is the wait after each "stop now" rung (the
+	// rungs between the drain and KILL) in a timed ladder, instead of the
+	// preset's measured one: for a worker whose own "stop now" takes a
+	// configured time (Celery's worker_soft_shutdown_timeout).
+	FastStop time.Duration
 }
 
 // Budget fields, as FieldError names them.
@@ -24,6 +29,7 @@ const (
 	FieldGrace        = "grace period"
 	FieldDrainTimeout = "drain timeout"
 	FieldStopDelay    = "stop delay"
+	FieldFastStop     = "fast stop"
 )
 
 // MinGrace is the shortest grace period a ladder can be planned in.
@@ -41,14 +47,17 @@ func (e *FieldError) Error() string {
 }
 
 // Validate checks the budget's bounds: a grace period of at least MinGrace
-// (or none), a drain timeout of at least MinSpacing (or none), and a stop
-// delay shorter than a known grace period. The error is a *FieldError.
+// (or none), a drain timeout and a fast stop of at least MinSpacing (or
+// none), and a stop delay shorter than a known grace period. The error is
+// a *FieldError. Whether the waits fit the grace together is Fit's to say.
 func (b Budget) Validate() error {
 	switch {
 	case b.Grace < 0 || b.Grace > 0 && b.Grace < MinGrace:
 		return &FieldError{FieldGrace, b.Grace, fmt.Sprintf("must be at least %s, or unset", MinGrace)}
 	case b.DrainTimeout < 0 || b.DrainTimeout > 0 && b.DrainTimeout < MinSpacing:
 		return &FieldError{FieldDrainTimeout, b.DrainTimeout, fmt.Sprintf("must be at least %s", MinSpacing)}
+	case b.FastStop < 0 || b.FastStop > 0 && b.FastStop < MinSpacing:
+		return &FieldError{FieldFastStop, b.FastStop, fmt.Sprintf("must be at least %s", MinSpacing)}
 	case b.StopDelay < 0:
 		return &FieldError{FieldStopDelay, b.StopDelay, "must not be negative"}
 	case b.Grace > 0 && b.StopDelay >= b.Grace:
@@ -75,12 +84,92 @@ func FastWait(base, grace time.Duration) time.Duration {
 	return max(base, min(grace/100, 10*time.Second))
 }
 
+// fastWait is the wait after the fast-stop rung whose least is base: the
+// budget's FastStop when set, else FastWait.
+func (b Budget) fastWait(base time.Duration) time.Duration {
+	if b.FastStop > 0 {
+		return b.FastStop
+	}
+	return FastWait(base, b.Grace)
+}
+
+// HasFastStop reports whether p has a "stop now" rung, a rung between
+// the drain and KILL, whose wait FastStop can set.
+func (p Preset) HasFastStop() bool {
+	l := p.Ladder()
+	return len(l.Steps) > 0 && l.DrainIndex() < len(l.Steps)-2
+}
+
+// FitError says that the waits a user set cannot all fit the grace
+// period: the drain would fall below MinSpacing, or the ladder would end
+// after the grace period's margin.
+type FitError struct {
+	Preset string
+	Budget Budget
+	// Need is the grace period the waits need; Drain the drain that would
+	// be left (zero with a drain timeout).
+	Need, Drain time.Duration
+}
+
+func (e *FitError) Error() string {
+	b := e.Budget
+	if b.DrainTimeout > 0 {
+		return fmt.Sprintf("fast stop %s and drain timeout %s do not fit the grace period %s: the %s ladder ends %s after the stop, "+
+			"later than the %s margin before the orchestrator's SIGKILL allows; the grace period must be at least %s",
+			b.FastStop, b.DrainTimeout, b.Grace, e.Preset, e.Need-Margin(e.Need), Margin(b.Grace), e.Need)
+	}
+	return fmt.Sprintf("fast stop %s does not fit the grace period %s: the %s ladder would leave the drain %s, below the %s "+
+		"a drain needs; the grace period must be at least %s, or the fast stop shorter", b.FastStop, b.Grace, e.Preset,
+		e.Drain, MinSpacing, e.Need)
+}
+
+// Fit checks that a FastStop the user set fits p's ladder into a known
+// grace period: the drain keeps at least MinSpacing (or the drain timeout
+// holds) and KILL lands Margin before the grace period ends. It returns a
+// *FitError when it does not; nil when FastStop or the grace is unset.
+func Fit(p Preset, b Budget) error {
+	if b.FastStop == 0 || b.Grace == 0 || !p.HasFastStop() {
+		return nil
+	}
+	l := p.Ladder()
+	di := l.DrainIndex()
+	var others time.Duration // every wait but the drain's
+	for i := range l.Steps[:len(l.Steps)-1] {
+		switch {
+		case i > di:
+			others += b.FastStop
+		case i < di:
+			others += l.Steps[i].Wait
+		}
+	}
+	drain := max(b.DrainTimeout, MinSpacing)
+	// The shortest grace that holds it: the margin is a tenth of a grace
+	// under 10s, so a grace g holds the ladder when g - Margin(g) >= used.
+	// Rounded up to a tenth of a second, as a user would write it.
+	used := b.StopDelay + others + drain
+	need := used + time.Second
+	if used < 9*time.Second {
+		need = (used*10 + 8) / 9
+	}
+	if r := need % (100 * time.Millisecond); r != 0 {
+		need += 100*time.Millisecond - r
+	}
+	if b.Grace >= need {
+		return nil
+	}
+	left := b.Grace - Margin(b.Grace) - b.StopDelay - others
+	if b.DrainTimeout > 0 {
+		left = 0
+	}
+	return &FitError{Preset: p.Name, Budget: b, Need: need, Drain: left}
+}
+
 // Plan fits p's ladder into the budget and returns it with warnings for a
 // budget that cannot hold it. A preset without steps returns an empty
 // ladder (plain forwarding).
 //
 // With a known grace period the ladder is timed: the fast-stop waits are
-// FastWait and the drain gets the rest, so KILL lands Margin before the
+// the budget's FastStop, or FastWait, and the drain gets the rest, so KILL lands Margin before the
 // grace period ends, counting the stop delay. With --drain-timeout the
 // drain is that instead. With neither, the ladder is untimed (see Ladder).
 func Plan(p Preset, b Budget) (Ladder, []string) {
@@ -95,7 +184,7 @@ func Plan(p Preset, b Budget) (Ladder, []string) {
 	}
 	di := l.DrainIndex()
 	for i := di + 1; i < len(l.Steps)-1; i++ {
-		l.Steps[i].Wait = FastWait(l.Steps[i].Wait, b.Grace)
+		l.Steps[i].Wait = b.fastWait(l.Steps[i].Wait)
 	}
 	if b.DrainTimeout > 0 {
 		l.Steps[di].Wait = b.DrainTimeout

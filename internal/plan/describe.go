@@ -19,6 +19,9 @@ import (
 // the long form.
 func (p Plan) StartLine() (string, []any) {
 	attrs := []any{"preset", p.Preset, "reason", p.Reason}
+	if p.Budget.FastStop > 0 {
+		attrs = append(attrs, "fast_stop", p.Budget.FastStop.String(), "fast_stop_from", p.FastStopFrom)
+	}
 	lad := p.Ladder
 	b := p.Budget
 	switch {
@@ -62,7 +65,11 @@ func (p Plan) Describe(w io.Writer) {
 		p.writeWarnings(w)
 		return
 	}
-	fmt.Fprintf(w, "ladder:       %s\n\nAfter the stop signal (TERM from docker stop or the kubelet):\n", lad)
+	fmt.Fprintf(w, "ladder:       %s\n", lad)
+	if fs := p.fastStop(); fs != "" {
+		fmt.Fprintf(w, "fast stop:    %s\n", fs)
+	}
+	fmt.Fprintf(w, "\nAfter the stop signal (TERM from docker stop or the kubelet):\n")
 	for _, r := range lad.Preview(b) {
 		when := r.When
 		if r.Timed {
@@ -107,6 +114,48 @@ func (p Plan) Describe(w io.Writer) {
 			"drain timed inside it and the fast stop sent before the SIGKILL.\n", ladder.MinSpacing)
 	}
 	p.writeWarnings(w)
+}
+
+// fastStop says the wait after the "stop now" rung and where it came
+// from; "" when the ladder has none.
+func (p Plan) fastStop() string {
+	lad := p.Ladder
+	di := lad.DrainIndex()
+	if di < 0 || di+1 >= len(lad.Steps)-1 {
+		return ""
+	}
+	sig := signals.Name(lad.Steps[di+1].Signal)
+	var s string
+	switch {
+	case p.Budget.FastStop > 0:
+		s = fmt.Sprintf("%s after %s, from %s", p.Budget.FastStop, sig, p.FastStopFrom)
+	case !lad.Timed:
+		s = fmt.Sprintf("after %s: untimed without a grace period", sig)
+	default:
+		s = fmt.Sprintf("%s after %s, the %s preset's (--fast-stop sets it)", lad.Steps[di+1].Wait, sig, p.Preset)
+	}
+	if pr, ok := ladder.Lookup(p.Preset); ok && pr.FastStopNote != "" {
+		s += "\n              " + strings.ReplaceAll(wrap(pr.FastStopNote, 60), "\n", "\n              ")
+	}
+	return s
+}
+
+// wrap breaks text into lines of at most width columns.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(text) {
+		if i > 0 && n+1+len(word) > width {
+			b.WriteByte('\n')
+			n = 0
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += len(word)
+	}
+	return b.String()
 }
 
 func previewSignal(s unix.Signal) string {

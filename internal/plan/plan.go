@@ -32,6 +32,9 @@ type Options struct {
 	// Kubelet is true when Budget.Grace is the kubelet's deadline, read
 	// from the pod: the orchestrator is then named as the kubelet.
 	Kubelet bool
+	// FastStopFrom says where Budget.FastStop came from ("--fast-stop",
+	// "SUPERVISE_FAST_STOP"); empty when it is unset.
+	FastStopFrom string
 }
 
 // Plan is what a stop of one command line will do.
@@ -45,9 +48,16 @@ type Plan struct {
 	Budget    ladder.Budget
 	GraceFrom string
 	Kubelet   bool
+	// FastStopFrom says where Budget.FastStop came from; empty when unset.
+	FastStopFrom string
 	// Warnings are one line each: a budget too short for the ladder, a
 	// worker timeout longer than the drain.
 	Warnings []string
+	// Err, when set, is a *ladder.FitError: the waits the user set do not
+	// fit the grace period. At start that is bad input; at a stop, whose
+	// grace the orchestrator has just told, it is one more warning (the
+	// ladder is then squeezed as Plan does for any short grace).
+	Err error
 }
 
 // Choose says which preset a stop of argv uses: --stop's ladder
@@ -84,11 +94,18 @@ func (p Plan) Within(o Options, b ladder.Budget, graceFrom string) Plan {
 }
 
 func (o Options) plan(argv []string, d ladder.Detection, b ladder.Budget) Plan {
-	p := Plan{Argv: argv, Detection: d, Budget: b, GraceFrom: o.GraceFrom, Kubelet: o.Kubelet}
+	p := Plan{Argv: argv, Detection: d, Budget: b, GraceFrom: o.GraceFrom, Kubelet: o.Kubelet, FastStopFrom: o.FastStopFrom}
 	if len(o.Stop.Steps) > 0 {
 		p.Ladder, p.Warnings = o.Stop, ladder.Check(o.Stop, b)
 	} else if pr, ok := ladder.Lookup(d.Preset); ok {
 		p.Ladder, p.Warnings = ladder.Plan(pr, b)
+		if p.Err = ladder.Fit(pr, b); p.Err != nil {
+			p.Warnings = append([]string{p.Err.Error()}, p.Warnings...)
+		}
+		if b.FastStop > 0 && !pr.HasFastStop() {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s %s has no effect: the %s ladder has no \"stop now\" rung for it to time",
+				p.FastStopFrom, b.FastStop, pr.Name))
+		}
 	} else {
 		p.Warnings = []string{fmt.Sprintf("unknown preset %q: forwarding stop signals", d.Preset)}
 		return p

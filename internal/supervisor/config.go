@@ -43,9 +43,16 @@ type Config struct {
 	// GraceFrom names where Budget.Grace came from, for logs
 	// ("--grace-period", "SUPERVISE_GRACE_PERIOD"); empty when unset.
 	GraceFrom string
+	// FastStopFrom names where Budget.FastStop came from, for logs;
+	// empty when unset.
+	FastStopFrom string
 	// Kubelet is true when Budget.Grace is the kubelet's deadline read
 	// from the pod spec: the start-up line then names the kubelet.
 	Kubelet bool
+	// StartPlan, when set, is the plan of a stop made at start from Argv
+	// (the command line makes it, to refuse waits that do not fit); Run
+	// makes it when it is nil.
+	StartPlan *plan.Plan
 	// GraceSource, when set, is asked at each stop for that stop's grace
 	// period (the Kubernetes API). Its answer replaces Budget.Grace for the
 	// stop; until it comes, and when it fails, Budget.Grace holds.
@@ -118,7 +125,8 @@ const GraceLookupTimeout = time.Second
 
 // PlanOptions are the options of cfg that decide a stop's plan.
 func (cfg *Config) PlanOptions() plan.Options {
-	return plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Budget: cfg.Budget, GraceFrom: cfg.GraceFrom, Kubelet: cfg.Kubelet}
+	return plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Budget: cfg.Budget, GraceFrom: cfg.GraceFrom, Kubelet: cfg.Kubelet,
+		FastStopFrom: cfg.FastStopFrom}
 }
 
 // ParseRestart reads a restart policy: no, on-failure or always.

@@ -125,7 +125,11 @@ func (l *loop) handle(ev event) { l.do(l.m.step(ev)) }
 // announcePlan makes the plan at start and says which stop protocol
 // applies, why, and what a stop will do.
 func (l *loop) announcePlan() {
-	l.m.startPlan = plan.Make(l.cfg.PlanOptions(), l.cfg.Argv, func() ladder.Files { return plan.ScriptFiles(l.cfg.Env) })
+	if l.cfg.StartPlan != nil {
+		l.m.startPlan = *l.cfg.StartPlan
+	} else {
+		l.m.startPlan = plan.Make(l.cfg.PlanOptions(), l.cfg.Argv, func() ladder.Files { return plan.ScriptFiles(l.cfg.Env) })
+	}
 	msg, attrs := l.m.startPlan.StartLine()
 	l.log.Info(msg, attrs...)
 	for _, w := range l.m.startPlan.Warnings {

@@ -253,7 +253,7 @@ func TestFaultBadValues(t *testing.T) {
 	options := []string{"preset", "grace-period", "drain-timeout", "stop", "stop-delay", "rewrite", "exit-zero",
 		"pdeath-signal", "log-level", "log-format", "restart", "restart-max", "user", "cleanup-grace", "listen",
 		"heartbeat-file", "heartbeat-max-age", "ready-tcp", "health-cmd", "health-interval", "health-timeout",
-		"grace-from-api", "termination-log", "kube-container"}
+		"grace-from-api", "termination-log", "kube-container", "fast-stop"}
 	values := []string{"", "x", "-1", "-5s", "0", "65", "999999999999999999999", "99999h", "TERM,0s,KILL",
 		"KILL:0", "0:INT", "TERM,,KILL", "nosuchuser:nosuchgroup", "1e309", "\x01", "'", strings.Repeat("9", 400)}
 	// The values each option accepts; every other one must be refused.
@@ -266,6 +266,9 @@ func TestFaultBadValues(t *testing.T) {
 		"exit-zero": {"0", "65"}, "pdeath-signal": {""}, "log-level": {""}, "log-format": {""}, "restart-max": {"0", "65"},
 		"user": {"", "0", "65"}, "cleanup-grace": {"0", "65"}, "heartbeat-max-age": {"65"}, "health-interval": {"65"},
 		"health-timeout": {"65"}, "grace-from-api": {""},
+		// true gets auto's generic ladder, which --fast-stop cannot time:
+		// a warning, not an error.
+		"fast-stop": {"", "65"},
 	}
 	work := t.TempDir() // where a termination log named like a bad value lands
 	n, refused := 0, 0
@@ -317,15 +320,15 @@ func TestFaultBadValues(t *testing.T) {
 // A bounded soak: a real RQ worker and Redis, 300 jobs, 20 stops and
 // restarts of supervise at random moments: every job accounted for.
 func TestFaultRQSoak(t *testing.T) {
-	url := redisServer(t)
+	r := debianRQ(t, redisServer(t))
 	var secs []string
 	rng := rand.New(rand.NewSource(1))
 	for i := 0; i < 300; i++ {
 		secs = append(secs, fmt.Sprintf("%.2f", 0.05+rng.Float64()*0.4))
 	}
-	ids := rqTool(t, url, append([]string{"enqueue"}, secs...)...)
+	ids := r.enqueue(secs...)
 	for round := 0; round < 20; round++ {
-		p := start(t, options{}, append([]string{"--listen", "off", "--grace-period", "10s", "--"}, rqWorker(url)...)...)
+		p := start(t, options{env: r.env()}, append([]string{"--listen", "off", "--grace-period", "10s", "--"}, r.worker()...)...)
 		p.waitFor(`Listening on default`, 20*time.Second)
 		time.Sleep(time.Duration(200+rng.Intn(1200)) * time.Millisecond) // a random moment
 		p.signal(syscall.SIGTERM)
@@ -334,7 +337,7 @@ func TestFaultRQSoak(t *testing.T) {
 		}
 	}
 	counts := map[string]int{}
-	for _, line := range rqTool(t, url, append([]string{"state"}, ids...)...) {
+	for _, line := range r.tool(append([]string{"state"}, ids...)...) {
 		f := strings.Fields(line)
 		counts[f[1]]++
 		if f[1] == "missing" || f[2] == "nowhere" {
