@@ -18,7 +18,12 @@ build:
 
 # Debian packages each suite needs; scripts/need-debs installs the missing
 # ones (as root) and says so in one line.
-TEST_DEBS := redis-server redis-tools python3-rq python3-celery util-linux procps gcc libc6-dev
+# The vendored RQ 2.10 and Celery 5.6 beside the repository run on Debian's
+# python3 with Debian's click, croniter, amqp, dateutil, tzlocal and
+# packaging.
+TEST_DEBS := redis-server redis-tools python3-rq python3-celery util-linux procps gcc libc6-dev \
+	python3-croniter python3-click python3-click-didyoumean python3-click-repl python3-click-plugins \
+	python3-amqp python3-dateutil python3-tzlocal python3-packaging
 DOCKER_DEBS := debootstrap
 
 # Static binaries for every Linux architecture and SHA256SUMS in dist/.

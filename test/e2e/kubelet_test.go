@@ -63,14 +63,22 @@ func (n *node) workerImage() {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build supervise: %v\n%s", err, out)
 	}
-	rq, _ := filepath.Abs("testdata/rq")
+	rqApp, _ := filepath.Abs("testdata/rq")
 	hueyApp, _ := filepath.Abs("testdata/huey")
 	app := filepath.Join(n.dir, "app-layer.tar")
+	// RQ 2.10 and redis-py 7 where pip puts them on Debian, ahead of
+	// Debian's own RQ 1.13 and redis-py 4.3 on python3's path; Debian's
+	// /usr/bin/rq then runs RQ 2.10, as a pip-installed rq would.
+	rel := rqReleases()[1]
+	rel.Skip(t)
+	site := "usr/local/lib/python3.11/dist-packages/"
 	writeLayer(t, app, []layerFile{
 		{name: "usr/local/bin/supervise", mode: 0o755, src: bin},
-		{name: "app", src: rq},
+		{name: "app", src: rqApp},
 		{name: "app", src: hueyApp},
 		{name: "usr/lib/python3/dist-packages/huey", src: filepath.Join(testenv.Huey(t), "huey")},
+		{name: site + "rq", src: filepath.Join(rel.Path[0], "rq")},
+		{name: site + "redis", src: filepath.Join(rel.Path[1], "redis")},
 	})
 	archive := filepath.Join(n.dir, "worker.oci.tar")
 	ociImage{name: workerImageName, layers: []string{base, app}, config: map[string]any{
@@ -84,14 +92,15 @@ func (n *node) workerImage() {
 
 // startWorkerNode starts what every kubelet test needs: the API server,
 // the node with the worker image imported, and a Redis on loopback (the
-// pods share the host's network). It returns Redis's URL.
-func startWorkerNode(t *testing.T) (*kubeCluster, *node, string) {
+// pods share the host's network). It returns RQ 2.10 on that Redis, the
+// release the pods run.
+func startWorkerNode(t *testing.T) (*kubeCluster, *node, *rqEnv) {
 	t.Helper()
+	rq := latestRQ(t, redisServer(t))
 	k := startKube(t)
 	n := startNode(t, k)
-	url := redisServer(t)
 	n.workerImage()
-	return k, n, url
+	return k, n, rq
 }
 
 // kubePod is a worker pod of the kubelet tests: supervise as PID 1 of its
@@ -151,11 +160,11 @@ func (k *kubeCluster) createPod(t *testing.T, ns string, p kubePod) {
 }
 
 // waitJob waits until RQ job id runs in a work-horse in pod name.
-func (n *node) waitJob(t *testing.T, ns, name, url, id string) {
+func (n *node) waitJob(t *testing.T, ns, name string, rq *rqEnv, id string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		s := rqState(t, url, id)
+		s := rq.state(id)
 		if s.status == "started" && s.horse != "0" {
 			return
 		}
@@ -318,7 +327,8 @@ func reportHas(t *testing.T, term termination, wants ...string) {
 // and a probe's restart included, and the stop report is read back from
 // the API as the container's termination message.
 func TestKubelet(t *testing.T) {
-	k, n, url := startWorkerNode(t)
+	k, n, rq := startWorkerNode(t)
+	url := rq.url
 	ns := "work"
 	k.setupNamespace(ns)
 	k.rootCA(ns)
@@ -364,10 +374,10 @@ func TestKubelet(t *testing.T) {
 	t.Run("rq job finishes", func(t *testing.T) {
 		k.createPod(t, ns, rqPod("rq-short", 20, nil))
 		n.waitRunning(t, ns, "rq-short", `Listening on default`)
-		id := rqTool(t, url, "enqueue", "6")[0]
-		n.waitJob(t, ns, "rq-short", url, id)
+		id := rq.tool("enqueue", "6")[0]
+		n.waitJob(t, ns, "rq-short", rq, id)
 		deleted, term := n.deleteAndWatch(t, ns, "rq-short", 20)
-		if s := rqState(t, url, id); s.status != "finished" {
+		if s := rq.state(id); s.status != "finished" {
 			t.Errorf("job %s: %+v, want finished", id, s)
 		}
 		reportHas(t, term, "stop graceful")
@@ -395,19 +405,19 @@ func TestKubelet(t *testing.T) {
 			k.createPod(t, ns, rqPod(c.name, 20, c.hook))
 			n.waitRunning(t, ns, c.name, `Listening on default`)
 			n.logTime(t, ns, c.name, `msg="Kubernetes: the ladder is planned`)
-			id := rqTool(t, url, "enqueue", "60")[0]
-			n.waitJob(t, ns, c.name, url, id)
+			id := rq.tool("enqueue", "60")[0]
+			n.waitJob(t, ns, c.name, rq, id)
 			deleted, term := n.deleteAndWatch(t, ns, c.name, 20)
 			st := measure(t, c.name, deleted, 20, c.hookSecs)
 			n.logTime(t, ns, c.name, `msg="stop requested.*`+c.ladder)
 			within(t, "second TERM after the stop signal", st.second, st.killDue-2500*time.Millisecond, tolerance)
-			if s := rqState(t, url, id); s.status == "missing" || s.where == "nowhere" {
+			if s := rq.state(id); s.status == "missing" || s.where == "nowhere" {
 				t.Errorf("job %s vanished: %+v", id, s)
 			}
 			reportHas(t, term, "stop escalated", "rung 2 TERM")
 			record("%s (grace 20, preStop %ds): stop signal %s after the DELETE, second TERM %s after it, kubelet's SIGKILL due %s after it; "+
 				"job %s; exit %d; message %q", c.name, c.hookSecs, st.term.Round(time.Millisecond), st.second.Round(time.Millisecond), st.killDue,
-				rqState(t, url, id).where, term.exitCode, firstReportLine(term.message))
+				rq.state(id).where, term.exitCode, firstReportLine(term.message))
 		})
 	}
 
@@ -454,8 +464,8 @@ func TestKubelet(t *testing.T) {
 			probe: obj{"httpGet": obj{"path": "/livez", "port": port, "host": "127.0.0.1"}, "periodSeconds": 2, "failureThreshold": 1,
 				"initialDelaySeconds": 5, "terminationGracePeriodSeconds": 10}})
 		n.waitRunning(t, ns, "rq-liveness", `Listening on default`)
-		id := rqTool(t, url, "enqueue", "60")[0]
-		n.waitJob(t, ns, "rq-liveness", url, id)
+		id := rq.tool("enqueue", "60")[0]
+		n.waitJob(t, ns, "rq-liveness", rq, id)
 		term, ok := n.awaitTermination(ns, "rq-liveness", 0, 60*time.Second)
 		if !ok {
 			t.Fatalf("no restart read back\n%s", n.podLog(ns, "rq-liveness"))
@@ -535,7 +545,8 @@ func startAPIProxy(t *testing.T, k *kubeCluster) *apiProxy {
 // own time too). Each case has an API proxy of its own and they run side
 // by side.
 func TestKubeletFaults(t *testing.T) {
-	k, n, url := startWorkerNode(t)
+	k, n, rq := startWorkerNode(t)
+	url := rq.url
 	ns := "faults"
 	k.setupNamespace(ns)
 
@@ -594,8 +605,8 @@ func TestKubeletFaults(t *testing.T) {
 			k.createPod(t, ns, kubePod{name: c.name, grace: 20, preStop: c.hook, env: env, sa: c.sa,
 				apiHost: host, apiPort: port, args: []string{"--", "python3", "-m", "worker", url}})
 			n.waitRunning(t, ns, c.name, `Listening on default`)
-			id := rqTool(t, url, "enqueue", "60")[0]
-			n.waitJob(t, ns, c.name, url, id)
+			id := rq.tool("enqueue", "60")[0]
+			n.waitJob(t, ns, c.name, rq, id)
 			if c.atStop != nil {
 				c.atStop(proxy)
 			}
@@ -614,7 +625,7 @@ func TestKubeletFaults(t *testing.T) {
 				within(t, "second TERM", second, c.second, tolerance)
 			}
 			reportHas(t, term, "stop escalated")
-			if s := rqState(t, url, id); s.status == "missing" || s.where == "nowhere" {
+			if s := rq.state(id); s.status == "missing" || s.where == "nowhere" {
 				t.Errorf("job %s vanished: %+v", id, s)
 			}
 			line := ""
@@ -721,7 +732,8 @@ func (k *kubeCluster) podsOf(ns, prefix string) map[string]podStatus {
 // real node (adapted as adaptDeployment says), stops its pod mid-job, and
 // then restarts a Deployment of three RQ workers while 30 jobs run.
 func TestKubeletDeployments(t *testing.T) {
-	k, n, url := startWorkerNode(t)
+	k, n, rq := startWorkerNode(t)
+	url := rq.url
 	k.startControllerManager(t, n.dir)
 	ns := "examples"
 	k.must("POST", "/api/v1/namespaces", obj{"apiVersion": "v1", "kind": "Namespace", "metadata": obj{"name": ns}})
@@ -760,10 +772,10 @@ func TestKubeletDeployments(t *testing.T) {
 			return false
 		})
 		n.logTime(t, ns, name, `Kubernetes: the ladder is planned.*kill_after=30m0s from="terminationGracePeriodSeconds 30m0s, no preStop hook"`)
-		id := rqTool(t, url, "enqueue", "8")[0]
-		n.waitJob(t, ns, name, url, id)
+		id := rq.tool("enqueue", "8")[0]
+		n.waitJob(t, ns, name, rq, id)
 		deleted, term := n.deleteAndWatch(t, ns, name, 45)
-		if s := rqState(t, url, id); s.status != "finished" {
+		if s := rq.state(id); s.status != "finished" {
 			t.Errorf("job %s: %+v, want finished", id, s)
 		}
 		reportHas(t, term, "stop graceful")
@@ -808,7 +820,7 @@ func TestKubeletDeployments(t *testing.T) {
 		}
 		var old map[string]bool
 		n.waitFor(t, "three workers", 90*time.Second, func() bool { old = running(); return len(old) == 3 })
-		ids := rqTool(t, url, append([]string{"enqueue"}, secs...)...)
+		ids := rq.tool(append([]string{"enqueue"}, secs...)...)
 		time.Sleep(2 * time.Second) // each worker has a job
 		k.must("PATCH", "/apis/apps/v1/namespaces/"+ns+"/deployments/rq", obj{"spec": obj{"template": obj{"metadata": obj{
 			"annotations": obj{"kubectl.kubernetes.io/restartedAt": time.Now().UTC().Format(time.RFC3339)}}}}})
@@ -856,7 +868,7 @@ func TestKubeletDeployments(t *testing.T) {
 		// by a worker's cold shutdown stays in StartedJobRegistry: it is
 		// accounted for, so the wait for those is bounded), then count.
 		busy := func(all bool) bool {
-			for _, l := range rqTool(t, url, append([]string{"state"}, ids...)...) {
+			for _, l := range rq.tool(append([]string{"state"}, ids...)...) {
 				if f := strings.Fields(l); f[1] == "queued" || all && f[1] == "started" {
 					return true
 				}
@@ -868,7 +880,7 @@ func TestKubeletDeployments(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		counts := map[string]int{}
-		for _, l := range rqTool(t, url, append([]string{"state"}, ids...)...) {
+		for _, l := range rq.tool(append([]string{"state"}, ids...)...) {
 			f := strings.Fields(l)
 			counts[f[1]]++
 			if f[1] == "missing" || f[2] == "nowhere" {

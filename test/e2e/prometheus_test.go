@@ -131,10 +131,11 @@ func waitFiring(t *testing.T, prom, name, instance string, timeout time.Duration
 func TestPrometheus(t *testing.T) {
 	// Readiness: a real RQ worker and its Redis, which the test stops.
 	url, stopRedis := redisServerStoppable(t)
+	r1 := debianRQ(t, url)
 	redisAddr := strings.TrimPrefix(url, "redis://")
 	readyAddr := freeAddr(t)
-	rq := start(t, options{}, append([]string{"--listen", readyAddr, "--ready-tcp", redisAddr, "--health-interval", "300ms",
-		"--grace-period", "10s", "--"}, rqWorker(url)...)...)
+	rq := start(t, options{env: r1.env()}, append([]string{"--listen", readyAddr, "--ready-tcp", redisAddr, "--health-interval", "300ms",
+		"--grace-period", "10s", "--"}, r1.worker()...)...)
 	rq.waitFor(`Listening on default`, 20*time.Second)
 
 	// OOM: supervise and its child in a 64 MiB memory cgroup; the child
@@ -146,10 +147,10 @@ func TestPrometheus(t *testing.T) {
 		"--listen", oomAddr, "--restart", "always", "--", self)
 
 	// Healthy: another RQ worker with its Redis up all along.
-	url2 := redisServer(t)
+	r2 := debianRQ(t, redisServer(t))
 	okAddr := freeAddr(t)
-	ok := start(t, options{}, append([]string{"--listen", okAddr, "--ready-tcp", strings.TrimPrefix(url2, "redis://"),
-		"--health-interval", "300ms", "--grace-period", "10s", "--"}, rqWorker(url2)...)...)
+	ok := start(t, options{env: r2.env()}, append([]string{"--listen", okAddr, "--ready-tcp", strings.TrimPrefix(r2.url, "redis://"),
+		"--health-interval", "300ms", "--grace-period", "10s", "--"}, r2.worker()...)...)
 	ok.waitFor(`Listening on default`, 20*time.Second)
 
 	// promtool check metrics against a live /metrics.

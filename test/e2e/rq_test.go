@@ -6,69 +6,100 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/supervise/supervise/internal/ladder"
 )
 
-// A real RQ worker under supervise (PID 1, preset picked by auto) gets a
-// SIGTERM while a 5 s job runs: the job finishes, its result is in Redis,
-// and the stop is graceful.
+// rqPlan is the rq preset's ladder at grace, as supervise plans it.
+func rqPlan(t *testing.T, b ladder.Budget) ladder.Ladder {
+	t.Helper()
+	p, _ := ladder.Lookup("rq")
+	l, warns := ladder.Plan(p, b)
+	if len(warns) > 0 {
+		t.Fatalf("rq at %+v: %v", b, warns)
+	}
+	return l
+}
+
+// On each RQ release, a real worker under supervise (PID 1, preset picked
+// by auto) gets SIGTERM at Docker's 10 s grace while a 6 s job runs: the
+// drain is kept, the job finishes with its result in Redis, the stop is
+// graceful and no second rung is sent.
 func TestRQJobFinishesOnStop(t *testing.T) {
-	url := redisServer(t)
-	id := rqTool(t, url, "enqueue", "5")[0]
-	p := start(t, options{}, append([]string{"--grace-period", "30s", "--"}, rqWorker(url)...)...)
-	p.waitFor(`stop protocol.*preset=rq reason="auto: program rq with argument worker"`, 10*time.Second)
-	waitStarted(t, url, id)
-	p.signal(syscall.SIGTERM)
-	p.waitFor(`stop rung: draining.*signal=TERM`, 2*time.Second)
-	if code := p.exit(30 * time.Second); code != 0 {
-		t.Errorf("exit status %d, want 0", code)
-	}
-	s := rqState(t, url, id)
-	if s.status != "finished" || s.where != "finished" || s.result != "'done_5.0'" {
-		t.Errorf("job after the stop: %+v, want finished with result 'done 5.0'", s)
-	}
-	p.waitFor(`child stopped.*outcome=graceful`, time.Second)
+	eachRQ(t, func(t *testing.T, r *rqEnv) {
+		id := r.enqueue("6")[0]
+		p := start(t, options{env: r.env()}, append([]string{"--grace-period", "10s", "--"}, r.worker()...)...)
+		p.waitFor(`stop protocol.*preset=rq reason="auto: program rq with argument worker"`, 10*time.Second)
+		r.waitStarted(id)
+		p.signal(syscall.SIGTERM)
+		p.waitFor(`stop rung: draining.*signal=TERM`, 2*time.Second)
+		if code := p.exit(30 * time.Second); code != 0 {
+			t.Errorf("exit status %d, want 0", code)
+		}
+		s := r.state(id)
+		if s.status != "finished" || s.where != "finished" || s.result != "'done_6.0'" {
+			t.Errorf("job after the stop: %+v, want finished with result 'done 6.0'", s)
+		}
+		p.waitFor(`child stopped.*outcome=graceful`, time.Second)
+		if n := p.count(`stop rung: escalating`); n != 0 {
+			t.Errorf("%d rungs after the first, want none:\n%s", n, p.output())
+		}
+	})
 }
 
-// A drain shorter than the job: RQ's cold shutdown (the preset's second
-// TERM) kills the horse; the job is still accounted for in RQ's registries,
-// never silently gone.
-func TestRQShortDrainAccountsForJob(t *testing.T) {
-	url := redisServer(t)
-	id := rqTool(t, url, "enqueue", "60")[0]
-	p := start(t, options{}, append([]string{"--preset", "rq", "--drain-timeout", "2s", "--grace-period", "10s", "--"}, rqWorker(url)...)...)
-	waitStarted(t, url, id)
-	sent := p.signal(syscall.SIGTERM)
-	l := p.waitFor(`stop rung: escalating.*rung=2/3 signal=TERM`, 5*time.Second)
-	within(t, "second TERM", l.at.Sub(sent), 2*time.Second, tolerance)
-	p.exit(15 * time.Second)
-	s := rqState(t, url, id)
-	if s.status == "missing" || s.where == "nowhere" || s.status == "finished" {
-		t.Errorf("job after a cut drain: %+v, want it in the started, failed or queued registry", s)
-	}
-	t.Logf("job after a cut drain: status=%s registries=%s", s.status, s.where)
+// A job longer than the drain at an 8 s grace: the preset's second TERM
+// comes at the planned drain deadline and is RQ's cold shutdown, which
+// kills the work-horse and exits 0 before supervise's KILL; the cut job is
+// still accounted for in RQ's registries, never silently gone.
+func TestRQDeadlineCutAccountsForJob(t *testing.T) {
+	eachRQ(t, func(t *testing.T, r *rqEnv) {
+		b := ladder.Budget{Grace: 8 * time.Second}
+		l := rqPlan(t, b)
+		drain := l.Steps[l.DrainIndex()].Wait
+		id := r.enqueue("60")[0]
+		p := start(t, options{env: r.env()}, append([]string{"--grace-period", b.Grace.String(), "--"}, r.worker()...)...)
+		r.waitStarted(id)
+		sent := p.signal(syscall.SIGTERM)
+		cut := p.waitFor(`stop rung: escalating.*rung=2/3 signal=TERM.*cause="drain deadline hit`, drain+5*time.Second)
+		within(t, "second TERM", cut.at.Sub(sent), drain, tolerance)
+		if code := p.exit(b.Grace + 5*time.Second); code != 0 {
+			t.Errorf("exit status %d, want 0 (RQ's cold shutdown)", code)
+		}
+		end := p.waitFor(`child stopped.*outcome=escalated`, time.Second)
+		if k := l.KillAt(b); end.at.Sub(sent) >= k {
+			t.Errorf("the worker ended %s after the stop, not before supervise's KILL at %s", end.at.Sub(sent), k)
+		}
+		s := r.state(id)
+		if s.status == "missing" || s.where == "nowhere" || s.status == "finished" {
+			t.Errorf("job after a cut drain: %+v, want it unfinished in the started or failed registry", s)
+		}
+		t.Logf("%s: job after a cut drain: status=%s registries=%s", r.rel.Version, s.status, s.where)
+	})
 }
 
-// The KILL rung reaches RQ's work-horse, which runs in its own session
-// outside the worker's process group, and supervise reaps it. Run as a
-// subreaper (not PID 1), where nothing else would end the horse.
+// The KILL rung reaches RQ's work-horse, which leaves the worker's process
+// group (its own session on 1.13, its own group on 2.x), and supervise
+// reaps it. Run as a subreaper (not PID 1), where nothing else would end
+// the horse.
 func TestRQKillReachesHorse(t *testing.T) {
-	url := redisServer(t)
-	id := rqTool(t, url, "enqueue", "60")[0]
-	p := start(t, options{host: true}, append([]string{"-s", "-w", "--stop", "TERM,2s,KILL", "--"}, rqWorker(url)...)...)
-	s := waitStarted(t, url, id)
-	horse, _ := strconv.Atoi(s.horse)
-	if !alive(horse) {
-		t.Fatalf("horse %d not running", horse)
-	}
-	p.signal(syscall.SIGTERM)
-	p.waitFor(`KILL to the whole process tree.*processes=2`, 5*time.Second) // the worker and its horse
-	p.exit(10 * time.Second)
-	// Gone, not even a zombie: killed, and reaped by supervise or, when it
-	// dies first, by the dying worker itself.
-	if _, err := os.Stat("/proc/" + s.horse); err == nil {
-		t.Errorf("horse %d still exists after supervise exited (alive: %v)", horse, alive(horse))
-	}
-	if s := rqState(t, url, id); s.status == "finished" || s.where == "nowhere" {
-		t.Errorf("job after KILL: %+v, want it unfinished and in a registry", s)
-	}
+	eachRQ(t, func(t *testing.T, r *rqEnv) {
+		id := r.enqueue("60")[0]
+		p := start(t, options{host: true, env: r.env()}, append([]string{"-s", "-w", "--stop", "TERM,2s,KILL", "--"}, r.worker()...)...)
+		s := r.waitStarted(id)
+		horse, _ := strconv.Atoi(s.horse)
+		if !alive(horse) {
+			t.Fatalf("horse %d not running", horse)
+		}
+		p.signal(syscall.SIGTERM)
+		p.waitFor(`KILL to the whole process tree.*processes=2`, 5*time.Second) // the worker and its horse
+		p.exit(10 * time.Second)
+		// Gone, not even a zombie: killed, and reaped by supervise or, when
+		// it dies first, by the dying worker itself.
+		if _, err := os.Stat("/proc/" + s.horse); err == nil {
+			t.Errorf("horse %d still exists after supervise exited (alive: %v)", horse, alive(horse))
+		}
+		if s := r.state(id); s.status == "finished" || s.where == "nowhere" {
+			t.Errorf("job after KILL: %+v, want it unfinished and in a registry", s)
+		}
+	})
 }

@@ -15,20 +15,22 @@ import (
 // module, found on PYTHONPATH): auto reads worker.py, finds "import rq",
 // and a stop is RQ's warm shutdown: the running job finishes.
 func TestAutoDetectsRQWorkerModule(t *testing.T) {
-	url := redisServer(t)
-	dir, _ := filepath.Abs("testdata/rq")
-	id := rqTool(t, url, "enqueue", "3")[0]
-	p := start(t, options{env: []string{"PYTHONPATH=" + dir}},
-		"--listen", "off", "--grace-period", "30s", "--", python, "-m", "worker", url)
+	eachRQ(t, testAutoDetectsRQWorkerModule)
+}
+
+func testAutoDetectsRQWorkerModule(t *testing.T, r *rqEnv) {
+	id := r.enqueue("3")[0]
+	p := start(t, options{env: r.env()},
+		"--listen", "off", "--grace-period", "30s", "--", python, "-m", "worker", r.url)
 	p.waitFor(`stop protocol.*preset=rq reason="auto: worker.py imports rq"`, 10*time.Second)
-	waitStarted(t, url, id)
+	r.waitStarted(id)
 	p.signal(syscall.SIGTERM)
 	p.waitFor(`stop requested.*preset=rq reason="auto: worker.py imports rq"`, 2*time.Second)
 	p.waitFor(`stop rung: draining.*signal=TERM`, 2*time.Second)
 	if code := p.exit(30 * time.Second); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
 	}
-	if s := rqState(t, url, id); s.status != "finished" {
+	if s := r.state(id); s.status != "finished" {
 		t.Errorf("job after the stop: %+v, want finished", s)
 	}
 	p.waitFor(`child stopped.*outcome=graceful`, time.Second)
@@ -97,15 +99,14 @@ func TestAutoProducerHueyAPI(t *testing.T) {
 // A web app that imports rq for its Queue is a producer too; the real RQ
 // worker script beside it (TestAutoDetectsRQWorkerModule) still gets rq.
 func TestAutoProducerRQWeb(t *testing.T) {
-	url := redisServer(t)
-	dir, _ := filepath.Abs("testdata/rq")
+	r := debianRQ(t, redisServer(t))
 	port := freePort(t)
-	p := start(t, options{env: []string{"PYTHONPATH=" + dir}}, "--listen", "off", "--", python, "-m", "web", url, fmt.Sprint(port))
+	p := start(t, options{env: r.env()}, "--listen", "off", "--", python, "-m", "web", r.url, fmt.Sprint(port))
 	l := p.waitFor(`stop protocol.*preset=generic reason="auto: web.py imports rq, but starts no RQ worker`, 10*time.Second)
 	t.Logf("start-up line: %s", l.text)
 	p.waitFor(`^web listening`, 10*time.Second)
 	id := post(t, port, "/")
-	if s := rqState(t, url, id); s.status != "queued" {
+	if s := r.state(id); s.status != "queued" {
 		t.Errorf("job %s: %+v, want queued", id, s)
 	}
 	p.signal(syscall.SIGTERM)

@@ -1,5 +1,7 @@
 // Package testenv finds what the end-to-end and Docker tests need from
-// outside the repository. Only tests import it.
+// outside the repository: the worker releases users run, vendored beside
+// the checkout because Debian does not package them and no Python package
+// index is reachable. Only tests import it.
 package testenv
 
 import (
@@ -8,23 +10,39 @@ import (
 	"testing"
 )
 
-// HueySource is the vendored Huey 3.3.0 (standard library only for
-// SqliteHuey): $HUEY_SRC, or vendor/huey-3.3.0 in the shared folder
+// vendored is one vendored release: the variable that names its folder,
+// the folder's name beside the repository, and a file that proves it.
+type vendored struct {
+	env, dir, marker string
+}
+
+var (
+	hueyDir    = vendored{"HUEY_SRC", "huey-3.3.0", "huey/consumer.py"}
+	rqDir      = vendored{"RQ_SRC", "rq-2.10.0", "rq/worker/base.py"}
+	redisPyDir = vendored{"REDIS_PY_SRC", "redis-py-7.4.1", "redis/client.py"}
+	celeryDir  = vendored{"CELERY_SRC", "celery-5.6.3", "celery/apps/worker.py"}
+)
+
+// find returns the folder: $ENV, or vendor/DIR in the shared folder
 // beside the repository (seen from a test directory two levels below the
 // root, as test/e2e and test/docker are). It returns "" when there is none.
-func HueySource() string {
-	for _, c := range []string{os.Getenv("HUEY_SRC"), "../../../shared/vendor/huey-3.3.0"} {
+func (v vendored) find() string {
+	for _, c := range []string{os.Getenv(v.env), filepath.Join("../../../shared/vendor", v.dir)} {
 		if c == "" {
 			continue
 		}
 		if abs, err := filepath.Abs(c); err == nil {
-			if _, err := os.Stat(filepath.Join(abs, "huey", "consumer.py")); err == nil {
+			if _, err := os.Stat(filepath.Join(abs, v.marker)); err == nil {
 				return abs
 			}
 		}
 	}
 	return ""
 }
+
+// HueySource is the vendored Huey 3.3.0 (standard library only for
+// SqliteHuey): $HUEY_SRC or vendor/huey-3.3.0; "" when there is none.
+func HueySource() string { return hueyDir.find() }
 
 // Huey is HueySource, or a SKIP with the reason when there is none.
 func Huey(t testing.TB) string {
@@ -34,4 +52,66 @@ func Huey(t testing.TB) string {
 		t.Skip("SKIP: Huey 3.3.0 not found (set HUEY_SRC to a folder holding huey/consumer.py)")
 	}
 	return src
+}
+
+// Release is one release of a worker the tests run it against.
+type Release struct {
+	// Name says which release, for test names and logs: "debian", "2.10".
+	Name string
+	// Version is the release as its package reports it, for messages.
+	Version string
+	// Path lists the folders to put first on PYTHONPATH; none for
+	// Debian's own packages, which python3 finds by itself.
+	Path []string
+	// Missing, when set, says in one line why the release cannot run
+	// here; a test then says SKIP with it.
+	Missing string
+}
+
+// Vendored reports whether the release is a vendored copy (not Debian's).
+func (r Release) Vendored() bool { return len(r.Path) > 0 }
+
+// Skip skips t when the release cannot run here, saying why.
+func (r Release) Skip(t testing.TB) {
+	t.Helper()
+	if r.Missing != "" {
+		t.Skip("SKIP: " + r.Missing)
+	}
+}
+
+// RQReleases are the RQ releases the RQ tests run on: Debian's python3-rq
+// (1.13, redis-py 4.3), and RQ 2.10.0 with redis-py 7.4.1 ($RQ_SRC and
+// $REDIS_PY_SRC, or vendor/rq-2.10.0 and vendor/redis-py-7.4.1). The
+// Debian one's Missing is left for the caller to fill in, which knows how
+// it looks for the package.
+func RQReleases() []Release {
+	v := Release{Name: "2.10", Version: "RQ 2.10.0 with redis-py 7.4.1"}
+	rq, redis := rqDir.find(), redisPyDir.find()
+	switch {
+	case rq == "":
+		v.Missing = "RQ 2.10.0 not found (set RQ_SRC to a folder holding rq/worker/base.py)"
+	case redis == "":
+		v.Missing = "redis-py 7.4.1 not found (set REDIS_PY_SRC to a folder holding redis/client.py)"
+	default:
+		v.Path = []string{rq, redis}
+	}
+	return []Release{{Name: "debian", Version: "RQ 1.13 (Debian's python3-rq)"}, v}
+}
+
+// CeleryReleases are the Celery releases the Celery tests run on:
+// Debian's python3-celery (5.2.6), and Celery 5.6.3 with kombu, billiard
+// and vine ($CELERY_SRC or vendor/celery-5.6.3) and redis-py 7.4.1, which
+// its Redis result backend needs.
+func CeleryReleases() []Release {
+	v := Release{Name: "5.6", Version: "Celery 5.6.3 (kombu 5.6.2, billiard 4.2.4) with redis-py 7.4.1"}
+	celery, redis := celeryDir.find(), redisPyDir.find()
+	switch {
+	case celery == "":
+		v.Missing = "Celery 5.6.3 not found (set CELERY_SRC to a folder holding celery/apps/worker.py)"
+	case redis == "":
+		v.Missing = "redis-py 7.4.1 not found (set REDIS_PY_SRC to a folder holding redis/client.py)"
+	default:
+		v.Path = []string{celery, redis}
+	}
+	return []Release{{Name: "debian", Version: "Celery 5.2.6 (Debian's python3-celery)"}, v}
 }

@@ -32,7 +32,8 @@ def main():
             where.append("queued")
         try:
             job = Job.fetch(job_id, connection=conn)
-            status, result = job.get_status(), job.result
+            # RQ 2.x returns a JobStatus enum, 1.13 a plain string.
+            status, result = getattr(job.get_status(), "value", job.get_status()), job.result
         except Exception:  # the job hash is gone: the job vanished
             status, result = "missing", None
         horse = (conn.get("horse:" + job_id) or b"0").decode()
