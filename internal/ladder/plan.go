@@ -35,6 +35,11 @@ const (
 // MinGrace is the shortest grace period a ladder can be planned in.
 const MinGrace = time.Second
 
+// AtLeastMinGrace is a grace period an orchestrator told (a pod's
+// deadline, read at start or at the stop) as a ladder can be planned in:
+// never under MinGrace. A deadline already past still gets MinGrace.
+func AtLeastMinGrace(d time.Duration) time.Duration { return max(d, MinGrace) }
+
 // FieldError is a Budget field out of bounds.
 type FieldError struct {
 	Field  string // one of the Field constants

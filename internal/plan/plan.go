@@ -119,12 +119,26 @@ func (p Plan) KillAt() time.Duration { return p.Ladder.KillAt(p.Budget) }
 
 // Grace says the grace period and its source, for logs and reports:
 // "20s from SUPERVISE_GRACE_PERIOD", or "unset".
-func (p Plan) Grace() string {
-	if p.Budget.Grace <= 0 {
+func (p Plan) Grace() string { return GraceText(p.Budget.Grace, p.GraceFrom) }
+
+// GraceText renders a grace period and where it came from, the one way
+// every log line, plan and report says it: "20s from
+// SUPERVISE_GRACE_PERIOD", "20s" when the source is not known, or "unset".
+func GraceText(grace time.Duration, from string) string {
+	switch {
+	case grace <= 0:
+		return "unset"
+	case from == "":
+		return grace.String()
+	}
+	return grace.String() + " from " + from
+}
+
+// OrUnset is s, or "unset" when it is empty: a log attribute for a value
+// nobody set.
+func OrUnset(s string) string {
+	if s == "" {
 		return "unset"
 	}
-	if p.GraceFrom == "" {
-		return p.Budget.Grace.String()
-	}
-	return p.Budget.Grace.String() + " from " + p.GraceFrom
+	return s
 }

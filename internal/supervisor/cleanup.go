@@ -28,13 +28,12 @@ type cleanup struct {
 
 // beginCleanup starts the end: the main child is gone for good. Processes
 // left below supervise get TERM, then KILL after CleanupGrace; supervise
-// exits as soon as none is left.
-func (m *machine) beginCleanup(now time.Time) {
-	m.phase = cleaning
+// exits as soon as none is left. A stop signal that came before (the stop
+// that ended the child) is remembered: the next one brings KILL forward.
+func (m *machine) beginCleanup(now time.Time) phase {
 	m.end.clean = cleanup{at: now.Add(m.cfg.CleanupGrace), stopped: m.end.stopped()}
 	if !m.facts.childrenLeft() {
-		m.finish()
-		return
+		return m.finish()
 	}
 	// With no live leftovers, only exiting processes and zombies remain:
 	// their SIGCHLD will come.
@@ -43,40 +42,40 @@ func (m *machine) beginCleanup(now time.Time) {
 		m.log(slog.LevelInfo, "processes left after the main child exited: sending TERM", "count", len(left), "kill_in", m.cfg.CleanupGrace.String())
 		m.emit(action{kind: doKillTree, sig: unix.SIGTERM, tree: left})
 	}
+	return cleaning
 }
 
 // stopWhileCleaning handles a stop signal after the main child is gone.
 // It never sends TERM again and never moves the KILL later; a repeated
 // stop signal brings the KILL forward to now.
-func (m *machine) stopWhileCleaning(ev event) {
+func (m *machine) stopWhileCleaning(ev event) phase {
 	c := &m.end.clean
-	if c.killed {
+	switch {
+	case c.killed:
 		m.log(slog.LevelInfo, "stop signal received; leftovers already got KILL", "signal", signalName(ev.received))
-		return
-	}
-	if !c.stopped {
+	case !c.stopped:
 		c.stopped = true
 		m.log(slog.LevelInfo, "stop signal received while leftovers finish: KILL stays due", "signal", signalName(ev.received),
 			"kill_in", c.at.Sub(ev.at).Round(time.Millisecond).String())
-		return
+	default:
+		m.log(slog.LevelWarn, "stop signal received again: sending KILL to the leftovers now", "signal", signalName(ev.received))
+		m.killLeftovers(ev.at, "processes left: sending KILL on a repeated stop signal")
 	}
-	m.log(slog.LevelWarn, "stop signal received again: sending KILL to the leftovers now", "signal", signalName(ev.received))
-	m.killLeftovers(ev.at, "processes left: sending KILL on a repeated stop signal")
+	return cleaning
 }
 
 // cleanupDeadline sends KILL to what ignored TERM, then gives the kernel a
 // moment to deliver it before giving up on the stragglers.
-func (m *machine) cleanupDeadline(now time.Time) {
+func (m *machine) cleanupDeadline(now time.Time) phase {
 	if !m.facts.childrenLeft() {
-		m.finish()
-		return
+		return m.finish()
 	}
 	if !m.end.clean.killed {
 		m.killLeftovers(now, "processes left ignored TERM: sending KILL")
-		return
+		return cleaning
 	}
 	m.log(slog.LevelWarn, "processes still left after KILL: exiting anyway", "count", len(m.facts.leftovers()))
-	m.finish()
+	return m.finish()
 }
 
 // killLeftovers sends KILL to every process left, logging msg, and sets

@@ -32,7 +32,7 @@ func startFailedCode(err error) int {
 
 // childExited handles the main child's exit: finish a stop, restart, or
 // clean up and exit.
-func (m *machine) childExited(ev event) {
+func (m *machine) childExited(ev event) phase {
 	x, now := ev.exit, ev.at
 	code := ExitCode(x.status, m.cfg.ExitZero)
 	ran := now.Sub(m.startedAt)
@@ -55,30 +55,28 @@ func (m *machine) childExited(ev event) {
 		m.emit(action{kind: doStopped, outcome: outcome, drain: drain})
 		m.log(slog.LevelInfo, "child stopped", append(attrs, "outcome", outcome, "drain", drain.Round(time.Millisecond).String(),
 			"last_rung", e.lastRung(), "preset", e.plan.Preset)...)
-		m.beginCleanup(now)
-		return
+		return m.beginCleanup(now)
 	}
 	if !m.shouldRestart(code) {
 		m.log(slog.LevelInfo, "child exited", attrs...)
-		m.beginCleanup(now)
-		return
+		return m.beginCleanup(now)
 	}
 	m.restarts++
 	if m.cfg.RestartMax > 0 && m.restarts > m.cfg.RestartMax {
 		m.log(slog.LevelWarn, "child exited; restart limit reached, not restarting",
 			append(attrs, "restarts", m.restarts-1, "restart_max", m.cfg.RestartMax)...)
-		m.beginCleanup(now)
-		return
+		return m.beginCleanup(now)
 	}
 	if ran >= backoffMax || m.restartWait == 0 {
 		m.restartWait = backoffMin
 	} else {
 		m.restartWait = min(2*m.restartWait, backoffMax)
 	}
-	m.phase, m.restartAt = backoff, now.Add(m.restartWait)
+	m.restartAt = now.Add(m.restartWait)
 	m.emit(action{kind: doRestarting})
 	m.log(slog.LevelWarn, "child exited; restarting",
 		append(attrs, "in", m.restartWait.String(), "restart", m.restarts, "policy", string(m.cfg.Restart))...)
+	return backoff
 }
 
 // shouldRestart applies the restart policy to a child that exited on its own.

@@ -28,21 +28,19 @@ const (
 )
 
 // loop is one Run: it waits for events, hands each to the machine, and
-// carries out the actions (actions.go). Only the goroutine running Run
-// touches it.
+// gives the actions to the executor (executor.go). Only the goroutine
+// running Run touches it.
 type loop struct {
-	cfg    *Config
-	log    *slog.Logger
-	hooks  Hooks
-	status *Status
-	m      machine
+	cfg   *Config
+	log   *slog.Logger
+	hooks Hooks
+	m     machine
+	x     executor
 
 	chld, stopSig, fwd, drop chan os.Signal
 
-	graces     chan graceAnswer  // answers of cfg.GraceSource
-	oomAtStart uint64            // the cgroup's OOM kills when the child started
-	spawns     <-chan *spawnReq  // nil without a Spawner
-	aux        map[int]*spawnReq // helper commands running, by pid
+	spawns <-chan *spawnReq  // nil without a Spawner
+	aux    map[int]*spawnReq // helper commands running, by pid
 }
 
 // Run starts the child and supervises it until it is gone for good, then
@@ -69,15 +67,14 @@ func Run(given *Config) int {
 		cfg:     &cfg,
 		log:     cfg.Log,
 		hooks:   cfg.Hooks,
-		status:  cfg.Status,
 		chld:    make(chan os.Signal, chldBuffer),
 		stopSig: make(chan os.Signal, stopBuffer),
 		fwd:     make(chan os.Signal, forwardBuffer),
 		drop:    make(chan os.Signal, 8),
-		graces:  make(chan graceAnswer, 1),
 		aux:     map[int]*spawnReq{},
 	}
-	l.m = machine{cfg: &cfg, facts: systemFacts{l}}
+	l.m = machine{cfg: &cfg, facts: systemFacts{cfg: &cfg, log: cfg.Log}}
+	l.x = executor{cfg: &cfg, log: cfg.Log, hooks: cfg.Hooks, status: cfg.Status, graces: make(chan graceAnswer, 1)}
 	if cfg.Spawner != nil {
 		l.spawns = cfg.Spawner.reqs
 		defer close(cfg.Spawner.done)
@@ -91,13 +88,12 @@ func (l *loop) run() int {
 	// does, and each signal.Stop costs a handshake with the runtime.
 	l.subscribe()
 	l.becomeReaper()
-	l.announcePlan()
-	l.do([]action{{kind: doStart}})
+	l.handle(event{kind: evBegin, at: time.Now(), plan: l.startPlan()})
 	l.reap()
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for l.m.phase != done {
+	for !l.m.over() {
 		l.arm(timer)
 		select {
 		case <-l.chld:
@@ -112,29 +108,33 @@ func (l *loop) run() int {
 			l.handle(event{kind: evDeadline, at: time.Now()})
 		case req := <-l.spawns:
 			l.spawn(req)
-		case a := <-l.graces:
+		case a := <-l.x.graces:
 			l.handle(event{kind: evGrace, at: time.Now(), grace: a})
 		}
 	}
 	return l.m.lastCode
 }
 
-// handle gives one event to the machine and carries out what it decides.
-func (l *loop) handle(ev event) { l.do(l.m.step(ev)) }
+// handle gives one event to the machine and the actions it decides to
+// the executor, in order. A start's result is the next event, handled
+// after the actions of this one: nothing re-enters the machine.
+func (l *loop) handle(ev event) {
+	for queue := []event{ev}; len(queue) > 0; queue = queue[1:] {
+		for _, a := range l.m.step(queue[0]) {
+			if next, ok := l.x.do(a); ok {
+				queue = append(queue, next)
+			}
+		}
+	}
+}
 
-// announcePlan makes the plan at start and says which stop protocol
-// applies, why, and what a stop will do.
-func (l *loop) announcePlan() {
+// startPlan is the plan of a stop made at start: the command line's
+// (Config.StartPlan), or made here.
+func (l *loop) startPlan() plan.Plan {
 	if l.cfg.StartPlan != nil {
-		l.m.startPlan = *l.cfg.StartPlan
-	} else {
-		l.m.startPlan = plan.Make(l.cfg.PlanOptions(), l.cfg.Argv, func() ladder.Files { return plan.ScriptFiles(l.cfg.Env) })
+		return *l.cfg.StartPlan
 	}
-	msg, attrs := l.m.startPlan.StartLine()
-	l.log.Info(msg, attrs...)
-	for _, w := range l.m.startPlan.Warnings {
-		l.log.Warn(w)
-	}
+	return plan.Make(l.cfg.PlanOptions(), l.cfg.Argv, func() ladder.Files { return plan.ScriptFiles(l.cfg.Env) })
 }
 
 // subscribe routes every catchable signal into the loop's channels. A
@@ -220,7 +220,7 @@ func (l *loop) reap() {
 	n := reaper.ReapAll(func(e reaper.Exit) {
 		if e.PID == l.m.pid && l.m.pid != 0 {
 			x := childExit{pid: e.PID, status: e.Status}
-			x.oom, x.limit = l.oomKilled(e.Status)
+			x.oom, x.limit = l.x.oomKilled(e.Status)
 			l.handle(event{kind: evExited, at: time.Now(), exit: x})
 			return
 		}

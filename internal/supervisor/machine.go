@@ -14,18 +14,21 @@ import (
 
 // The loop's decisions are one function, machine.step: the state and an
 // event in, the new state and the actions to carry out. The loop
-// (loop.go) only waits for events and carries the actions out
-// (actions.go). What step must know of the world, the kernel's and
-// /proc's answers, it asks through facts, so every transition is tested
-// with fakes (machine_test.go), and the end-to-end tests hold the real
-// system.
+// (loop.go) only waits for events and hands the actions to the executor
+// (executor.go), which carries each out from what the action itself says
+// and never reads the machine. What step must know of the world, the
+// kernel's and /proc's answers, it asks through facts, so every
+// transition is tested with fakes (machine_test.go), and the end-to-end
+// tests hold the real system.
 
 // eventKind says what happened.
 type eventKind int
 
 const (
+	// evBegin: Run has begun; the event carries the plan made at start.
+	evBegin eventKind = iota
 	// evStop: a stop signal (TERM, INT, or Config.StopSignals), after --rewrite.
-	evStop eventKind = iota
+	evStop
 	// evSignal: any other signal, to pass on to the child.
 	evSignal
 	// evExited: the main child exited.
@@ -42,13 +45,15 @@ const (
 )
 
 func (k eventKind) String() string {
-	return [...]string{"stop signal", "signal", "child exited", "child started", "deadline", "grace answer", "reaped"}[k]
+	return [...]string{"begin", "stop signal", "signal", "child exited", "child started", "deadline", "grace answer", "reaped"}[k]
 }
 
 // event is one thing that happened, at a moment.
 type event struct {
 	kind eventKind
 	at   time.Time
+	// plan is the plan made at start (evBegin).
+	plan plan.Plan
 	// received is the signal as it came, sig what --rewrite made of it
 	// (evStop, evSignal).
 	received, sig syscall.Signal
@@ -85,27 +90,27 @@ type facts interface {
 	planAtStop(pid int) (plan.Plan, bool)
 }
 
-// actionKind says what the loop is to do.
+// actionKind says what the executor is to do.
 type actionKind int
 
 const (
 	// doLog: log msg at level with attrs.
 	doLog actionKind = iota
-	// doForward: pass sig on to the child (its group with -g).
+	// doForward: pass sig on to the child pid (its group with -g).
 	doForward
-	// doRung: send one rung of the ladder (KILL: to the whole tree), wake
-	// a stopped child, and log it with msg and attrs.
+	// doRung: send rung to the child pid (KILL: to the whole tree), wake
+	// the child if it was stopped, and log it with msg and attrs.
 	doRung
 	// doKillTree: send sig to the leftovers in tree.
 	doKillTree
 	// doStart: start the child; the result comes back as evStarted.
 	doStart
-	// doAskGrace: ask the GraceSource about the stop under way.
+	// doAskGrace: ask the GraceSource about stop stopID, begun at stopAt.
 	doAskGrace
 	// doDraining: publish that a stop began (readiness 503, metrics).
 	doDraining
-	// doPlanned: publish when the stop's KILL is planned (at, zero when
-	// untimed).
+	// doPlanned: publish that stop stopID began at stopAt and its KILL is
+	// planned at killAt (zero when untimed).
 	doPlanned
 	// doExited: publish that the child exited with code.
 	doExited
@@ -113,7 +118,8 @@ const (
 	doRestarting
 	// doStopped: publish how the stop went (outcome, drain).
 	doStopped
-	// doFinish: publish the end and write the stop report; Run returns.
+	// doFinish: publish the end and, when the child ran, write report;
+	// Run returns.
 	doFinish
 )
 
@@ -122,23 +128,30 @@ func (k actionKind) String() string {
 		"stopped", "finish"}[k]
 }
 
-// action is one thing for the loop to do.
+// action is one thing for the executor to do, with everything it needs
+// to do it.
 type action struct {
 	kind  actionKind
 	level slog.Level
 	msg   string
 	attrs []any
+	// pid is the main child (doForward, doRung).
+	pid int
 	// sig is the signal of doForward and doKillTree.
 	sig  syscall.Signal
 	rung ladder.Rung
 	tree []proctree.Proc
+	// stopID and stopAt name the stop (doAskGrace, doPlanned); killAt is
+	// its planned KILL (doPlanned).
+	stopID         int
+	stopAt, killAt time.Time
 	// code is the exit status of doExited.
 	code int
 	// outcome and drain describe the stop of doStopped.
 	outcome string
 	drain   time.Duration
-	// at is the planned KILL of doPlanned.
-	at time.Time
+	// report is what doFinish writes; nil when the child never ran.
+	report *Report
 }
 
 // machine is the loop's state. Only step changes it.
@@ -163,54 +176,69 @@ type machine struct {
 }
 
 // step applies one event and returns the actions to carry out, in order.
-// Every (phase, event) pair has a case here or says why it has none.
+// It is the only writer of the phase: each handler returns the phase that
+// follows. Every (phase, event) pair has a case here or says why it has
+// none.
 func (m *machine) step(ev event) []action {
 	m.out = nil
+	m.phase = m.next(ev)
+	return m.out
+}
+
+// next is the phase after ev, with the actions it takes emitted.
+func (m *machine) next(ev event) phase {
+	p := m.phase
 	switch ev.kind {
+	case evBegin:
+		if p == initial {
+			return m.begin(ev)
+		}
+		// Run begins once.
 	case evSignal:
 		// In every phase: a child that runs gets it; without one there is
 		// nobody to pass it to.
 		m.forward(ev.sig)
 	case evStop:
-		switch m.phase {
+		switch p {
 		case running:
-			m.startStop(ev)
+			return m.startStop(ev)
 		case stopping:
 			m.repeatStop(ev)
 		case backoff:
-			m.stopInBackoff(ev)
+			return m.stopInBackoff(ev)
 		case cleaning:
-			m.stopWhileCleaning(ev)
-		case starting, done:
-			// starting lasts no longer than one step; done takes nothing.
+			return m.stopWhileCleaning(ev)
+		case initial, starting, done:
+			// initial and starting last no longer than one step each;
+			// done takes nothing.
 		}
 	case evExited:
 		// Only running and stopping have a main child to exit.
-		if m.phase == running || m.phase == stopping {
-			m.childExited(ev)
+		if p == running || p == stopping {
+			return m.childExited(ev)
 		}
 	case evStarted:
-		if m.phase == starting {
-			m.started(ev)
+		if p == starting {
+			return m.started(ev)
 		}
 	case evDeadline:
 		if at := m.due(); at.IsZero() || ev.at.Before(at) {
 			break // an early or stale timer
 		}
-		switch m.phase {
+		switch p {
 		case stopping:
 			m.fireRungs(ev.at)
 		case backoff:
-			m.restartAt = time.Time{}
-			m.startChild()
+			return m.startChild()
 		case cleaning:
-			m.cleanupDeadline(ev.at)
-		case starting, running, done:
+			return m.cleanupDeadline(ev.at)
+		case initial, starting, running, done:
 			// No deadlines of their own.
 		}
 	case evGrace:
-		// Only the stop it was asked for, while it is under way, uses it.
-		if m.phase == stopping && ev.grace.stop == m.end.stopID {
+		// Only the stop it was asked for, while its ladder runs, uses it:
+		// once the child has exited there is nothing left to plan.
+		if p == stopping && ev.grace.stop == m.end.stopID {
 			m.graceLearned(ev)
 		} else {
 			m.log(slog.LevelDebug, "grace period answer after the stop ended: ignored")
@@ -218,11 +246,11 @@ func (m *machine) step(ev event) []action {
 	case evReaped:
 		// The kernel's answer decides, not a /proc listing: a process in
 		// the middle of exiting can vanish from /proc before it is reaped.
-		if m.phase == cleaning && !m.facts.childrenLeft() {
-			m.finish()
+		if p == cleaning && !m.facts.childrenLeft() {
+			return m.finish()
 		}
 	}
-	return m.out
+	return p
 }
 
 // due is the phase's next deadline; zero when it has none.
@@ -241,6 +269,9 @@ func (m *machine) due() time.Time {
 	return time.Time{}
 }
 
+// over reports whether Run is finished.
+func (m *machine) over() bool { return m.phase == done }
+
 // acceptsHelpers reports whether helper commands may still start.
 func (m *machine) acceptsHelpers() bool { return m.phase != cleaning && m.phase != done }
 
@@ -256,29 +287,47 @@ func (m *machine) forward(sig syscall.Signal) {
 		m.log(slog.LevelDebug, "no child to forward to", "signal", signalName(sig), "phase", m.phase.String())
 		return
 	}
-	m.emit(action{kind: doForward, sig: sig})
+	m.emit(action{kind: doForward, pid: m.pid, sig: sig})
 }
 
-// startChild asks the loop for a start; started gets the result.
-func (m *machine) startChild() {
-	m.phase = starting
+// begin takes the plan made at start, says which stop protocol applies,
+// why, and what a stop will do, and asks for the first start.
+func (m *machine) begin(ev event) phase {
+	m.startPlan = ev.plan
+	msg, attrs := m.startPlan.StartLine()
+	m.log(slog.LevelInfo, msg, attrs...)
+	for _, w := range m.startPlan.Warnings {
+		m.log(slog.LevelWarn, w)
+	}
+	return m.startChild()
+}
+
+// startChild asks the executor for a start; started gets the result.
+func (m *machine) startChild() phase {
+	m.restartAt = time.Time{}
 	m.emit(action{kind: doStart})
+	return starting
 }
 
 // started applies a start's result: the child runs, or supervise ends
 // with the shell's status for a command that cannot run.
-func (m *machine) started(ev event) {
+func (m *machine) started(ev event) phase {
 	if ev.err != nil {
 		m.lastCode = startFailedCode(ev.err)
 		m.log(slog.LevelError, ev.err.Error(), "exit_code", m.lastCode)
-		m.finish()
-		return
+		return m.finish()
 	}
-	m.phase, m.pid, m.startedAt = running, ev.pid, ev.at
+	m.pid, m.startedAt = ev.pid, ev.at
+	return running
 }
 
 // finish ends the loop with the stop report; Run returns lastCode.
-func (m *machine) finish() {
-	m.phase = done
-	m.emit(action{kind: doFinish})
+func (m *machine) finish() phase {
+	a := action{kind: doFinish}
+	if m.end.child.exit != "" { // the child ran
+		r := m.report()
+		a.report = &r
+	}
+	m.emit(a)
+	return done
 }

@@ -7,9 +7,12 @@ package supervisor
 type phase int
 
 const (
+	// initial: Run has not begun; evBegin brings the plan made at start
+	// and the first start.
+	initial phase = iota
 	// starting: the child is being started, at first and after a restart's
 	// wait; it lasts until the start's result comes back.
-	starting phase = iota
+	starting
 	// running: the main child runs and no stop was asked for.
 	running
 	// stopping: the main child runs and a stop is under way (machine.end).
@@ -25,5 +28,5 @@ const (
 )
 
 func (p phase) String() string {
-	return [...]string{"starting", "running", "stopping", "backoff", "cleaning", "done"}[p]
+	return [...]string{"initial", "starting", "running", "stopping", "backoff", "cleaning", "done"}[p]
 }

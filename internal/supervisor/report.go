@@ -8,9 +8,32 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/signals"
 )
+
+// DefaultTerminationLog is where Kubernetes reads a container's
+// termination message.
+const DefaultTerminationLog = "/dev/termination-log"
+
+// TerminationLogPath resolves --termination-log: "off" is none, a path is
+// that path, and unset is /dev/termination-log when it exists and is
+// writable (in every Kubernetes container), else none.
+func TerminationLogPath(v string) string {
+	switch v = strings.TrimSpace(v); v {
+	case "off":
+		return ""
+	case "":
+		if unix.Access(DefaultTerminationLog, unix.W_OK) == nil {
+			return DefaultTerminationLog
+		}
+		return ""
+	}
+	return v
+}
 
 // MaxReport is the most a stop report may hold: the size Kubernetes reads
 // of a container's termination log.
@@ -48,11 +71,7 @@ func (r Report) Lines() []string {
 	if r.Signal == "" {
 		out = append(out, fmt.Sprintf("supervise: the child ended on its own (%s), no stop signal; exit status %d", r.Exit, r.ExitCode))
 	} else {
-		grace := "grace unset"
-		if r.Grace > 0 {
-			grace = "grace " + r.Grace.String() + " from " + r.GraceFrom
-		}
-		out = append(out, fmt.Sprintf("supervise: stop %s (preset %s, %s)", r.Outcome, r.Preset, grace))
+		out = append(out, fmt.Sprintf("supervise: stop %s (preset %s, grace %s)", r.Outcome, r.Preset, plan.GraceText(r.Grace, r.GraceFrom)))
 		out = append(out, "stop signal "+r.Signal+" at 0s")
 		for _, g := range r.Rungs {
 			out = append(out, fmt.Sprintf("rung %d %s at %s (%s)", g.Index+1, signals.Name(g.Signal), g.At.Round(time.Millisecond), rungCause(g)))
@@ -87,7 +106,7 @@ func (r Report) attrs() []any {
 		}
 		grace, from := "unset", "unset"
 		if r.Grace > 0 {
-			grace, from = r.Grace.String(), r.GraceFrom
+			grace, from = r.Grace.String(), plan.OrUnset(r.GraceFrom)
 		}
 		a = append(a, "preset", r.Preset, "signal", r.Signal, "grace", grace, "grace_from", from,
 			"rungs", strings.Join(rungs, " "), "drain", r.Drain.Round(time.Millisecond).String())
@@ -118,18 +137,14 @@ func (m *machine) report() Report {
 // writeReport logs the report and writes the termination log. Neither can
 // block or fail the exit: the file is opened non-blocking (a FIFO without
 // a reader is refused at once) and every error is only logged.
-func (l *loop) writeReport() {
-	if l.m.end.child.exit == "" {
-		return // the child never ran
-	}
-	r := l.m.report()
-	l.log.Info("stop report", r.attrs()...)
-	path := l.cfg.TerminationLog
+func (x *executor) writeReport(r Report) {
+	x.log.Info("stop report", r.attrs()...)
+	path := x.cfg.TerminationLog
 	if path == "" {
 		return
 	}
 	if err := writeFileNonBlock(path, r.Text()); err != nil {
-		l.log.Warn("cannot write the termination log", "path", path, "error", err)
+		x.log.Warn("cannot write the termination log", "path", path, "error", err)
 	}
 }
 

@@ -38,6 +38,15 @@ func (e *ending) stopped() bool { return e.stopID != 0 }
 // generic one while no grace period is known (tini's behaviour).
 func (e *ending) forwards() bool { return e.steps == nil || e.steps.Ladder().RepeatForwards }
 
+// killAt is when the stop's KILL is planned: the one place that says it.
+// Zero when the ladder is untimed or there is none.
+func (e *ending) killAt() time.Time {
+	if e.steps == nil || !e.steps.Ladder().Timed {
+		return time.Time{}
+	}
+	return e.requestedAt.Add(e.steps.Ladder().KillAt(e.plan.Budget))
+}
+
 // childEnd is how the main child last ended, for the stop report.
 type childEnd struct {
 	at    time.Time
@@ -53,57 +62,96 @@ const (
 	OutcomeKilled    = "killed"    // it took SIGKILL
 )
 
-// startStop begins the stop: readiness turns 503 at once, the plan is made
-// again from the child's command line as it is now (auto), and the
-// ladder's first rung goes out after the stop delay.
-func (m *machine) startStop(ev event) {
-	now := ev.at
-	m.phase = stopping
+// startStop begins the stop: the plan is made again from the child's
+// command line as it is now (auto), the ladder's first rung goes out after
+// the stop delay (at once, when there is none: before anything that can
+// wait), and readiness turns 503.
+func (m *machine) startStop(ev event) phase {
+	e := &m.end
+	e.stopID++
+	e.requestedAt, e.by = ev.at, ev.received
+	p, changed := m.planAtStop()
+	e.plan = p
+	attrs := []any{"signal", signalName(ev.received), "preset", p.Preset, "reason", p.Reason, "grace_from", plan.OrUnset(p.GraceFrom)}
+	if len(p.Ladder.Steps) == 0 {
+		m.forward(ev.sig)
+		m.emit(action{kind: doDraining})
+		m.emit(action{kind: doAskGrace, stopID: e.stopID, stopAt: e.requestedAt})
+		m.emit(action{kind: doPlanned, stopID: e.stopID, stopAt: e.requestedAt})
+		m.stopLogs(changed, p)
+		m.log(slog.LevelInfo, "stop requested: forwarding", append(attrs, "forwarded", signalName(ev.sig))...)
+		return stopping
+	}
+	e.steps = ladder.NewStepper(p.Ladder.Resolve(ev.sig), ev.at, p.Budget.StopDelay)
+	// The first rung goes out before everything that can wait for it.
+	rung, fired := e.steps.Fire(ev.at)
+	if fired {
+		m.emit(m.rungAction(ev.at, rung))
+	}
 	m.emit(action{kind: doDraining})
-	p := m.startPlan
-	if m.cfg.Preset == "auto" && len(m.cfg.Stop.Steps) == 0 {
-		// Look again: an entrypoint script may have exec'd the worker, and
-		// a worker script is read as the child sees it.
-		if again, ok := m.facts.planAtStop(m.pid); ok {
-			if again.Preset != p.Preset {
-				m.log(slog.LevelInfo, "preset changed at stop: the child's command line is now different",
-					"from", p.Preset, "to", again.Preset, "reason", again.Reason)
-			}
-			p = again
-		}
+	m.emit(action{kind: doAskGrace, stopID: e.stopID, stopAt: e.requestedAt})
+	m.stopLogs(changed, p)
+	m.adopt(p, true, attrs, "stop requested: starting the stop ladder")
+	if fired {
+		m.logRung(ev.at, rung)
+	}
+	return stopping
+}
+
+// planAtStop is the stop's plan: the one made at start, or under auto,
+// made again from the child's command line as it is now (an entrypoint
+// script may have exec'd the worker, and a worker script is read as the
+// child sees it). changed is true when auto's pick changed.
+func (m *machine) planAtStop() (p plan.Plan, changed bool) {
+	p = m.startPlan
+	if m.cfg.Preset != "auto" || len(m.cfg.Stop.Steps) > 0 {
+		return p, false
+	}
+	again, ok := m.facts.planAtStop(m.pid)
+	if !ok {
+		return p, false
+	}
+	return again, again.Preset != p.Preset
+}
+
+// stopLogs says what the stop's plan changed or warns of.
+func (m *machine) stopLogs(changed bool, p plan.Plan) {
+	if changed {
+		m.log(slog.LevelInfo, "preset changed at stop: the child's command line is now different",
+			"from", m.startPlan.Preset, "to", p.Preset, "reason", p.Reason)
 	}
 	for _, w := range p.Warnings {
 		m.log(slog.LevelWarn, w)
 	}
-	m.end.stopID++
-	m.end.requestedAt, m.end.by, m.end.plan = now, ev.received, p
-	m.emit(action{kind: doAskGrace})
-	attrs := []any{"signal", signalName(ev.received), "preset", p.Preset, "reason", p.Reason, "grace_from", orUnset(p.GraceFrom)}
-	if len(p.Ladder.Steps) == 0 {
-		m.emit(action{kind: doPlanned})
-		m.log(slog.LevelInfo, "stop requested: forwarding", append(attrs, "forwarded", signalName(ev.sig))...)
-		m.forward(ev.sig)
-		return
-	}
-	lad := p.Ladder.Resolve(ev.sig)
-	m.end.steps = ladder.NewStepper(lad, now, p.Budget.StopDelay)
-	attrs = append(attrs, "ladder", lad.String(), "stop_delay", p.Budget.StopDelay.String())
-	if lad.Timed {
-		m.emit(action{kind: doPlanned, at: now.Add(lad.KillAt(p.Budget))})
-		attrs = append(attrs, "kill_in", lad.KillAt(p.Budget).String())
-	} else {
-		m.emit(action{kind: doPlanned})
-		attrs = append(attrs, "deadline", "none: no grace period set")
-	}
-	m.log(slog.LevelInfo, "stop requested: starting the stop ladder", attrs...)
-	m.fireRungs(now)
 }
 
-func orUnset(s string) string {
-	if s == "" {
-		return "unset"
+// adopt makes p the stop's plan: the one path by which a stop is planned,
+// at the stop signal (first) and again when the orchestrator tells the
+// grace period while the stop runs. The ladder is retimed from the stop
+// signal (Stepper.Retime), its KILL published (killAt), and the plan
+// logged as msg with attrs.
+func (m *machine) adopt(p plan.Plan, first bool, attrs []any, msg string) {
+	e := &m.end
+	e.plan = p
+	if e.steps == nil {
+		m.emit(action{kind: doPlanned, stopID: e.stopID, stopAt: e.requestedAt})
+		m.log(slog.LevelInfo, msg, attrs...)
+		return
 	}
-	return s
+	lad := p.Ladder.Resolve(e.steps.Ladder().Steps[0].Signal)
+	e.steps.Retime(lad)
+	m.emit(action{kind: doPlanned, stopID: e.stopID, stopAt: e.requestedAt, killAt: e.killAt()})
+	attrs = append(attrs, "ladder", lad.String())
+	if first {
+		attrs = append(attrs, "stop_delay", p.Budget.StopDelay.String())
+	}
+	switch k := e.killAt(); {
+	case !k.IsZero():
+		attrs = append(attrs, "kill_in", k.Sub(e.requestedAt).String())
+	case first:
+		attrs = append(attrs, "deadline", "none: no grace period set")
+	}
+	m.log(slog.LevelInfo, msg, attrs...)
 }
 
 // graceAnswer is what the GraceSource said about one stop.
@@ -139,29 +187,25 @@ func (m *machine) graceLearned(ev event) {
 	}
 	attrs := []any{"grace_period", a.Period.Round(time.Millisecond).String(), "from", a.From, "took", a.took.Round(time.Millisecond).String()}
 	from := src + ": " + a.From
+	b := p.Budget
+	b.Grace = ladder.AtLeastMinGrace(a.Period)
 	switch {
-	case p.Budget.Grace == a.Period:
+	case p.Budget.Grace == b.Grace:
 		m.log(slog.LevelInfo, "the orchestrator's SIGKILL from "+src+": as planned", append(attrs, "planned_from", p.GraceFrom)...)
 		e.plan.GraceFrom = from
 		return
 	case p.Budget.Grace > 0:
 		attrs = append(attrs, "replaces", p.Grace())
 	}
-	b := p.Budget
-	b.Grace = max(a.Period, ladder.MinGrace)
-	e.plan = p.Within(m.cfg.PlanOptions(), b, from)
-	if e.steps == nil {
-		m.log(slog.LevelInfo, "grace period from "+src+" (preset none: no timer)", attrs...)
-		return
-	}
-	for _, w := range e.plan.Warnings {
+	next := p.Within(m.cfg.PlanOptions(), b, from)
+	for _, w := range next.Warnings {
 		m.log(slog.LevelWarn, w)
 	}
-	lad := e.plan.Ladder.Resolve(e.steps.Ladder().Steps[0].Signal)
-	e.steps.Retime(lad)
-	m.emit(action{kind: doPlanned, at: e.requestedAt.Add(lad.KillAt(b))})
-	attrs = append(attrs, "ladder", lad.String(), "kill_in", lad.KillAt(b).String())
-	m.log(slog.LevelInfo, "the orchestrator's SIGKILL from "+src+": the ladder is planned to end before it", attrs...)
+	if e.steps == nil {
+		m.adopt(next, false, attrs, "grace period from "+src+" (preset none: no timer)")
+		return
+	}
+	m.adopt(next, false, attrs, "the orchestrator's SIGKILL from "+src+": the ladder is planned to end before it")
 	m.fireRungs(ev.at)
 }
 
@@ -189,23 +233,50 @@ func (m *machine) repeatStop(ev event) {
 
 // stopInBackoff handles a stop while a restart was pending: there is no
 // child to stop, so supervise cleans up and ends.
-func (m *machine) stopInBackoff(ev event) {
+func (m *machine) stopInBackoff(ev event) phase {
 	m.log(slog.LevelInfo, "stop requested while a restart was pending: not restarting", "signal", signalName(ev.received))
-	m.end.stopID++
-	m.end.requestedAt, m.end.by, m.end.plan = ev.at, ev.received, m.startPlan
-	m.beginCleanup(ev.at)
+	e := &m.end
+	e.stopID++
+	e.requestedAt, e.by, e.plan = ev.at, ev.received, m.startPlan
+	return m.beginCleanup(ev.at)
 }
 
-// fireRungs sends the rung that is due, if any.
+// fireRungs sends the rung that is due, if any, and logs it.
 func (m *machine) fireRungs(now time.Time) {
 	if r, ok := m.end.steps.Fire(now); ok {
-		m.sendRung(now, r)
+		m.emit(m.rungAction(now, r))
+		m.logRung(now, r)
 	}
 }
 
-// sendRung sends one rung with its log line: its cause, what comes next,
-// and the time left of the grace period.
-func (m *machine) sendRung(now time.Time, r ladder.Rung) {
+// rungAction sends rung r to the child. KILL goes to the whole tree, and
+// carries its log line, which the executor completes with the count of
+// processes it reached.
+func (m *machine) rungAction(now time.Time, r ladder.Rung) action {
+	a := action{kind: doRung, pid: m.pid, rung: r}
+	if r.Signal == unix.SIGKILL {
+		a.level = slog.LevelWarn
+		a.msg, a.attrs = m.killRung(now, r)
+	}
+	return a
+}
+
+// logRung logs one rung as sent: its cause, what comes next, and the time
+// left of the grace period. A KILL rung's line is the executor's, once it
+// knows how many processes got it.
+func (m *machine) logRung(now time.Time, r ladder.Rung) {
+	if r.Signal == unix.SIGKILL {
+		return
+	}
+	level, msg := slog.LevelInfo, "stop rung: draining"
+	if r.Index > 0 {
+		level, msg = slog.LevelWarn, "stop rung: escalating"
+	}
+	m.log(level, msg, m.rungAttrs(now, r)...)
+}
+
+// rungAttrs are a rung's log attributes.
+func (m *machine) rungAttrs(now time.Time, r ladder.Rung) []any {
 	e := &m.end
 	lad := e.steps.Ladder()
 	attrs := []any{"rung", fmt.Sprintf("%d/%d", r.Index+1, len(lad.Steps)), "signal", signalName(r.Signal),
@@ -219,18 +290,19 @@ func (m *machine) sendRung(now time.Time, r ladder.Rung) {
 		// Time left before the orchestrator's own SIGKILL, if it sent the stop.
 		attrs = append(attrs, "grace_left", (g - r.At).Round(time.Millisecond).String())
 	}
-	a := action{kind: doRung, rung: r, level: slog.LevelInfo, msg: "stop rung: draining", attrs: attrs}
-	switch {
-	case r.Signal == unix.SIGKILL:
-		a.level, a.msg = slog.LevelWarn, "stop rung: KILL to the whole process tree"
-		if e.plan.Preset == ladder.Generic && r.Index == 1 && r.Cause == ladder.CauseDeadline {
-			a.msg = fmt.Sprintf("stop rung: the child ignored %s for %s; KILL to the whole process tree",
-				signalName(lad.Steps[0].Signal), r.At.Round(time.Millisecond))
-		}
-	case r.Index > 0:
-		a.level, a.msg = slog.LevelWarn, "stop rung: escalating"
+	return attrs
+}
+
+// killRung is the KILL rung's log line: the executor adds the count of
+// processes it reached.
+func (m *machine) killRung(now time.Time, r ladder.Rung) (string, []any) {
+	msg := "stop rung: KILL to the whole process tree"
+	lad := m.end.steps.Ladder()
+	if m.end.plan.Preset == ladder.Generic && r.Index == 1 && r.Cause == ladder.CauseDeadline {
+		msg = fmt.Sprintf("stop rung: the child ignored %s for %s; KILL to the whole process tree",
+			signalName(lad.Steps[0].Signal), r.At.Round(time.Millisecond))
 	}
-	m.emit(a)
+	return msg, m.rungAttrs(now, r)
 }
 
 // rungCause says in words why a rung was sent.

@@ -1,0 +1,211 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/plan"
+	"github.com/supervise/supervise/internal/proctree"
+	"github.com/supervise/supervise/internal/reaper"
+	"github.com/supervise/supervise/internal/signals"
+)
+
+// executor carries out the machine's actions: signals, starts, the
+// published Status and metrics hooks, logs and the stop report. Each
+// action says everything needed to carry it out (which pid, which stop),
+// so the executor never reads the machine. It runs on the loop's
+// goroutine.
+type executor struct {
+	cfg    *Config
+	log    *slog.Logger
+	hooks  Hooks
+	status *Status
+	// graces receives the GraceSource's answers (askGrace).
+	graces chan graceAnswer
+	// oomAtStart is the cgroup's OOM-kill count when the child started.
+	oomAtStart uint64
+}
+
+// do carries out one action. A start returns its result as the event the
+// loop gives the machine next; every other action returns false.
+func (x *executor) do(a action) (event, bool) {
+	switch a.kind {
+	case doLog:
+		x.log.Log(context.Background(), a.level, a.msg, a.attrs...)
+	case doForward:
+		x.deliver(a.pid, a.sig)
+	case doRung:
+		x.signalRung(a)
+	case doKillTree:
+		x.killTree(a.sig, a.pid, a.tree)
+	case doStart:
+		return x.spawnChild(), true
+	case doAskGrace:
+		x.askGrace(a.stopID, a.stopAt)
+	case doDraining:
+		x.status.update(func(s *Snapshot) { s.Draining = true })
+		x.hooks.Draining()
+	case doPlanned:
+		x.hooks.StopPlanned(a.stopAt, a.killAt)
+	case doExited:
+		x.hooks.ChildExited(a.code)
+		x.status.update(func(s *Snapshot) { s.ChildRunning, s.ChildPID, s.LastExitCode = false, 0, a.code })
+	case doRestarting:
+		x.status.update(func(s *Snapshot) { s.Restarting = true })
+	case doStopped:
+		x.hooks.Stopped(a.outcome, a.drain)
+	case doFinish:
+		x.status.update(func(s *Snapshot) { s.ChildRunning = false; s.Restarting = false })
+		if a.report != nil {
+			x.writeReport(*a.report)
+		}
+	}
+	return event{}, false
+}
+
+// spawnChild starts the main child, publishes it, and returns the result
+// as an evStarted event.
+func (x *executor) spawnChild() event {
+	pid, err := forkExec(x.cfg)
+	now := time.Now()
+	if err == nil {
+		if x.cfg.Memory != nil {
+			x.oomAtStart, _ = x.cfg.Memory.OOMKills()
+		}
+		x.hooks.ChildStarted()
+		x.status.update(func(s *Snapshot) {
+			s.ChildRunning, s.Restarting, s.ChildPID, s.StartedAt = true, false, pid, now
+			s.Starts++
+		})
+		x.log.Info("started child", "pid", pid, "command", x.cfg.Argv[0], "args", len(x.cfg.Argv)-1)
+	}
+	return event{kind: evStarted, at: now, pid: pid, err: err}
+}
+
+// deliver passes sig on to the child pid, or to its process group with -g.
+func (x *executor) deliver(pid int, sig syscall.Signal) {
+	if err := x.signalChild(pid, sig); err != nil {
+		x.log.Warn("forwarding failed", "signal", signals.Name(sig), "pid", pid, "syscall", "kill", "error", err)
+		return
+	}
+	x.hooks.SignalForwarded(sig)
+	x.log.Debug("forwarded signal", "signal", signals.Name(sig), "pid", pid, "group", x.cfg.Group)
+}
+
+// signalChild sends sig to the child pid, or its group with -g. The child
+// leads its own process group, so the group id is its pid.
+func (x *executor) signalChild(pid int, sig syscall.Signal) error {
+	target := pid
+	if x.cfg.Group {
+		target = -pid
+	}
+	err := unix.Kill(target, sig)
+	if errors.Is(err, unix.ESRCH) && x.cfg.Group {
+		// The leader may be gone while its group lives on, or the reverse.
+		err = unix.Kill(pid, sig)
+	}
+	return err
+}
+
+// signalRung sends one rung. KILL goes to the whole tree and is logged
+// with the count of processes it reached; any other rung goes to the
+// child, which is woken with CONT if it was stopped.
+func (x *executor) signalRung(a action) {
+	r := a.rung
+	x.hooks.Rung(r.Index, r.Signal)
+	if r.Signal == unix.SIGKILL {
+		n := x.killTree(unix.SIGKILL, a.pid, nil)
+		x.log.Log(context.Background(), a.level, a.msg, append(a.attrs, "processes", n)...)
+		return
+	}
+	if err := x.signalChild(a.pid, r.Signal); err != nil {
+		x.log.Warn("stop rung failed", "rung", r.Index+1, "signal", signals.Name(r.Signal), "pid", a.pid, "syscall", "kill", "error", err)
+		return
+	}
+	// A stopped process keeps the rung pending until it runs again: wake
+	// it, or a SIGSTOPped worker could not drain and would only die at KILL.
+	if proctree.State(a.pid) == "T" {
+		x.log.Warn("child was stopped (SIGSTOP): sending CONT so it can act on the rung", "pid", a.pid)
+		x.signalChild(a.pid, unix.SIGCONT)
+	}
+}
+
+// killTree sends sig to every process below supervise (proctree.KillTree)
+// but for nothing else, tree being the leftovers just listed, or nil; pid
+// is the main child, 0 when it is gone. It returns how many processes
+// were signalled, or -1 for kill(-1) as PID 1.
+func (x *executor) killTree(sig syscall.Signal, pid int, tree []proctree.Proc) int {
+	n, err := proctree.KillTree(sig, os.Getpid(), pid, tree, reaper.IsPID1())
+	if err != nil {
+		x.log.Warn("kill failed", "syscall", "kill(-1)", "signal", signals.Name(sig), "error", err)
+	}
+	return n
+}
+
+// askGrace asks the GraceSource, in its own goroutine bounded by
+// GraceLookupTimeout, for the grace period of stop id, which began at
+// stopAt. The answer comes back to the loop through x.graces as an
+// event; the stop never waits for it.
+func (x *executor) askGrace(id int, stopAt time.Time) {
+	src := x.cfg.GraceSource
+	if src == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), GraceLookupTimeout)
+		defer cancel()
+		t0 := time.Now()
+		g, err := src.StopGrace(ctx, stopAt)
+		// The channel holds one answer, and there is one stop per Run.
+		x.graces <- graceAnswer{stop: id, Grace: g, err: err, took: time.Since(t0)}
+	}()
+}
+
+// oomKilled reports whether a SIGKILL death came with a rise in the
+// cgroup's OOM-kill count since the child started, and the memory limit
+// in words.
+func (x *executor) oomKilled(ws unix.WaitStatus) (bool, string) {
+	if x.cfg.Memory == nil || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
+		return false, ""
+	}
+	if n, ok := x.cfg.Memory.OOMKills(); !ok || n <= x.oomAtStart {
+		return false, ""
+	}
+	limit := "none"
+	if n, ok := x.cfg.Memory.Limit(); ok {
+		limit = fmt.Sprintf("%d bytes (%.1f MiB)", n, float64(n)/(1<<20))
+	}
+	return true, limit
+}
+
+// systemFacts answers the machine's questions from the kernel and /proc.
+type systemFacts struct {
+	cfg *Config
+	log *slog.Logger
+}
+
+func (f systemFacts) childrenLeft() bool { return reaper.HasChildren() }
+
+func (f systemFacts) leftovers() []proctree.Proc {
+	left, err := proctree.Leftovers(os.Getpid())
+	if err != nil {
+		f.log.Warn("cannot list processes", "path", "/proc", "error", err)
+	}
+	return left
+}
+
+func (f systemFacts) planAtStop(pid int) (plan.Plan, bool) {
+	argv := proctree.Cmdline(pid)
+	if len(argv) == 0 {
+		return plan.Plan{}, false
+	}
+	return plan.Make(f.cfg.PlanOptions(), argv, func() ladder.Files { return plan.ChildScriptFiles(pid) }), true
+}
