@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/supervise/supervise/internal/credential"
 	"github.com/supervise/supervise/internal/duration"
@@ -31,14 +31,13 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 // input reads option values and says where each came from, so an error
 // names what the user set: --grace-period or SUPERVISE_GRACE_PERIOD.
 type input struct {
-	c *cli.Context
-	// set names the options given on the command line (cmdline.set).
-	set map[string]bool
+	c  *cli.Context
+	cl cmdline
 }
 
 // source names where option name's value came from.
 func (in input) source(name string) string {
-	if !in.set[name] {
+	if !in.cl.set[name] {
 		if v := "SUPERVISE_" + envName(name); os.Getenv(v) != "" {
 			return v
 		}
@@ -66,50 +65,43 @@ func (in input) duration(name string) (time.Duration, error) {
 	return d, nil
 }
 
-// optionalDuration reads a duration option that may be unset (zero).
-func (in input) optionalDuration(name string) (time.Duration, error) {
-	if strings.TrimSpace(in.c.String(name)) == "" {
-		return 0, nil
-	}
-	return in.duration(name)
-}
-
-// budget reads the grace period, stop delay and drain timeout.
+// budget reads the grace period, drain timeout, stop delay and fast stop,
+// each checked once here (ladder.Budget.Validate says the bounds). Those
+// that may be left unset say so when given as zero.
 func (in input) budget() (ladder.Budget, error) {
 	var b ladder.Budget
-	var err error
-	if b.Grace, err = in.optionalDuration("grace-period"); err != nil {
-		return b, err
+	options := []struct {
+		name, field string
+		to          *time.Duration
+		least       time.Duration
+		unset       string // how to do without it; "" when it cannot be unset
+	}{
+		{"grace-period", ladder.FieldGrace, &b.Grace, ladder.MinGrace, "leave it unset when the grace period is not known"},
+		{"drain-timeout", ladder.FieldDrainTimeout, &b.DrainTimeout, ladder.MinSpacing, "leave it unset to plan the drain from the grace period"},
+		{"stop-delay", ladder.FieldStopDelay, &b.StopDelay, 0, ""},
+		{"fast-stop", ladder.FieldFastStop, &b.FastStop, ladder.MinSpacing, "leave it unset for the preset's own wait"},
 	}
-	if b.Grace == 0 && strings.TrimSpace(in.c.String("grace-period")) != "" {
-		return b, usagef("invalid %s %q: must be at least %s; leave it unset when the grace period is not known",
-			in.source("grace-period"), in.c.String("grace-period"), ladder.MinGrace)
-	}
-	if b.DrainTimeout, err = in.optionalDuration("drain-timeout"); err != nil {
-		return b, err
-	}
-	if b.DrainTimeout == 0 && strings.TrimSpace(in.c.String("drain-timeout")) != "" {
-		return b, usagef("invalid %s %q: must be at least %s; leave it unset to plan the drain from the grace period",
-			in.source("drain-timeout"), in.c.String("drain-timeout"), ladder.MinSpacing)
-	}
-	if b.StopDelay, err = in.duration("stop-delay"); err != nil {
-		return b, err
-	}
-	if b.FastStop, err = in.optionalDuration("fast-stop"); err != nil {
-		return b, err
-	}
-	if b.FastStop == 0 && strings.TrimSpace(in.c.String("fast-stop")) != "" {
-		return b, usagef("invalid %s %q: must be at least %s; leave it unset for the preset's own wait",
-			in.source("fast-stop"), in.c.String("fast-stop"), ladder.MinSpacing)
-	}
-	if err := b.Validate(); err != nil {
-		var fe *ladder.FieldError
-		if errors.As(err, &fe) {
-			name := map[string]string{ladder.FieldGrace: "grace-period", ladder.FieldDrainTimeout: "drain-timeout",
-				ladder.FieldStopDelay: "stop-delay", ladder.FieldFastStop: "fast-stop"}[fe.Field]
-			return b, usagef("invalid %s %q: %s", in.source(name), in.c.String(name), fe.Reason)
+	for _, o := range options {
+		text := in.c.String(o.name)
+		if o.unset != "" && strings.TrimSpace(text) == "" {
+			continue
 		}
-		return b, usageError{err.Error()}
+		d, err := in.duration(o.name)
+		switch {
+		case err != nil:
+			return b, err
+		case d == 0 && o.unset != "":
+			return b, usagef("invalid %s %q: must be at least %s; %s", in.source(o.name), text, o.least, o.unset)
+		}
+		*o.to = d
+	}
+	var fe *ladder.FieldError
+	if err := b.Validate(); errors.As(err, &fe) {
+		for _, o := range options {
+			if o.field == fe.Field {
+				return b, usagef("invalid %s %q: %s", in.source(o.name), in.c.String(o.name), fe.Reason)
+			}
+		}
 	}
 	return b, nil
 }
@@ -169,7 +161,7 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 	c := in.c
 	cfg := &supervisor.Config{}
 	argv := c.Args().Slice()
-	if err := checkArgv(argv); err != nil {
+	if err := in.checkArgv(argv); err != nil {
 		return nil, err
 	}
 	cfg.Argv = argv
@@ -187,7 +179,7 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 	if cfg.CleanupGrace, err = in.duration("cleanup-grace"); err != nil {
 		return nil, err
 	}
-	cfg.TerminationLog = terminationLog(c.String("termination-log"))
+	cfg.TerminationLog = supervisor.TerminationLogPath(c.String("termination-log"))
 	cfg.ExitZero = map[int]bool{}
 	for _, e := range c.StringSlice("exit-zero") {
 		n, err := strconv.Atoi(strings.TrimSpace(e))
@@ -219,53 +211,43 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 }
 
 // checkArgv refuses a missing or empty command, and a command that is
-// really one of supervise's own options placed after "--" (as happens
-// when `docker run IMAGE --grace-period 30s ...` meets an ENTRYPOINT
-// that ends in "--").
-func checkArgv(argv []string) error {
+// really one of supervise's own options placed after "--"
+// (cmdline.misplaced).
+func (in input) checkArgv(argv []string) error {
 	if len(argv) == 0 {
 		return usagef("no command given: usage: supervise [OPTIONS] [--] COMMAND [ARG...]")
 	}
 	if argv[0] == "" {
 		return usagef("empty command name")
 	}
-	name, ok := ownOption(argv[0])
+	name := in.cl.misplacedName
 	switch {
-	case ok && name == "--":
+	case name == "" || argv[0] != in.cl.misplaced:
+		return nil
+	case name == "--":
 		return usagef("a second \"--\" comes where the child's command starts: give one \"--\", then the command")
-	case ok && name != "" && runOptionByName(name).noEnv:
+	case slices.ContainsFunc(runOptions, func(o opt) bool { return o.name == name && o.noEnv }):
 		return usagef("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
 			"put options before \"--\"", argv[0])
-	case ok:
-		return usagef("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
-			"put options before \"--\", or set SUPERVISE_%s in the environment (docker run -e, compose environment:)", argv[0], envName(name))
 	}
-	return nil
+	return usagef("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
+		"put options before \"--\", or set SUPERVISE_%s in the environment (docker run -e, compose environment:)", argv[0], envName(name))
 }
 
-// runOptionByName is the run option called name.
-func runOptionByName(name string) opt {
-	for _, o := range runOptions {
-		if o.name == name {
-			return o
-		}
-	}
-	return opt{}
-}
-
-// buildLogger applies --log-format, --log-level, -v and TINI_VERBOSITY.
+// buildLogger applies --log-format, --log-level, -v and TINI_VERBOSITY
+// (tini's scale, logging.TiniLevel).
 func (in input) buildLogger() (*slog.Logger, error) {
 	c := in.c
 	level := slog.LevelInfo
 	if v, ok := os.LookupEnv("TINI_VERBOSITY"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			return nil, usagef("invalid TINI_VERBOSITY %q: want a whole number 0 or more", v)
+		l, err := logging.ParseTiniVerbosity(v)
+		if err != nil {
+			return nil, usagef("invalid TINI_VERBOSITY %v", err)
 		}
-		level = tiniLevel(n)
+		level = l
 	}
 	if n := c.Count("verbose"); n > 0 {
-		level = tiniLevel(1 + n)
+		level = logging.TiniLevel(1 + n)
 	}
 	if s := c.String("log-level"); s != "" {
 		l, err := logging.ParseLevel(s)
@@ -281,44 +263,9 @@ func (in input) buildLogger() (*slog.Logger, error) {
 	return log, nil
 }
 
-// tiniLevel maps tini's verbosity scale (default 1; -v adds one) onto
-// slog levels: 0 errors, 3 and more debug, as in tini. Where tini's 1
-// means warnings, supervise logs info, because every stop is explained at
-// that level; 1 and 2 are therefore both info.
-func tiniLevel(n int) slog.Level {
-	switch {
-	case n <= 0:
-		return slog.LevelError
-	case n <= 2:
-		return slog.LevelInfo
-	default:
-		return slog.LevelDebug
-	}
-}
-
 // envSet reports whether a tini switch variable is present; tini reads
 // presence, not value.
 func envSet(name string) bool {
 	_, ok := os.LookupEnv(name)
 	return ok
-}
-
-// defaultTerminationLog is where Kubernetes reads a container's
-// termination message.
-const defaultTerminationLog = "/dev/termination-log"
-
-// terminationLog resolves --termination-log: off, a path, or unset:
-// /dev/termination-log when it exists and is writable (in every Kubernetes
-// container), else none.
-func terminationLog(v string) string {
-	switch v = strings.TrimSpace(v); v {
-	case "off":
-		return ""
-	case "":
-		if unix.Access(defaultTerminationLog, unix.W_OK) == nil {
-			return defaultTerminationLog
-		}
-		return ""
-	}
-	return v
 }

@@ -119,22 +119,21 @@ func buildFlags(table []opt) []cli.Flag {
 		switch o.kind {
 		case text:
 			out = append(out, stringFlag{&cli.StringFlag{Name: o.name, Aliases: aliases, Value: o.def, EnvVars: envs,
-				Usage: o.usage, Hidden: o.hidden}, names})
+				Usage: o.usage, Hidden: o.hidden, Category: o.group}, names})
 		case list:
-			out = append(out, stringSliceFlag{&cli.StringSliceFlag{Name: o.name, Aliases: aliases, EnvVars: envs, Usage: o.usage}, names})
+			out = append(out, stringSliceFlag{&cli.StringSliceFlag{Name: o.name, Aliases: aliases, EnvVars: envs, Usage: o.usage,
+				Category: o.group}, names})
 		case flag:
-			out = append(out, boolFlag{&cli.BoolFlag{Name: o.name, Aliases: aliases, EnvVars: envs, Usage: o.usage}, names})
+			out = append(out, boolFlag{&cli.BoolFlag{Name: o.name, Aliases: aliases, EnvVars: envs, Usage: o.usage, Category: o.group}, names})
 		case count:
-			out = append(out, boolFlag{&cli.BoolFlag{Name: o.name, Aliases: aliases, Count: new(int), Usage: o.usage}, names})
+			out = append(out, boolFlag{&cli.BoolFlag{Name: o.name, Aliases: aliases, Count: new(int), Usage: o.usage, Category: o.group}, names})
 		}
 	}
 	return out
 }
 
 // env names the SUPERVISE_<NAME> variable an option also reads.
-func env(name string, more ...string) []string {
-	return append([]string{"SUPERVISE_" + name}, more...)
-}
+func env(name string) []string { return []string{"SUPERVISE_" + name} }
 
 // The flag types of supervise, with their names computed once.
 type (

@@ -25,12 +25,15 @@ After "--", a word is always the child's command. Every option below also
 reads SUPERVISE_<NAME> (--grace-period: SUPERVISE_GRACE_PERIOD), except -v
 and -l. Durations: 30s, 1m30s, 250ms or whole seconds.
 `)
+	// Grouped by each flag's Category, in the order a user looks for them
+	// (urfave/cli's own template sorts groups by name), each flag in the
+	// table's order.
 	flags := runFlags()
 	for _, g := range helpOrder {
 		fmt.Fprintf(w, "\n%s:\n", g)
-		for i, o := range runOptions {
-			if o.group == g && !o.hidden {
-				fmt.Fprint(w, helpLine(flags[i]))
+		for _, f := range flags {
+			if cf := f.(cli.VisibleFlag); cf.IsVisible() && f.(cli.CategorizableFlag).GetCategory() == g {
+				fmt.Fprint(w, helpLine(f))
 			}
 		}
 	}

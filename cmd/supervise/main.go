@@ -56,24 +56,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defaultHelp(w, templ, data)
 	}
 	app := &cli.App{
-		Name:    "supervise",
-		Usage:   "PID-1 init and supervisor for job-queue workers",
-		Version: buildVersion(),
-		UsageText: "supervise [OPTIONS] [--] COMMAND [ARG...]\n" +
-			"supervise plan [OPTIONS] [--] COMMAND [ARG...]\n" +
-			"supervise check [--ready] [--url URL] [--timeout D]\n" +
-			"supervise presets [OPTIONS] | version | help",
+		Name:                   "supervise",
+		Usage:                  "PID-1 init and supervisor for job-queue workers",
+		Version:                buildVersion(),
 		Flags:                  flags,
 		UseShortOptionHandling: true,
 		Writer:                 stdout,
 		ErrWriter:              stderr,
-		OnUsageError:           usageErrors(args, flags, "supervise --help"),
+		OnUsageError:           usageErrors(cl, flags, "supervise --help"),
 		Action: func(c *cli.Context) error {
 			if c.Bool("license") {
 				fmt.Fprint(stdout, license)
 				return nil
 			}
-			child = &input{c: c, set: cl.set}
+			child = &input{c: c, cl: cl}
 			return nil
 		},
 		Commands: []*cli.Command{
@@ -84,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				Usage: "print the built-in stop protocols and their ladders",
 				Flags: flags,
 				Action: func(c *cli.Context) error {
-					return printPresets(stdout, input{c: c, set: cl.set})
+					return printPresets(stdout, input{c: c, cl: cl})
 				},
 			},
 			{

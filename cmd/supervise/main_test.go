@@ -45,13 +45,13 @@ func TestUnknownFlagSuggests(t *testing.T) {
 	}
 }
 
-// A likely typo gets the nearest name; a word like none of them gets none.
-func TestNearest(t *testing.T) {
-	names := []string{"grace-period", "preset", "drain-timeout", "stop", "stop-delay", "GRACE_PERIOD", "LISTEN"}
-	for word, want := range map[string]string{"grace-perod": "grace-period", "presett": "preset", "GRACE_PERIDO": "GRACE_PERIOD",
-		"stop-dealy": "stop-delay", "LISTN": "LISTEN", "xyzzy": "", "q": "", "restart": ""} {
-		if got := nearest(word, names); got != want {
-			t.Errorf("nearest(%q) = %q, want %q", word, got, want)
+// A likely typo gets urfave/cli's nearest name; a word like none of them
+// gets none.
+func TestSuggest(t *testing.T) {
+	for word, want := range map[string]string{"grace-perod": "grace-period", "presett": "preset", "grace-perido": "grace-period",
+		"stop-dealy": "stop-delay", "listn": "listen", "xyzzy": "", "q": "", "bogus": ""} {
+		if got := suggest(word, runFlags()); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", word, got, want)
 		}
 	}
 }
@@ -82,7 +82,7 @@ func TestOptionAfterDashes(t *testing.T) {
 	dir := t.TempDir()
 	prog := dir + "/-g"
 	os.WriteFile(prog, []byte("#!/bin/sh\nexit 0\n"), 0o755)
-	if _, ok := ownOption(prog); ok {
+	if _, ok := ownOption(prog, runOptions); ok {
 		t.Errorf("%s, an executable, was taken for an option", prog)
 	}
 	code, _, stderr := runCLI("--", "--grace-period", "30s", "rq", "worker")

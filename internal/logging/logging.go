@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -27,6 +28,30 @@ func ParseLevel(name string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("level %q: want debug, info, warn or error", name)
+}
+
+// TiniLevel maps tini's verbosity scale (default 1; each -v adds one;
+// TINI_VERBOSITY sets it) onto slog levels: 0 errors, 3 and more debug, as
+// in tini. Where tini's 1 means warnings, supervise logs info, because
+// every stop is explained at that level; 1 and 2 are therefore both info.
+func TiniLevel(n int) slog.Level {
+	switch {
+	case n <= 0:
+		return slog.LevelError
+	case n <= 2:
+		return slog.LevelInfo
+	default:
+		return slog.LevelDebug
+	}
+}
+
+// ParseTiniVerbosity reads TINI_VERBOSITY's value: a whole number 0 or more.
+func ParseTiniVerbosity(v string) (slog.Level, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q: want a whole number 0 or more", v)
+	}
+	return TiniLevel(n), nil
 }
 
 // New returns a logger writing to w in format "text" or "json" at level.

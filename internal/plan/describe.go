@@ -135,27 +135,9 @@ func (p Plan) fastStop() string {
 		s = fmt.Sprintf("%s after %s, the %s preset's (--fast-stop sets it)", lad.Steps[di+1].Wait, sig, p.Preset)
 	}
 	if pr, ok := ladder.Lookup(p.Preset); ok && pr.FastStopNote != "" {
-		s += "\n              " + strings.ReplaceAll(wrap(pr.FastStopNote, 60), "\n", "\n              ")
+		s += "\n" + strings.TrimRight(wrap(pr.FastStopNote, "              ", 74), "\n")
 	}
 	return s
-}
-
-// wrap breaks text into lines of at most width columns.
-func wrap(text string, width int) string {
-	var b strings.Builder
-	n := 0
-	for i, word := range strings.Fields(text) {
-		if i > 0 && n+1+len(word) > width {
-			b.WriteByte('\n')
-			n = 0
-		} else if i > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		b.WriteString(word)
-		n += len(word)
-	}
-	return b.String()
 }
 
 func previewSignal(s unix.Signal) string {
