@@ -205,10 +205,14 @@ func TestGenericKillAMarginBeforeGrace(t *testing.T) {
 func TestStoppedChildContinuedAfterEveryRung(t *testing.T) {
 	p := startHuey(t, "60s", nil, "--listen", "off", "--grace-period", "6s")
 	child := firstChild(t, p.pid)
+	// SIGSTOP takes effect when the child next runs: wait until it is
+	// stopped, which is what the rung must find.
 	syscall.Kill(child, syscall.SIGSTOP)
+	waitState(t, child, "T")
 	p.signal(syscall.SIGTERM)
 	p.waitFor(`^draining`, 3*time.Second) // woken by CONT after the first INT
 	syscall.Kill(child, syscall.SIGSTOP)  // stopped again, mid-drain
+	waitState(t, child, "T")
 	p.waitFor(`rung=2/3 .*msg=|msg="stop rung: escalating" rung=2/3`, 8*time.Second)
 	p.waitFor(`^task interrupted$`, 3*time.Second)
 	if code := p.exit(5 * time.Second); code == 137 {
