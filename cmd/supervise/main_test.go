@@ -117,18 +117,18 @@ func TestPlan(t *testing.T) {
 			"preset:       huey (auto: program huey_consumer)",
 			"grace period: 10s, from --grace-period",
 			"ladder:       INT,7.5s,INT,1.5s,KILL",
-			"The worker drains for up to 7.5s. supervise's KILL lands at 9s, 1s before",
+			"deadline:     KILL lands 9s after the stop signal, 1s before the", "The worker drains for up to 7.5s.",
 			"must be at least 10s",
 			"Warnings: none."}},
 		{[]string{"--grace-period", "300s", "plan", "huey_consumer", "app.huey"}, []string{
-			"ladder:       INT,4m56s,INT,3s,KILL", "supervise's KILL lands at 4m59s"}},
+			"ladder:       INT,4m56s,INT,3s,KILL", "KILL lands 4m59s after the stop signal"}},
 		{[]string{"plan", "--", "huey_consumer", "app.huey"}, []string{
-			"grace period: not set", "ladder:       INT,…,INT,…,KILL", "on a repeated stop signal  INT",
+			"grace period: unset", "supervise keeps no deadline of its", "ladder:       INT,…,INT,…,KILL", "on a repeated stop signal  INT",
 			"lasts until the orchestrator's SIGKILL"}},
 		{[]string{"plan", "--grace-period", "3s", "--", "rq", "worker"}, []string{
 			"grace period 3s is short for the rq ladder"}},
 		{[]string{"plan", "--", "my-server"}, []string{"preset:       generic", "passed on as received"}},
-		{[]string{"plan", "--preset", "none", "--grace-period", "10s", "--", "rq", "worker"}, []string{"It starts no timer"}},
+		{[]string{"plan", "--preset", "none", "--grace-period", "10s", "--", "rq", "worker"}, []string{"forwarded as received, with no timer"}},
 	}
 	for _, c := range cases {
 		code, out, stderr := runCLI(c.args...)

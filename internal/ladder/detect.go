@@ -165,7 +165,7 @@ func Recognised(preset string) []string {
 		}
 	}
 	if preset == "php-fpm" {
-		out = append(out, "php-fpm, php-fpmX.Y")
+		out = append(out, "php-fpm", "php-fpmX.Y")
 	}
 	return out
 }

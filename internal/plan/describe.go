@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -12,62 +11,97 @@ import (
 	"github.com/supervise/supervise/internal/signals"
 )
 
+// Deadline says in one sentence what bounds a stop: when the plan's KILL
+// lands against the orchestrator's SIGKILL, or that there is no deadline
+// of supervise's own. The start-up line and `supervise plan` both say it
+// in these words.
+func (p Plan) Deadline() string {
+	lad, b := p.Ladder, p.Budget
+	switch {
+	case len(lad.Steps) == 0:
+		return "stop signals are forwarded as received, with no timer (tini's behaviour)"
+	case lad.Timed && b.Grace > 0:
+		kill := p.KillAt()
+		return fmt.Sprintf("KILL lands %s after the stop signal, %s before the %s's SIGKILL", kill, b.Grace-kill, p.orchestrator())
+	case lad.Timed:
+		return fmt.Sprintf("KILL lands %s after the stop signal (--drain-timeout); no grace period is set, "+
+			"so nothing checks that the orchestrator waits that long", p.KillAt())
+	}
+	return "no grace period is set, so supervise keeps no deadline of its own"
+}
+
+// Rule says what the orchestrator must give for the plan to hold: the
+// grace rule, or how to have a deadline at all; "" when nothing is asked.
+func (p Plan) Rule() string {
+	lad, b := p.Ladder, p.Budget
+	switch {
+	case len(lad.Steps) == 0 || p.Kubelet || lad.Timed && b.Grace == 0:
+		return ""
+	case lad.Timed:
+		return fmt.Sprintf("the orchestrator's grace period (compose stop_grace_period, Kubernetes "+
+			"terminationGracePeriodSeconds plus any preStop hook's time) must be at least %s", b.Grace)
+	}
+	return "set SUPERVISE_GRACE_PERIOD to the orchestrator's grace period to have the ladder timed inside it"
+}
+
+func (p Plan) orchestrator() string {
+	if p.Kubelet {
+		return "kubelet"
+	}
+	return "orchestrator"
+}
+
 // StartLine is the start-up log line that states the plan: which stop
-// protocol applies and why, and what a stop will do, the timed ladder and
-// when its KILL lands, or, without a grace period, that supervise keeps no
-// deadline of its own. It is short enough for `docker logs`; Describe has
-// the long form.
+// protocol applies and why, its Deadline and Rule. It is short enough for
+// `docker logs`; Describe has the long form.
 func (p Plan) StartLine() (string, []any) {
 	attrs := []any{"preset", p.Preset, "reason", p.Reason}
 	if p.Budget.FastStop > 0 {
 		attrs = append(attrs, "fast_stop", p.Budget.FastStop.String(), "fast_stop_from", p.FastStopFrom)
 	}
+	msg := "stop protocol: " + p.Deadline()
+	if r := p.Rule(); r != "" {
+		msg += "; " + r
+	}
 	lad := p.Ladder
-	b := p.Budget
 	switch {
 	case len(lad.Steps) == 0:
-		return "stop protocol: stop signals are forwarded as received, with no timer (tini's behaviour)", attrs
-	case lad.Timed && b.Grace > 0 && p.Kubelet:
-		kill := p.KillAt()
-		return fmt.Sprintf("stop protocol: KILL lands %s after the stop signal, %s before the kubelet's SIGKILL", kill, b.Grace-kill),
-			append(attrs, "kill_after", b.Grace.String(), "from", p.GraceFrom, "ladder", lad.String(), "kill_at", kill.String())
-	case lad.Timed && b.Grace > 0:
-		kill := p.KillAt()
-		return fmt.Sprintf("stop protocol: KILL lands %s after the stop signal; the orchestrator's grace period "+
-				"(stop_grace_period, terminationGracePeriodSeconds) must be at least %s", kill, b.Grace),
-			append(attrs, "grace_period", b.Grace.String(), "ladder", lad.String(), "kill_at", kill.String())
+	case lad.Timed && p.Kubelet:
+		attrs = append(attrs, "kill_after", p.Budget.Grace.String(), "from", p.GraceFrom, "ladder", lad.String(), "kill_at", p.KillAt().String())
+	case lad.Timed && p.Budget.Grace > 0:
+		attrs = append(attrs, "grace_period", p.Budget.Grace.String(), "ladder", lad.String(), "kill_at", p.KillAt().String())
 	case lad.Timed:
-		kill := p.KillAt()
-		return fmt.Sprintf("stop protocol: KILL lands %s after the stop signal (--drain-timeout); no grace period is set, "+
-				"so supervise cannot check that the orchestrator waits that long", kill),
-			append(attrs, "ladder", lad.String(), "kill_at", kill.String())
+		attrs = append(attrs, "ladder", lad.String(), "kill_at", p.KillAt().String())
+	default:
+		attrs = append(attrs, "ladder", lad.String())
 	}
-	// Short enough to read in docker logs; plan holds the long form.
-	return "stop protocol: no grace period set, so no deadline of supervise's own " +
-		"(set SUPERVISE_GRACE_PERIOD to the orchestrator's; supervise plan explains)", append(attrs, "ladder", lad.String())
+	return msg, attrs
 }
 
 // Describe writes the plan at length, as `supervise plan` prints it: the
 // preset and why, the grace period and its source, every rung with when
-// it is sent and its part, the orchestrator's SIGKILL, and the warnings.
+// it is sent and its part, the orchestrator's SIGKILL, the Deadline and
+// Rule, and the warnings.
 func (p Plan) Describe(w io.Writer) {
 	b, lad := p.Budget, p.Ladder
 	fmt.Fprintf(w, "command:      %s\n", strings.Join(p.Argv, " "))
 	fmt.Fprintf(w, "preset:       %s (%s)\n", p.Preset, p.Reason)
-	if b.Grace > 0 {
-		fmt.Fprintf(w, "grace period: %s, from %s\n", b.Grace, p.GraceFrom)
-	} else {
-		fmt.Fprintf(w, "grace period: not set: supervise keeps no deadline of its own\n")
+	fmt.Fprintf(w, "grace period: %s\n", strings.Replace(p.Grace(), " from ", ", from ", 1))
+	if len(lad.Steps) > 0 {
+		fmt.Fprintf(w, "ladder:       %s\n", lad)
 	}
-	if len(lad.Steps) == 0 {
-		fmt.Fprintf(w, "\nOn a stop signal, supervise passes it to the child as received, and a\n"+
-			"repeated one too. It starts no timer: the orchestrator's SIGKILL is the end.\n")
-		p.writeWarnings(w)
-		return
-	}
-	fmt.Fprintf(w, "ladder:       %s\n", lad)
 	if fs := p.fastStop(); fs != "" {
 		fmt.Fprintf(w, "fast stop:    %s\n", fs)
+	}
+	fmt.Fprint(w, field("deadline", p.Deadline()+"."))
+	if r := p.Rule(); r != "" {
+		fmt.Fprint(w, field("rule", r+"."))
+	}
+	if len(lad.Steps) == 0 {
+		fmt.Fprint(w, "\n"+wrap("On a stop signal, supervise passes it to the child as received, and a repeated one too. "+
+			"The orchestrator's SIGKILL is the end.", "", 78))
+		p.writeWarnings(w)
+		return
 	}
 	fmt.Fprintf(w, "\nAfter the stop signal (TERM from docker stop or the kubelet):\n")
 	for _, r := range lad.Preview(b) {
@@ -77,43 +111,34 @@ func (p Plan) Describe(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-26s %-9s %s\n", when, previewSignal(r.Signal), r.Role)
 	}
-	di := lad.DrainIndex()
+	var more string
 	switch {
 	case lad.Timed && b.Grace > 0:
-		kill := p.KillAt()
-		who := "orchestrator"
+		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the "+p.orchestrator()+"'s SIGKILL")
+		more = fmt.Sprintf("The worker drains for up to %s.", lad.Steps[lad.DrainIndex()].Wait)
 		if p.Kubelet {
-			who = "kubelet"
-		}
-		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the "+who+"'s SIGKILL")
-		fmt.Fprintf(w, "\nThe worker drains for up to %s. supervise's KILL lands at %s, %s before\n", lad.Steps[di].Wait, kill, b.Grace-kill)
-		if p.Kubelet {
-			fmt.Fprintf(w, "the kubelet's, which comes %s after its stop signal: %s.\n"+
-				"At each stop supervise reads the pod again: a deletion's own grace\n"+
-				"(kubectl delete --grace-period) and a probe's restart replan the ladder.\n",
+			more += fmt.Sprintf(" The kubelet's SIGKILL comes %s after its stop signal: %s. At each stop supervise reads the pod "+
+				"again: a deletion's own grace (kubectl delete --grace-period) and a probe's restart replan the ladder.",
 				b.Grace, strings.TrimPrefix(p.GraceFrom, "the pod spec: "))
-		} else {
-			fmt.Fprintf(w, "the orchestrator's. The orchestrator's grace period must be at least %s:\n"+
-				"compose stop_grace_period: %s, or Kubernetes terminationGracePeriodSeconds: %d\n"+
-				"(plus any preStop hook's time).\n", b.Grace, b.Grace, int(b.Grace.Round(time.Second)/time.Second))
 		}
 	case lad.Timed:
-		kill := p.KillAt()
-		fmt.Fprintf(w, "\nThe worker drains for up to %s; supervise's KILL lands at %s. No grace period\n"+
-			"is set, so nothing checks that the orchestrator waits that long: its grace\n"+
-			"period must be more than %s.\n", lad.Steps[di].Wait, kill, kill)
+		more = fmt.Sprintf("The worker drains for up to %s.", lad.Steps[lad.DrainIndex()].Wait)
 	case lad.RepeatForwards:
-		fmt.Fprintf(w, "\nA repeated stop signal is passed on as received, as tini does. The drain\n"+
-			"lasts until the orchestrator's SIGKILL. Set SUPERVISE_GRACE_PERIOD to the\n"+
-			"orchestrator's grace period to have supervise KILL the child just before it.\n")
+		more = "A repeated stop signal is passed on as received, as tini does, and the drain lasts until the orchestrator's SIGKILL."
 	default:
-		fmt.Fprintf(w, "\nRepeated stop signals advance one rung each, at least %s apart. The drain\n"+
-			"lasts until the orchestrator's SIGKILL, however long its grace period is.\n"+
-			"Set SUPERVISE_GRACE_PERIOD to the orchestrator's grace period (compose\n"+
-			"stop_grace_period, Kubernetes terminationGracePeriodSeconds) to have the\n"+
-			"drain timed inside it and the fast stop sent before the SIGKILL.\n", ladder.MinSpacing)
+		more = fmt.Sprintf("Repeated stop signals advance one rung each, at least %s apart, and the drain lasts until the "+
+			"orchestrator's SIGKILL, however long its grace period is.", ladder.MinSpacing)
 	}
+	fmt.Fprint(w, "\n"+wrap(more, "", 78))
 	p.writeWarnings(w)
+}
+
+// field renders one "label:" line of Describe, its text wrapped under
+// the column the values start in.
+func field(label, text string) string {
+	const col = "              "
+	s := wrap(text, col, 78)
+	return fmt.Sprintf("%-14s", label+":") + s[len(col):]
 }
 
 // fastStop says the wait after the "stop now" rung and where it came

@@ -162,7 +162,7 @@ func TestHueyRealNoGraceTaskFinishes(t *testing.T) {
 		h := newHueyApp(t)
 		h.enqueue("twenty", "20")
 		p := h.consumer(kind, 2)
-		p.waitFor(`stop protocol: no grace period set`, time.Second)
+		p.waitFor(`stop protocol: no grace period is set, so supervise keeps no deadline of its own`, time.Second)
 		p.waitFor(`^started twenty`, 20*time.Second)
 		sent := p.signal(syscall.SIGTERM)
 		p.waitFor(`deadline="none: no grace period set"`, 2*time.Second)

@@ -1,0 +1,190 @@
+package main
+
+import (
+	goflag "flag"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/supervise/supervise/internal/cgroup"
+	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/metrics"
+	"github.com/supervise/supervise/internal/plan"
+	"github.com/supervise/supervise/internal/supervisor"
+)
+
+// update rewrites the generated sections of the docs: go test
+// ./cmd/supervise -run TestDocs -update.
+var update = goflag.Bool("update", false, "rewrite the docs' generated sections")
+
+// section replaces, or with -update writes, the text between
+// "<!-- generated: NAME ..." and "<!-- end NAME -->" in path, and fails
+// when the file differs from what the binary says.
+func section(t *testing.T, path, name, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start := strings.Index(s, "<!-- generated: "+name)
+	end := strings.Index(s, "<!-- end "+name+" -->")
+	if start < 0 || end < start {
+		t.Fatalf("%s has no generated section %q", path, name)
+	}
+	start += strings.Index(s[start:], "\n") + 1
+	if s[start:end] == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(s[:start]+want+s[end:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("%s: section %q differs from what the binary says (go test ./cmd/supervise -run TestDocs -update):\n%s",
+		path, name, want)
+}
+
+// presetTable is the README's table of presets, from the presets
+// themselves.
+func presetTable() string {
+	var b strings.Builder
+	b.WriteString("| preset | at 10s | at 30s | at 300s | without a grace period | auto picks it for |\n|---|---|---|---|---|---|\n")
+	for _, name := range ladder.Names() {
+		p, ok := ladder.Lookup(name)
+		if !ok {
+			continue
+		}
+		if len(p.Steps) == 0 {
+			fmt.Fprintf(&b, "| `%s` | forwarded as received, never a timer | | | | only when chosen |\n", name)
+			continue
+		}
+		fmt.Fprintf(&b, "| `%s` |", name)
+		for _, g := range plan.PresetGraces {
+			l, _ := ladder.Plan(p, ladder.Budget{Grace: g})
+			fmt.Fprintf(&b, " `%s` |", l)
+		}
+		l, _ := ladder.Plan(p, ladder.Budget{})
+		untimed := "`" + l.String() + "`"
+		if l.RepeatForwards {
+			untimed = "forwarded as received"
+		}
+		picks := "any other program under `auto`"
+		if r := ladder.Recognised(name); len(r) > 0 {
+			picks = "`" + strings.Join(r, "`, `") + "`"
+		}
+		fmt.Fprintf(&b, " %s | %s |\n", untimed, picks)
+	}
+	return b.String()
+}
+
+// The README's preset table and `supervise plan` example are the binary's
+// own output.
+func TestDocs(t *testing.T) {
+	section(t, "../../README.md", "presets", presetTable())
+
+	t.Setenv("SUPERVISE_GRACE_PERIOD", "10s")
+	argv := []string{"huey_consumer", "app.huey", "-k", "process"}
+	code, out, stderr := runCLI(append([]string{"plan", "--"}, argv...)...)
+	if code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	example := "```\n$ SUPERVISE_GRACE_PERIOD=10s supervise plan -- " + strings.Join(argv, " ") + "\n" + out + "```\n"
+	section(t, "../../README.md", "plan-example", example)
+}
+
+// docs/reference.md lists every option with its default and variable,
+// every exit status supervise gives of its own, and every metric it
+// exports, and nothing else.
+func TestReference(t *testing.T) {
+	b, err := os.ReadFile("../../docs/reference.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := string(b)
+	rows := map[string]string{} // an option's name -> its table row
+	for _, line := range strings.Split(ref, "\n") {
+		if !strings.HasPrefix(line, "| `-") {
+			continue
+		}
+		cells := strings.Split(line, "|")
+		for _, m := range regexp.MustCompile("--([a-z-]+)").FindAllStringSubmatch(cells[1], -1) {
+			rows[m[1]] = line
+		}
+		for _, m := range regexp.MustCompile("`-([a-z])[ ,`]").FindAllStringSubmatch(cells[1], -1) {
+			rows["-"+m[1]] = line
+		}
+	}
+	for _, o := range runOptions {
+		if o.hidden {
+			continue
+		}
+		row, ok := rows[o.name]
+		if !ok && o.alias != "" { // tini's -v is documented as -v alone
+			row, ok = rows["-"+o.alias]
+		}
+		switch {
+		case !ok:
+			t.Errorf("docs/reference.md has no row for --%s", o.name)
+			continue
+		case o.alias != "" && rows["-"+o.alias] == "":
+			t.Errorf("docs/reference.md does not give -%s for --%s", o.alias, o.name)
+		case o.def != "" && o.kind == text && !strings.Contains(row, "`"+o.def+"`"):
+			t.Errorf("docs/reference.md: --%s's row does not give its default %q: %s", o.name, o.def, row)
+		}
+		delete(rows, o.name)
+		delete(rows, "-"+o.alias)
+	}
+	for name := range rows {
+		if !strings.HasPrefix(name, "-") && !slices.Contains([]string{"rewrite"}, name) {
+			t.Errorf("docs/reference.md documents --%s, which supervise does not take", name)
+		}
+	}
+	for _, code := range []int{supervisor.ExitUsage, supervisor.ExitNotExecutable, supervisor.ExitNotFound} {
+		if !regexp.MustCompile(fmt.Sprintf(`\| %d \|`, code)).MatchString(ref) {
+			t.Errorf("docs/reference.md's exit statuses do not give %d", code)
+		}
+	}
+
+	// Every metric a scrape shows, and no other supervise_* name. The
+	// cgroup and heartbeat series need their sources to show: a cgroup
+	// v2 directory of files, and a heartbeat.
+	dir := t.TempDir()
+	for f, v := range map[string]string{"memory.current": "1000\n", "memory.max": "4096\n", "memory.events": "oom_kill 0\n"} {
+		os.WriteFile(dir+"/"+f, []byte(v), 0o644)
+	}
+	m := metrics.New(cgroup.Memory{Version: cgroup.V2, Dir: dir}, metrics.Build{Version: "v", Revision: "r", GoVersion: "go"})
+	m.HeartbeatAge(func() (time.Duration, bool) { return time.Second, true })
+	m.Check("tcp:x:1", true, time.Millisecond)
+	m.Rung(0, 15)
+	m.Stopped("graceful", time.Second)
+	m.SignalReceived(15)
+	m.SignalForwarded(15)
+	text, err := m.Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	for _, mm := range regexp.MustCompile(`(?m)^# TYPE (supervise_\w+) `).FindAllStringSubmatch(string(text), -1) {
+		exported[mm[1]] = true
+	}
+	documented := map[string]bool{}
+	for _, mm := range regexp.MustCompile("\\| `(supervise_\\w+)` \\|").FindAllStringSubmatch(ref, -1) {
+		documented[mm[1]] = true
+	}
+	for n := range exported {
+		if !documented[n] {
+			t.Errorf("docs/reference.md does not list the metric %s", n)
+		}
+	}
+	for n := range documented {
+		if !exported[n] {
+			t.Errorf("docs/reference.md lists %s, which supervise does not export", n)
+		}
+	}
+}
