@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(shell git rev-pars
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build release release-check image test test-deps vet fmt-check unit fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus mutants faults soak bench clean
+.PHONY: build release release-check image test test-deps vet fmt-check unit e2e fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus mutants faults soak bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -42,9 +42,9 @@ release-check: release
 image:
 	scripts/image
 
-# The whole suite: static checks, then every test (unit and end to end,
+# The whole suite: static checks, then every test (unit, then end to end,
 # under -race), then each fuzz target for a short bounded time.
-test: test-deps vet fmt-check unit fuzz rules
+test: test-deps vet fmt-check unit e2e fuzz rules
 
 test-deps:
 	@scripts/need-debs $(TEST_DEBS)
@@ -69,8 +69,14 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Unit tests only: the packages, with fakes where a process would be.
 unit:
-	$(GO) test -race -count=1 $(TESTFLAGS) ./...
+	$(GO) test -race -count=1 $(TESTFLAGS) ./cmd/... ./internal/...
+
+# The end-to-end tests of the default build: the binary as a real PID 1,
+# real workers, real Redis (and test/docker's checks that need no engine).
+e2e: test-deps
+	$(GO) test -race -count=1 $(TESTFLAGS) ./test/...
 
 # Each fuzz target runs alone (go test -fuzz takes one at a time).
 fuzz:

@@ -18,6 +18,10 @@ import (
 // pod's. Measured: grace 20 s with a preStop sleep of 8 s gives the stop
 // signal at +8.0 s and SIGKILL at +20.05 s, 12.0 s after the stop signal.
 
+// defaultGrace is the terminationGracePeriodSeconds the API server gives
+// a pod that sets none.
+const defaultGrace = 30 * time.Second
+
 // MinKill is the kubelet's floor: it waits at least this long between its
 // stop signal and SIGKILL, however little of the grace the hook left.
 const MinKill = 2 * time.Second
@@ -55,7 +59,7 @@ type Reading struct {
 func (p PodInfo) PlannedDeadline(c Container) Deadline {
 	grace, field := p.SpecGrace, "terminationGracePeriodSeconds"
 	if !p.HasSpecGrace {
-		grace, field = 30*time.Second, "terminationGracePeriodSeconds (Kubernetes' default)"
+		grace, field = defaultGrace, "terminationGracePeriodSeconds (Kubernetes' default)"
 	}
 	return specDeadline(grace, field, c.PreStop)
 }
@@ -113,7 +117,7 @@ func (p PodInfo) StopDeadline(c Container, r Reading) Deadline {
 func (p PodInfo) restartDeadline(c Container) Deadline {
 	grace, field := p.SpecGrace, "terminationGracePeriodSeconds"
 	if !p.HasSpecGrace {
-		grace, field = 30*time.Second, "terminationGracePeriodSeconds (Kubernetes' default)"
+		grace, field = defaultGrace, "terminationGracePeriodSeconds (Kubernetes' default)"
 	}
 	for _, g := range c.ProbeGraces {
 		if g < grace {

@@ -37,7 +37,7 @@ func TestParsePod(t *testing.T) {
 	// The status's stopSignal is the effective one (the image's STOPSIGNAL
 	// included), so it wins over the spec's.
 	if w.PreStop.Kind != HookSleep || w.PreStop.Sleep != 8*time.Second || w.StopSignal != "SIGQUIT" ||
-		w.ContainerID != "abc123" || len(w.ProbeGraces) != 1 || w.ProbeGraces[0] != 15*time.Second {
+		len(w.ProbeGraces) != 1 || w.ProbeGraces[0] != 15*time.Second {
 		t.Errorf("worker = %+v", w)
 	}
 	if h := p.Containers[1].PreStop; h.Kind != HookExecSleep || h.Sleep != 2500*time.Millisecond {

@@ -7,11 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/supervise/supervise/internal/duration"
 )
 
-// maxGrace bounds every grace period read from a pod object: a year. A
-// larger value is taken for a corrupt object, not a plan.
-const maxGrace = 365 * 24 * time.Hour
+// maxGrace bounds every grace period read from a pod object: the longest
+// duration supervise accepts anywhere (a year). A larger value is taken
+// for a corrupt object, not a plan.
+const maxGrace = duration.Max
 
 // PodInfo is what supervise reads of its pod object: the deletion under
 // way, if any, and for each container what decides how the kubelet stops
@@ -46,9 +49,6 @@ type Container struct {
 	// and startup probes that set one: a restart after such a probe fails
 	// gets that grace instead of the pod's.
 	ProbeGraces []time.Duration
-	// ContainerID is the runtime's id from the status, without the
-	// "containerd://" prefix; empty before the container started.
-	ContainerID string
 }
 
 // HookKind says what a preStop hook does, as far as its length goes.
@@ -98,9 +98,8 @@ type podJSON struct {
 	} `json:"spec"`
 	Status struct {
 		ContainerStatuses []struct {
-			Name        string  `json:"name"`
-			ContainerID string  `json:"containerID"`
-			StopSignal  *string `json:"stopSignal"`
+			Name       string  `json:"name"`
+			StopSignal *string `json:"stopSignal"`
 		} `json:"containerStatuses"`
 	} `json:"status"`
 }
@@ -177,7 +176,6 @@ func ParsePod(body []byte) (PodInfo, error) {
 			if c.Name != st.Name {
 				continue
 			}
-			_, c.ContainerID, _ = strings.Cut(st.ContainerID, "://")
 			if st.StopSignal != nil && *st.StopSignal != "" {
 				c.StopSignal = *st.StopSignal
 			}

@@ -53,7 +53,7 @@ func TestPlanDrainShare(t *testing.T) {
 	want := map[time.Duration]time.Duration{10 * s: 7 * s, 30 * s: 26 * s, 300 * s: 290 * s}
 	for _, name := range Names() {
 		p, ok := Lookup(name)
-		if !ok || p.Signals() != 2 {
+		if !ok || len(p.Steps) != 3 || p.Steps[0].Drain == false {
 			continue
 		}
 		for grace, least := range want {

@@ -35,14 +35,6 @@ func (p Preset) Ladder() Ladder {
 	return Ladder{Steps: steps, Timed: true}
 }
 
-// Signals counts the rungs before KILL.
-func (p Preset) Signals() int {
-	if len(p.Steps) == 0 {
-		return 0
-	}
-	return len(p.Steps) - 1
-}
-
 func drain(s unix.Signal) Step                 { return Step{Signal: s, Drain: true} }
 func then(s unix.Signal, w time.Duration) Step { return Step{Signal: s, Wait: w} }
 func kill() Step                               { return Step{Signal: unix.SIGKILL} }

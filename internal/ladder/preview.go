@@ -17,7 +17,7 @@ type Planned struct {
 	// When says what sends it when it is not timed: "at once", "on a
 	// repeated stop signal".
 	When string
-	// Role is the rung's part: "prepare", "graceful stop (drain)",
+	// Role is the rung's part: "prepare", "graceful stop: the drain",
 	// "stop now", "kill every process left".
 	Role string
 }

@@ -3,11 +3,12 @@
 // worker started from its own script, from that script), the ladder
 // planned inside the budget, and the warnings about it.
 //
-// One Plan value carries it all. StartLine says it in the start-up log
-// line, Describe at length for `supervise plan`, Header in the stop
-// report's first line; the supervisor makes a Plan at start and again at
-// the stop, when the child's command line or the grace period may have
-// changed. Nothing here signals or waits: Make reads files only through
+// One Plan value carries it all. Deadline and Rule say it in one
+// sentence each, which StartLine puts in the start-up log line and
+// Describe in `supervise plan`'s long form; GraceText renders a grace
+// period for them and for the stop report. The supervisor makes a Plan at
+// start and again at the stop, when the child's command line or the grace
+// period may have changed. Nothing here signals or waits: Make reads files only through
 // the Files it is given.
 package plan
 

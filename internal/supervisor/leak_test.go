@@ -27,8 +27,11 @@ var signalLoop = goleak.IgnoreTopFunction("os/signal.signal_recv")
 func TestRunLeaksNoGoroutine(t *testing.T) {
 	defer goleak.VerifyNone(t, signalLoop)
 	sp := NewSpawner()
+	// The first child waits for the helper's mark, so the helper runs
+	// while the child does, whatever the machine's speed.
+	mark := t.TempDir() + "/helper-ran"
 	cfg := Config{
-		Argv:       []string{"/bin/sh", "-c", "exit 3"},
+		Argv:       []string{"/bin/sh", "-c", `while [ ! -e "$0" ]; do sleep 0.02; done; exit 3`, mark},
 		Env:        os.Environ(),
 		Preset:     "none",
 		Budget:     ladder.Budget{Grace: 10 * time.Second},
@@ -44,16 +47,18 @@ func TestRunLeaksNoGoroutine(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		res, err := sp.Run(ctx, []string{"/bin/sh", "-c", "echo hi; exit 4"})
+		res, err := sp.Run(ctx, []string{"/bin/sh", "-c", `echo hi; touch "$0"; exit 4`, mark})
 		if err == nil && (res.Status.ExitStatus() != 4 || res.Output != "hi\n") {
-			t.Errorf("helper: status %d output %q", res.Status.ExitStatus(), res.Output)
+			err = fmt.Errorf("status %d output %q", res.Status.ExitStatus(), res.Output)
 		}
 		done <- err
 	}()
 	if code := Run(&cfg); code != 3 {
 		t.Errorf("Run = %d, want 3", code)
 	}
-	<-done // it may have raced the end of Run; either way it must return
+	if err := <-done; err != nil {
+		t.Errorf("helper: %v", err)
+	}
 	if s := cfg.Status.Snapshot(); s.Starts != 3 {
 		t.Errorf("starts %d, want 3", s.Starts)
 	}

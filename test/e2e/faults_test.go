@@ -96,12 +96,15 @@ func TestFaultSignalStorm(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
-	// Inside the storm: a stop, then a second one to advance the ladder.
-	time.Sleep(3 * time.Second)
+	// Inside the storm (a quarter of it sent): a stop, then a second one
+	// to advance the ladder.
+	waitUntil(t, "a quarter of the storm sent", 10*time.Second, func() bool { return sent.Load() >= total/4 })
 	stopSent := p.signal(syscall.SIGTERM)
 	first := p.waitFor(`^signal INT$`, 3*time.Second)
 	within(t, "first rung inside a storm", first.at.Sub(stopSent), 0, tolerance)
-	time.Sleep(time.Second) // draining, still inside the storm, probes still answered
+	// Draining, still inside the storm: ten more probes answered.
+	answered := probes.Load()
+	waitUntil(t, "ten probes while draining", 5*time.Second, func() bool { return probes.Load() >= answered+10 })
 	close(stopProbing)
 	<-probing
 	p.signal(syscall.SIGTERM)

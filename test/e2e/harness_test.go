@@ -282,6 +282,17 @@ func (p *proc) reap() {
 	}
 }
 
+// waitUntil polls cond until it holds, and fails the test, naming what it
+// waited for, when it does not within timeout.
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", timeout, what)
+		}
+	}
+}
+
 // within fails unless got is within tol of want.
 func within(t *testing.T, what string, got, want, tol time.Duration) {
 	t.Helper()

@@ -821,7 +821,15 @@ func TestKubeletDeployments(t *testing.T) {
 		var old map[string]bool
 		n.waitFor(t, "three workers", 90*time.Second, func() bool { old = running(); return len(old) == 3 })
 		ids := rq.tool(append([]string{"enqueue"}, secs...)...)
-		time.Sleep(2 * time.Second) // each worker has a job
+		n.waitFor(t, "each worker has a job", 30*time.Second, func() bool {
+			started := 0
+			for _, s := range rq.states(ids) {
+				if s.status == "started" {
+					started++
+				}
+			}
+			return started >= len(old)
+		})
 		k.must("PATCH", "/apis/apps/v1/namespaces/"+ns+"/deployments/rq", obj{"spec": obj{"template": obj{"metadata": obj{
 			"annotations": obj{"kubectl.kubernetes.io/restartedAt": time.Now().UTC().Format(time.RFC3339)}}}}})
 		t0 := time.Now()

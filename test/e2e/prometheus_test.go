@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,6 +109,38 @@ func alerts(t *testing.T, prom string) []promAlert {
 	return body.Data.Alerts
 }
 
+// waitScrapes waits until Prometheus has scraped every target n times:
+// count_over_time(up[1m]) is at least n for each.
+func waitScrapes(t *testing.T, prom string, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get("http://" + prom + "/api/v1/query?query=" + url.QueryEscape("min(count_over_time(up[1m]))"))
+		if err == nil {
+			var body struct {
+				Data struct {
+					Result []struct {
+						Value [2]any `json:"value"`
+					} `json:"result"`
+				} `json:"data"`
+			}
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if r := body.Data.Result; len(r) == 1 {
+				if v, ok := r[0].Value[1].(string); ok {
+					if f, err := strconv.ParseFloat(v, 64); err == nil && f >= float64(n) {
+						return
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus did not scrape every target %d times within %s", n, timeout)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // waitFiring waits until alert name fires for instance, and returns it.
 func waitFiring(t *testing.T, prom, name, instance string, timeout time.Duration) promAlert {
 	t.Helper()
@@ -166,7 +200,9 @@ func TestPrometheus(t *testing.T) {
 	}
 
 	prom := startPrometheus(t, map[string]string{"rq-redis-down": readyAddr, "oom": oomAddr, "healthy": okAddr}, 3)
-	time.Sleep(3 * time.Second) // a few scrapes of everything healthy first
+	// A few scrapes of everything healthy first: each target's up series
+	// holds three samples.
+	waitScrapes(t, prom, 3, 30*time.Second)
 	for _, a := range alerts(t, prom) {
 		if a.Labels["instance"] == "rq-redis-down" {
 			t.Errorf("an alert before Redis stopped: %+v", a)
