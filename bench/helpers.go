@@ -20,6 +20,13 @@ func runHelper(name string, args []string) int {
 		os.Stdout.WriteString("ready\n")
 		<-sigs
 		return 0
+	case "termack": // one byte on stdout when TERM comes, then exit
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM)
+		os.Stdout.WriteString("ready\n")
+		<-sigs
+		os.Stdout.Write([]byte{'t'})
+		return 0
 	case "ack": // one byte on stdout per USR1
 		sigs := make(chan os.Signal, 64)
 		signal.Notify(sigs, syscall.SIGUSR1)

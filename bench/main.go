@@ -39,6 +39,7 @@ var (
 	quick        = flag.Bool("quick", false, "a smoke run of about 30 s: 2 rounds, small storms, short windows")
 	extra        = flag.String("extra", "", "extra supervise options for the measures, space-separated (experiments)")
 	only         = flag.String("only", "", "run only these measures, comma-separated: start,stop,forward,reap,idle,health")
+	before       = flag.String("before", "", "another supervise build, measured beside this one in the same run (a before and after)")
 )
 
 func main() {
@@ -65,6 +66,9 @@ func main() {
 		{name: "tini", argv: []string{"tini", "--"}, peer: true},
 		{name: "dumb-init", argv: []string{"dumb-init", "--"}, peer: true},
 		{name: "catatonit", argv: []string{"catatonit", "--"}, peer: true},
+	}
+	if *before != "" {
+		inits = append(inits, initSpec{name: "before", argv: append(append([]string{abs(*before), "--listen", "off"}, strings.Fields(*extra)...), "--")})
 	}
 	for _, in := range inits {
 		if _, err := exec.LookPath(in.argv[0]); err != nil {

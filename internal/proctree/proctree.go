@@ -117,7 +117,7 @@ var (
 // reads the file directly, as Cmdline does: on the stop path procfs's
 // extra stat calls cost more than the read (measured: 60-170 us a call).
 func State(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readProc(pid, "stat")
 	if err != nil {
 		return ""
 	}
@@ -133,11 +133,91 @@ func State(pid int) string {
 // Cmdline is a process's argv from /proc/PID/cmdline; nil when it cannot
 // be read or is empty (a zombie, a kernel thread).
 func Cmdline(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(b) == 0 {
+	b, err := readProc(pid, "cmdline")
+	if err != nil {
+		return nil
+	}
+	return splitCmdline(b)
+}
+
+func splitCmdline(b []byte) []string {
+	if len(b) == 0 {
 		return nil
 	}
 	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+}
+
+// readProc reads /proc/PID/NAME with three system calls: open, read until
+// the end, close (os.ReadFile spends seven more: registering the file with
+// the poller, which refuses it, fcntl twice, fstat for a size /proc does
+// not give).
+func readProc(pid int, name string) ([]byte, error) {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	return preadAll(fd)
+}
+
+// preadAll reads fd from its start to its end.
+func preadAll(fd int) ([]byte, error) {
+	buf := make([]byte, 0, 4096)
+	for {
+		n, err := unix.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+}
+
+// CmdlineFile is a process's /proc/PID/cmdline held open from its start,
+// so that reading its command line at a stop is one pread. The first open
+// of a file of a new process's /proc directory costs the kernel 70-140 µs
+// here (measured: a pread on a file opened earlier took 30-75 µs, an open
+// and read at the moment 100-175 µs); the stop reads the child's command
+// line before its first rung. A read after the process execs sees the new
+// command line (the file follows the process, not the program); after the
+// process is reaped it fails, and a pid used again by another process
+// never shows through it. Not safe for concurrent use.
+type CmdlineFile struct{ fd int }
+
+// OpenCmdline opens pid's /proc/PID/cmdline; nil when it cannot.
+func OpenCmdline(pid int) *CmdlineFile {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/cmdline", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	return &CmdlineFile{fd: fd}
+}
+
+// Argv reads the command line as it is now; nil when it cannot.
+func (f *CmdlineFile) Argv() []string {
+	if f == nil {
+		return nil
+	}
+	b, err := preadAll(f.fd)
+	if err != nil {
+		return nil
+	}
+	return splitCmdline(b)
+}
+
+// Close closes the file; a nil CmdlineFile is fine.
+func (f *CmdlineFile) Close() {
+	if f != nil {
+		unix.Close(f.fd)
+	}
 }
 
 // Children lists the pids whose parent is pid, from one pass over /proc.

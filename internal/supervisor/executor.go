@@ -32,6 +32,11 @@ type executor struct {
 	graces chan graceAnswer
 	// oomAtStart is the cgroup's OOM-kill count when the child started.
 	oomAtStart uint64
+	// cmdline is the child's /proc/PID/cmdline, opened at its start so
+	// the stop reads it in one pread (proctree.CmdlineFile); childPID is
+	// whose it is.
+	cmdline  *proctree.CmdlineFile
+	childPID int
 }
 
 // do carries out one action. A start returns its result as the event the
@@ -67,6 +72,8 @@ func (x *executor) do(a action) (event, bool) {
 		if a.report != nil {
 			x.writeReport(*a.report)
 		}
+	case doAnnounce:
+		return event{kind: evAnnounce, at: time.Now()}, true
 	}
 	return event{}, false
 }
@@ -77,6 +84,8 @@ func (x *executor) spawnChild() event {
 	pid, err := forkExec(x.cfg)
 	now := time.Now()
 	if err == nil {
+		x.cmdline.Close()
+		x.cmdline, x.childPID = proctree.OpenCmdline(pid), pid
 		if x.cfg.Memory != nil {
 			x.oomAtStart, _ = x.cfg.Memory.OOMKills()
 		}
@@ -190,6 +199,7 @@ func (x *executor) oomKilled(ws unix.WaitStatus) (bool, string) {
 type systemFacts struct {
 	cfg *Config
 	log *slog.Logger
+	x   *executor // for the child's command line, held open since its start
 }
 
 func (f systemFacts) childrenLeft() bool { return reaper.HasChildren() }
@@ -203,7 +213,12 @@ func (f systemFacts) leftovers() []proctree.Proc {
 }
 
 func (f systemFacts) planAtStop(pid int) (plan.Plan, bool) {
-	argv := proctree.Cmdline(pid)
+	var argv []string
+	if f.x != nil && f.x.childPID == pid {
+		argv = f.x.cmdline.Argv()
+	} else {
+		argv = proctree.Cmdline(pid)
+	}
 	if len(argv) == 0 {
 		return plan.Plan{}, false
 	}

@@ -73,8 +73,9 @@ func Run(given *Config) int {
 		drop:    make(chan os.Signal, 8),
 		aux:     map[int]*spawnReq{},
 	}
-	l.m = machine{cfg: &cfg, facts: systemFacts{cfg: &cfg, log: cfg.Log}}
 	l.x = executor{cfg: &cfg, log: cfg.Log, hooks: cfg.Hooks, status: cfg.Status, graces: make(chan graceAnswer, 1)}
+	defer l.x.cmdline.Close()
+	l.m = machine{cfg: &cfg, facts: systemFacts{cfg: &cfg, log: cfg.Log, x: &l.x}}
 	if cfg.Spawner != nil {
 		l.spawns = cfg.Spawner.reqs
 		defer close(cfg.Spawner.done)

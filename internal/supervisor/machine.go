@@ -42,10 +42,14 @@ const (
 	// evReaped: a reap pass has ended; in cleaning the kernel may now say
 	// no child is left.
 	evReaped
+	// evAnnounce: the stop's first rung is out; what can wait for it
+	// (readiness, the grace lookup, the log lines) is done now.
+	evAnnounce
 )
 
 func (k eventKind) String() string {
-	return [...]string{"begin", "stop signal", "signal", "child exited", "child started", "deadline", "grace answer", "reaped"}[k]
+	return [...]string{"begin", "stop signal", "signal", "child exited", "child started", "deadline", "grace answer", "reaped",
+		"announce"}[k]
 }
 
 // event is one thing that happened, at a moment.
@@ -121,11 +125,14 @@ const (
 	// doFinish: publish the end and, when the child ran, write report;
 	// Run returns.
 	doFinish
+	// doAnnounce: come back with evAnnounce once the actions before it
+	// are carried out.
+	doAnnounce
 )
 
 func (k actionKind) String() string {
 	return [...]string{"log", "forward", "rung", "kill tree", "start", "ask grace", "draining", "planned", "exited", "restarting",
-		"stopped", "finish"}[k]
+		"stopped", "finish", "announce"}[k]
 }
 
 // action is one thing for the executor to do, with everything it needs
@@ -248,6 +255,12 @@ func (m *machine) next(ev event) phase {
 		// the middle of exiting can vanish from /proc before it is reaped.
 		if p == cleaning && !m.facts.childrenLeft() {
 			return m.finish()
+		}
+	case evAnnounce:
+		// It follows the stop signal's own step at once, before any other
+		// event: the stop is still under way.
+		if p == stopping {
+			m.announce(ev)
 		}
 	}
 	return p

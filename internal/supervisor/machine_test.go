@@ -97,6 +97,22 @@ func stopEvent(d time.Duration) event {
 	return event{kind: evStop, at: at(d), received: unix.SIGTERM, sig: unix.SIGTERM}
 }
 
+// stepAll steps ev and the events its actions come back with, as the
+// loop does (doAnnounce brings evAnnounce), and returns every action.
+func stepAll(m *machine, ev event) []action {
+	var all []action
+	for queue := []event{ev}; len(queue) > 0; queue = queue[1:] {
+		acts := m.step(queue[0])
+		all = append(all, acts...)
+		for _, a := range acts {
+			if a.kind == doAnnounce {
+				queue = append(queue, event{kind: evAnnounce, at: queue[0].at})
+			}
+		}
+	}
+	return all
+}
+
 func exitEvent(d time.Duration, code int) event {
 	return event{kind: evExited, at: at(d), exit: childExit{pid: 42, status: exitStatus(code)}}
 }
@@ -110,8 +126,11 @@ var (
 		m.step(event{kind: evBegin, at: t0, plan: plan.Make(m.cfg.PlanOptions(), m.cfg.Argv, nil)})
 	}}
 	inRunning  = setup{"running", running, func(*machine, *fakeFacts) {}}
-	inStopping = setup{"stopping", stopping, func(m *machine, f *fakeFacts) { m.step(stopEvent(stopAt)) }}
-	inBackoff  = setup{"backoff", backoff, func(m *machine, f *fakeFacts) {
+	inStopping = setup{"stopping", stopping, func(m *machine, f *fakeFacts) { stepAll(m, stopEvent(stopAt)) }}
+	// stopping, before the stop signal's announcement: the first rung is
+	// out, nothing else yet.
+	inStoppingUnannounced = setup{"stopping, first rung out", stopping, func(m *machine, f *fakeFacts) { m.step(stopEvent(stopAt)) }}
+	inBackoff             = setup{"backoff", backoff, func(m *machine, f *fakeFacts) {
 		m.cfg.Restart = RestartAlways
 		m.step(exitEvent(time.Second, 3))
 	}}
@@ -123,7 +142,7 @@ var (
 	// cleaning after a stop: a stop signal, then the child's exit with a
 	// process left; the stop is remembered.
 	inCleaningStopped = setup{"cleaning after a stop", cleaning, func(m *machine, f *fakeFacts) {
-		m.step(stopEvent(stopAt))
+		stepAll(m, stopEvent(stopAt))
 		f.children, f.left = true, []proctree.Proc{{PID: 50, PPID: 1}}
 		m.step(exitEvent(2*time.Second, 0))
 	}}
@@ -171,6 +190,7 @@ func TestMachineTransitions(t *testing.T) {
 	grace := event{kind: evGrace, grace: graceAnswer{stop: 1, Grace: Grace{Period: 20 * time.Second, From: "test"}}}
 	graceFailed := event{kind: evGrace, grace: graceAnswer{stop: 1, err: errors.New("403 Forbidden")}}
 	reaped := event{kind: evReaped}
+	announce := event{kind: evAnnounce}
 	stop := event{kind: evStop, received: unix.SIGTERM, sig: unix.SIGTERM}
 
 	// atDrainEnd is when the drain of c's ladder ends, from its plan.
@@ -193,8 +213,8 @@ func TestMachineTransitions(t *testing.T) {
 	by := func(h, g, n expect) map[string]expect {
 		return map[string]expect{hueyTimed.name: h, genericUntimed.name: g, forwarding.name: n}
 	}
-	firstRung := expect{stopping, []actionKind{doRung, doDraining, doAskGrace, doPlanned}, "stop requested: starting the stop ladder"}
-	forwardsStop := expect{stopping, []actionKind{doForward, doDraining, doAskGrace, doPlanned}, "stop requested: forwarding"}
+	firstRung := expect{stopping, []actionKind{doRung, doAnnounce}, ""}
+	forwardsStop := expect{stopping, []actionKind{doForward, doAnnounce}, ""}
 	forwardsAgain := expect{stopping, []actionKind{doForward}, "stop signal received again: forwarding"}
 
 	cases := []struct {
@@ -212,6 +232,7 @@ func TestMachineTransitions(t *testing.T) {
 		{inInitial, deadline, fixed(0), same(expect{initial, nil, ""}), "initial has no deadline"},
 		{inInitial, grace, fixed(0), same(expect{initial, nil, "ignored"}), "no stop is under way"},
 		{inInitial, reaped, fixed(0), same(expect{initial, nil, ""}), "only cleaning ends on the kernel's answer"},
+		{inInitial, announce, fixed(0), same(expect{initial, nil, ""}), "only a stop is announced"},
 
 		{inStarting, begin, fixed(0), same(expect{starting, nil, ""}), "Run begins once"},
 		{inStarting, stop, fixed(0), same(expect{starting, nil, ""}), "a start lasts no longer than the step that asked for it: nothing to stop yet"},
@@ -222,10 +243,12 @@ func TestMachineTransitions(t *testing.T) {
 		{inStarting, deadline, fixed(0), same(expect{starting, nil, ""}), "starting has no deadline"},
 		{inStarting, grace, fixed(0), same(expect{starting, nil, "ignored"}), "no stop is under way"},
 		{inStarting, reaped, fixed(0), same(expect{starting, nil, ""}), "only cleaning ends on the kernel's answer"},
+		{inStarting, announce, fixed(0), same(expect{starting, nil, ""}), "only a stop is announced"},
 
 		{inRunning, begin, fixed(stopAt), same(expect{running, nil, ""}), "Run begins once"},
 		{inRunning, stop, fixed(stopAt), by(firstRung, firstRung, forwardsStop),
-			"the first stop signal sends the first rung before anything else, or is forwarded as it came (none)"},
+			"the first stop signal sends the first rung, or forwards it as it came (none), and nothing else: the rest waits for evAnnounce"},
+		{inRunning, announce, fixed(stopAt), same(expect{running, nil, ""}), "only a stop is announced"},
 		{inRunning, sig, fixed(stopAt), same(expect{running, []actionKind{doForward}, ""}), "other signals go to the child"},
 		{inRunning, exited, fixed(stopAt), same(expect{done, []actionKind{doExited, doFinish}, "child exited"}), "no restart policy, nothing left: the end"},
 		{inRunning, startedOK, fixed(stopAt), same(expect{running, nil, ""}), "a start result only counts in starting"},
@@ -254,6 +277,11 @@ func TestMachineTransitions(t *testing.T) {
 			expect{stopping, nil, "keeping 10s"}, expect{stopping, nil, "the ladder stays untimed"}, expect{stopping, nil, "keeping 10s"}),
 			"a failed lookup keeps the plan there is"},
 		{inStopping, reaped, fixed(2 * time.Second), same(expect{stopping, nil, ""}), "the child runs on"},
+		{inStoppingUnannounced, announce, fixed(stopAt), by(
+			expect{stopping, []actionKind{doDraining, doAskGrace, doPlanned}, "stop rung: draining"},
+			expect{stopping, []actionKind{doDraining, doAskGrace, doPlanned}, "stop requested: starting the stop ladder"},
+			expect{stopping, []actionKind{doDraining, doAskGrace, doPlanned}, "stop requested: forwarding"}),
+			"once the first rung is out: readiness 503, the grace lookup, the plan published and logged, the first rung logged"},
 
 		{inBackoff, begin, fixed(1500 * time.Millisecond), same(expect{backoff, nil, ""}), "Run begins once"},
 		{inBackoff, stop, fixed(1500 * time.Millisecond), same(expect{done, []actionKind{doFinish}, "not restarting"}), "a stop while a restart is pending ends supervise"},
@@ -264,6 +292,7 @@ func TestMachineTransitions(t *testing.T) {
 		{inBackoff, deadline, fixed(time.Second + backoffMin), same(expect{starting, []actionKind{doStart}, ""}), "the wait is over: start again"},
 		{inBackoff, grace, fixed(1500 * time.Millisecond), same(expect{backoff, nil, "ignored"}), "no stop is under way"},
 		{inBackoff, reaped, fixed(1500 * time.Millisecond), same(expect{backoff, nil, ""}), "only cleaning ends on the kernel's answer"},
+		{inBackoff, announce, fixed(1500 * time.Millisecond), same(expect{backoff, nil, ""}), "a stop in backoff is no ladder's"},
 
 		{inCleaning, begin, fixed(2 * time.Second), same(expect{cleaning, nil, ""}), "Run begins once"},
 		{inCleaning, stop, fixed(2 * time.Second), same(expect{cleaning, nil, "KILL stays due"}), "the first stop after the child's end never moves the KILL later, nor re-sends TERM"},
@@ -278,6 +307,7 @@ func TestMachineTransitions(t *testing.T) {
 		{inCleaningStopped, grace, fixed(2500 * time.Millisecond), same(expect{cleaning, nil, "ignored"}),
 			"the stop's grace answers after the child exited: nothing is left to plan, and no rung may go out"},
 		{inCleaning, reaped, fixed(2 * time.Second), same(expect{cleaning, nil, ""}), "a child is still left"},
+		{inCleaning, announce, fixed(2 * time.Second), same(expect{cleaning, nil, ""}), "only a stop under way is announced"},
 
 		{inDone, begin, fixed(2 * time.Second), same(expect{done, nil, ""}), "done takes nothing"},
 		{inDone, stop, fixed(2 * time.Second), same(expect{done, nil, ""}), "done takes nothing"},
@@ -287,6 +317,7 @@ func TestMachineTransitions(t *testing.T) {
 		{inDone, deadline, fixed(2 * time.Second), same(expect{done, nil, ""}), "done has no deadline"},
 		{inDone, grace, fixed(2 * time.Second), same(expect{done, nil, "ignored"}), "no stop is under way"},
 		{inDone, reaped, fixed(2 * time.Second), same(expect{done, nil, ""}), "done takes nothing"},
+		{inDone, announce, fixed(2 * time.Second), same(expect{done, nil, ""}), "done takes nothing"},
 	}
 	seen := map[[2]int]bool{}
 	rows := 0
@@ -325,7 +356,7 @@ func TestMachineTransitions(t *testing.T) {
 		}
 	}
 	for p := initial; p <= done; p++ {
-		for k := evBegin; k <= evReaped; k++ {
+		for k := evBegin; k <= evAnnounce; k++ {
 			if !seen[[2]int{int(p), int(k)}] {
 				t.Errorf("no case for %s in %s", k, p)
 			}
@@ -340,7 +371,7 @@ func TestMachineSequences(t *testing.T) {
 	t.Run("KILL is a rung like the others, at the plan's time", func(t *testing.T) {
 		m, _ := newMachine(t, hueyTimed, nil)
 		l := hueyTimed.planned(t)
-		m.step(stopEvent(stopAt))
+		stepAll(m, stopEvent(stopAt))
 		var sent []ladder.Rung
 		for _, d := range []time.Duration{l.Steps[0].Wait, l.Steps[0].Wait + l.Steps[1].Wait} {
 			for _, a := range m.step(event{kind: evDeadline, at: at(stopAt + d)}) {
@@ -358,7 +389,7 @@ func TestMachineSequences(t *testing.T) {
 	})
 	t.Run("the API's grace moves KILL to where ladder.Plan puts it", func(t *testing.T) {
 		m, _ := newMachine(t, hueyTimed, nil)
-		m.step(stopEvent(stopAt))
+		stepAll(m, stopEvent(stopAt))
 		b := hueyTimed.budget
 		b.Grace = 20 * time.Second
 		p, _ := ladder.Lookup("huey")
@@ -435,7 +466,7 @@ func TestMachineSequences(t *testing.T) {
 		}
 		p := plan.Make(m.cfg.PlanOptions(), []string{"rq", "worker"}, nil)
 		f.atStop = &p
-		acts := m.step(stopEvent(stopAt))
+		acts := stepAll(m, stopEvent(stopAt))
 		if m.end.plan.Preset != "rq" || !strings.Contains(logged(acts), "preset changed at stop") {
 			t.Errorf("preset %s, logs %q", m.end.plan.Preset, logged(acts))
 		}
@@ -443,7 +474,7 @@ func TestMachineSequences(t *testing.T) {
 	t.Run("every action that signals names the child", func(t *testing.T) {
 		for _, c := range configs {
 			m, _ := newMachine(t, c, nil)
-			for _, a := range append(m.step(stopEvent(stopAt)), m.step(stopEvent(stopAt+ladder.MinSpacing))...) {
+			for _, a := range append(stepAll(m, stopEvent(stopAt)), stepAll(m, stopEvent(stopAt+ladder.MinSpacing))...) {
 				if (a.kind == doRung || a.kind == doForward) && a.pid != 42 {
 					t.Errorf("%s: %s to pid %d, want 42", c.name, a.kind, a.pid)
 				}

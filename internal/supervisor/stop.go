@@ -26,6 +26,9 @@ type ending struct {
 	// forwarded (preset none, or a stop while a restart was pending).
 	steps *ladder.Stepper
 
+	// announce is what the stop signal's step leaves for evAnnounce.
+	announce announcement
+
 	child childEnd
 	clean cleanup
 }
@@ -63,39 +66,57 @@ const (
 )
 
 // startStop begins the stop: the plan is made again from the child's
-// command line as it is now (auto), the ladder's first rung goes out after
-// the stop delay (at once, when there is none: before anything that can
-// wait), and readiness turns 503.
+// command line as it is now (auto), and the ladder's first rung goes out
+// at once (after the stop delay, if any), or the stop signal is forwarded
+// as it came (none). Nothing else is done in this step: the executor
+// sends the rung, then comes back with evAnnounce for the rest.
 func (m *machine) startStop(ev event) phase {
 	e := &m.end
 	e.stopID++
 	e.requestedAt, e.by = ev.at, ev.received
 	p, changed := m.planAtStop()
 	e.plan = p
-	attrs := []any{"signal", signalName(ev.received), "preset", p.Preset, "reason", p.Reason, "grace_from", plan.OrUnset(p.GraceFrom)}
+	e.announce = announcement{changed: changed, sig: ev.sig}
 	if len(p.Ladder.Steps) == 0 {
 		m.forward(ev.sig)
-		m.emit(action{kind: doDraining})
-		m.emit(action{kind: doAskGrace, stopID: e.stopID, stopAt: e.requestedAt})
-		m.emit(action{kind: doPlanned, stopID: e.stopID, stopAt: e.requestedAt})
-		m.stopLogs(changed, p)
-		m.log(slog.LevelInfo, "stop requested: forwarding", append(attrs, "forwarded", signalName(ev.sig))...)
-		return stopping
+	} else {
+		e.steps = ladder.NewStepper(p.Ladder.Resolve(ev.sig), ev.at, p.Budget.StopDelay)
+		if r, ok := e.steps.Fire(ev.at); ok {
+			m.emit(m.rungAction(ev.at, r))
+			e.announce.rung, e.announce.fired = r, true
+		}
 	}
-	e.steps = ladder.NewStepper(p.Ladder.Resolve(ev.sig), ev.at, p.Budget.StopDelay)
-	// The first rung goes out before everything that can wait for it.
-	rung, fired := e.steps.Fire(ev.at)
-	if fired {
-		m.emit(m.rungAction(ev.at, rung))
-	}
+	m.emit(action{kind: doAnnounce})
+	return stopping
+}
+
+// announcement is what the stop signal's step leaves for announce.
+type announcement struct {
+	changed bool           // auto's pick changed at the stop
+	sig     syscall.Signal // the stop signal after --rewrite
+	rung    ladder.Rung    // the first rung, when fired
+	fired   bool
+}
+
+// announce does what the first rung did not wait for: readiness turns
+// 503 and the metrics learn of the stop, the GraceSource is asked, the
+// stop is planned (adopt) and logged, and the first rung with it.
+func (m *machine) announce(ev event) {
+	e, a := &m.end, m.end.announce
+	p := e.plan
 	m.emit(action{kind: doDraining})
 	m.emit(action{kind: doAskGrace, stopID: e.stopID, stopAt: e.requestedAt})
-	m.stopLogs(changed, p)
-	m.adopt(p, true, attrs, "stop requested: starting the stop ladder")
-	if fired {
-		m.logRung(ev.at, rung)
+	m.stopLogs(a.changed, p)
+	attrs := []any{"signal", signalName(e.by), "preset", p.Preset, "reason", p.Reason, "grace_from", plan.OrUnset(p.GraceFrom)}
+	if e.steps == nil {
+		m.emit(action{kind: doPlanned, stopID: e.stopID, stopAt: e.requestedAt})
+		m.log(slog.LevelInfo, "stop requested: forwarding", append(attrs, "forwarded", signalName(a.sig))...)
+		return
 	}
-	return stopping
+	m.adopt(p, true, attrs, "stop requested: starting the stop ladder")
+	if a.fired {
+		m.logRung(e.requestedAt, a.rung)
+	}
 }
 
 // planAtStop is the stop's plan: the one made at start, or under auto,
