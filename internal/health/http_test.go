@@ -35,6 +35,8 @@ func TestReadRequest(t *testing.T) {
 		"GET /livez HTTP/1.1\r\nContent-Length: 5\r\n\r\n":                    errBody,
 		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n":               errBody,
 		"GET /livez HTTP/1.1\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n": errTooLarge,
+		// Many short lines: each fits the read buffer, the head does not.
+		"GET /livez HTTP/1.1\r\n" + strings.Repeat("X-A: b\r\n", 1400) + "\r\n": errTooLarge,
 		"GET /livez HTTP/1.1\r\nHost: x\r\n":                                  errMalformed,
 	}
 	for in, want := range bad {
@@ -139,13 +141,22 @@ func FuzzReadRequest(f *testing.F) {
 	f.Add("GET /readyz?verbose&x=%zz HTTP/1.0\r\n\r\n")
 	f.Add("HEAD / HTTP/1.1\r\nConnection: close, keep-alive\r\nContent-Length: -1\r\n\r\n")
 	f.Add("\r\n\r\n")
+	f.Add("GET /livez HTTP/1.1\r\n" + strings.Repeat("X-A: b\r\n", 1400) + "\r\n")
+	f.Add("GET /livez HTTP/1.1\r\n" + strings.Repeat("X-A: b\r\n", 1000) + "\r\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		r, err := readRequest(bufio.NewReaderSize(strings.NewReader(in), 4096), maxHeaderBytes)
+		src := strings.NewReader(in)
+		br := bufio.NewReaderSize(src, 4096)
+		r, err := readRequest(br, maxHeaderBytes)
 		if err != nil {
 			return
 		}
 		if r.path == "" || r.path[0] != '/' || (r.version != "HTTP/1.0" && r.version != "HTTP/1.1") {
 			t.Fatalf("accepted %+v from %q", r, in)
+		}
+		// The whole head, every line of it, is bounded: what readRequest
+		// consumed (read from the source, less what is still buffered).
+		if used := len(in) - src.Len() - br.Buffered(); used > maxHeaderBytes {
+			t.Fatalf("accepted a head of %d bytes, over %d", used, maxHeaderBytes)
 		}
 	})
 }

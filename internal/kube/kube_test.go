@@ -60,6 +60,29 @@ func TestParsePod(t *testing.T) {
 	}
 }
 
+// A startup probe's terminationGracePeriodSeconds is read, and a restart
+// without a deletion is planned inside it when it is the shortest: a
+// container restarted after its startup probe failed gets that grace, and
+// supervise's KILL must come before the kubelet's.
+func TestStartupProbeGrace(t *testing.T) {
+	body := `{"metadata":{"name":"w"},
+	  "spec":{"terminationGracePeriodSeconds":300,"containers":[
+	    {"name":"worker","livenessProbe":{"terminationGracePeriodSeconds":60},
+	     "startupProbe":{"terminationGracePeriodSeconds":7}}]}}`
+	p, err := ParsePod([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := p.Container("worker")
+	if len(c.ProbeGraces) != 2 || c.ProbeGraces[1] != 7*time.Second {
+		t.Fatalf("probe graces %v, want the liveness probe's 60s and the startup probe's 7s", c.ProbeGraces)
+	}
+	d := p.StopDeadline(c, Reading{Stop: time.Now()})
+	if d.After != 7*time.Second || !strings.Contains(d.From, "probe") {
+		t.Errorf("a stop without a deletion: %+v, want 7s from the startup probe's grace", d)
+	}
+}
+
 func TestExecSleep(t *testing.T) {
 	cases := map[string]time.Duration{
 		"sleep 8": 8 * time.Second, "/bin/sleep 0.5": 500 * time.Millisecond, "sh -c|sleep 3": 3 * time.Second,
@@ -249,6 +272,7 @@ func FuzzParsePod(f *testing.F) {
 	f.Add([]byte(`{"metadata":{"deletionGracePeriodSeconds":45,"deletionTimestamp":"2026-12-02T12:00:20Z"},"spec":{"terminationGracePeriodSeconds":300}}`))
 	f.Add([]byte(`{"spec":{"terminationGracePeriodSeconds":9223372036854775807}}`))
 	f.Add([]byte(`{"spec":{"containers":[{"name":"w","lifecycle":{"preStop":{"exec":{"command":["sh","-c","sleep 8"]}}},"livenessProbe":{"terminationGracePeriodSeconds":5}}]}}`))
+	f.Add([]byte(`{"spec":{"terminationGracePeriodSeconds":300,"containers":[{"name":"w","livenessProbe":{"terminationGracePeriodSeconds":60},"startupProbe":{"terminationGracePeriodSeconds":7}}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParsePod(b)
 		if err != nil {
@@ -261,6 +285,16 @@ func FuzzParsePod(f *testing.F) {
 		for _, c := range p.Containers {
 			if !ok(c.PreStop.Sleep) {
 				t.Fatalf("ParsePod(%q): hook %+v", b, c.PreStop)
+			}
+			for _, g := range c.ProbeGraces {
+				if !ok(g) {
+					t.Fatalf("ParsePod(%q): probe grace %s", b, g)
+				}
+				// A restart (no deletion) is planned inside every probe's grace.
+				now := time.Now()
+				if d := p.StopDeadline(c, Reading{Stop: now}); !p.Deleting && d.After > max(g, MinKill) {
+					t.Fatalf("ParsePod(%q): a restart's deadline %s is past a probe's grace %s", b, d.After, g)
+				}
 			}
 			// Whatever the object says, the deadline is the kubelet's floor
 			// at least and the grace at most.

@@ -241,6 +241,28 @@ func TestUser(t *testing.T) {
 	p.waitFor(`^ids 4321 8765 8765 /$`, time.Second)
 }
 
+// A uid that /etc/passwd does not know runs with that uid, the same gid,
+// no supplementary groups (not supervise's own, not root's) and HOME=/,
+// as the kernel says of the child itself (/proc/PID/status: real,
+// effective, saved and filesystem ids).
+func TestUserNotInPasswd(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("SKIP: --user needs root")
+	}
+	if passwd, _ := os.ReadFile("/etc/passwd"); regexp.MustCompile(`(?m)^[^:]*:[^:]*:12345:`).Match(passwd) {
+		t.Skip("SKIP: uid 12345 is in this machine's /etc/passwd")
+	}
+	p := start(t, options{}, "--user", "12345", "--", "sh", "-c",
+		`grep -E '^(Uid|Gid|Groups):' /proc/self/status; echo "home $HOME"`)
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	p.waitFor(`^Uid:\s+12345\s+12345\s+12345\s+12345$`, time.Second)
+	p.waitFor(`^Gid:\s+12345\s+12345\s+12345\s+12345$`, time.Second)
+	p.waitFor(`^Groups:\s*$`, time.Second)
+	p.waitFor(`^home /$`, time.Second)
+}
+
 // The restart backoff, measured from the starts of successive children:
 // 1 s, then 2 s, then 4 s; and a child that ran 30 s or more starts the
 // series over, so the next restart comes after 1 s again.

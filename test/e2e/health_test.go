@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/supervise/supervise/internal/ladder"
 )
 
 // check runs `supervise check` with args and returns its exit status and output.
@@ -263,7 +265,12 @@ func TestReadyzDuringStopDelay(t *testing.T) {
 	p := startHuey(t, "1m", nil, "--listen", addr, "--stop-delay", "2s", "--grace-period", "30s")
 	waitHTTP(t, addr, "/readyz", 200, 5*time.Second)
 	sent := p.signal(syscall.SIGTERM)
-	p.waitFor(`stop requested`, time.Second)
+	// The stop delay is inside the plan: KILL lands where ladder.Plan puts
+	// it, counting the delay.
+	b := ladder.Budget{Grace: 30 * time.Second, StopDelay: 2 * time.Second}
+	huey, _ := ladder.Lookup("huey")
+	l, _ := ladder.Plan(huey, b)
+	p.waitFor(`stop requested.* kill_in=`+regexp.QuoteMeta(l.KillAt(b).String())+`$`, time.Second)
 	for _, at := range []time.Duration{100 * time.Millisecond, 1500 * time.Millisecond} {
 		time.Sleep(time.Until(sent.Add(at)))
 		if code, body := get(t, addr, "/readyz"); code != 503 {
@@ -401,9 +408,16 @@ func TestScrapeDuringStop(t *testing.T) {
 	if v := metricNamed(t, addr, "supervise_build_info"); v != 1 {
 		t.Errorf("supervise_build_info %v, want 1", v)
 	}
-	_, body := get(t, addr, "/metrics")
-	if !regexp.MustCompile(`supervise_build_info\{goversion="go[0-9.]+",revision="[^"]*",version="[^"]+"\} 1`).MatchString(body) {
-		t.Errorf("build_info labels:\n%s", grepLines(body, "build_info"))
+	// Exactly these labels, each with the value `supervise version` gives:
+	// "supervise VERSION (commit REVISION, GOVERSION, OS/ARCH)".
+	out, err := exec.Command(binary, "version").Output()
+	v := regexp.MustCompile(`^supervise (\S+) \(commit (\S+), (go\S+), `).FindSubmatch(out)
+	if err != nil || v == nil {
+		t.Fatalf("supervise version: %q %v", out, err)
+	}
+	want := fmt.Sprintf(`supervise_build_info{goversion=%q,revision=%q,version=%q} 1`, v[3], v[2], v[1])
+	if _, body := get(t, addr, "/metrics"); !strings.Contains(body, want+"\n") {
+		t.Errorf("build_info: want %s, got:\n%s", want, grepLines(body, "build_info"))
 	}
 	if _, live := get(t, addr, "/livez?verbose"); !regexp.MustCompile(`\[\+\]heartbeat ok \(age \d+s, max 1m0s\)`).MatchString(live) {
 		t.Errorf("/livez?verbose: %q", live)

@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/supervise/supervise/internal/ladder"
 )
 
 // tolerance is how far a rung may land from its plan.
@@ -133,11 +136,21 @@ func TestAutoDetectsAtStop(t *testing.T) {
 
 // --stop-delay holds the first rung back.
 func TestStopDelay(t *testing.T) {
-	p := startHuey(t, "1s", nil, "--stop-delay", "1s", "--grace-period", "20s")
-	p.waitFor(`^task done$`, 5*time.Second) // the child idles from here
+	// The delay is planned inside the grace: the first rung after it, the
+	// drain cut short by it, KILL a margin before the grace ends.
+	b := ladder.Budget{Grace: 5 * time.Second, StopDelay: time.Second}
+	huey, _ := ladder.Lookup("huey")
+	l, _ := ladder.Plan(huey, b)
+	p := startHuey(t, "60s", nil, "--stop-delay", b.StopDelay.String(), "--grace-period", b.Grace.String())
 	sent := p.signal(syscall.SIGTERM)
 	got := p.waitFor(`^signal INT$`, 3*time.Second)
-	within(t, "first rung after the stop delay", got.at.Sub(sent), time.Second, tolerance)
+	within(t, "first rung after the stop delay", got.at.Sub(sent), b.StopDelay, tolerance)
+	second := p.waitFor(`stop rung: escalating.* rung=2/3 signal=INT`, b.Grace)
+	within(t, "second rung after the delay and the drain", second.at.Sub(sent), b.StopDelay+l.Steps[0].Wait, tolerance)
+	p.waitFor(`stop requested.* kill_in=`+regexp.QuoteMeta(l.KillAt(b).String())+`$`, time.Second)
+	if k := l.KillAt(b); k > b.Grace-ladder.Margin(b.Grace) {
+		t.Errorf("KILL planned at %s, past the margin before the grace period's end", k)
+	}
 	p.exit(5 * time.Second)
 }
 

@@ -125,3 +125,25 @@ func TestWorkerTimeoutLongerThanDrain(t *testing.T) {
 		t.Error("a timeout inside the drain drew a warning")
 	}
 }
+
+// Leftovers of two kinds: after the child exits, one process ends on the
+// cleanup's TERM and one ignores it and needs KILL. The report counts
+// both, and only the second as killed.
+func TestStopReportLeftoverMix(t *testing.T) {
+	tl := filepath.Join(t.TempDir(), "termination-log")
+	ready := filepath.Join(t.TempDir(), "ready")
+	// Two background processes in the child's group: the first sleeps and
+	// dies of TERM, the second sleeps with TERM ignored (an ignore outlives
+	// exec); the child says when both run and exits on the stop signal.
+	script := `sleep 600 & (trap "" TERM; : > "$0"; exec sleep 600) & ` +
+		`while [ ! -e "$0" ]; do sleep 0.02; done; echo both-running; trap "exit 0" TERM; while :; do sleep 0.05; done`
+	p := start(t, options{}, "--listen", "off", "--termination-log", tl, "--cleanup-grace", "2s", "--preset", "generic",
+		"--", "/bin/sh", "-c", script, ready)
+	p.waitFor(`^both-running$`, 10*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`processes left after the main child exited: sending TERM.* count=2`, 5*time.Second)
+	p.waitFor(`processes left ignored TERM: sending KILL.* count=1`, 5*time.Second)
+	p.exit(10 * time.Second)
+	p.waitFor(`msg="stop report" .*leftovers=2 leftovers_killed=1`, time.Second)
+	wantLines(t, readReport(t, tl), "2 processes left after the child: TERM, 1 needed KILL\n")
+}

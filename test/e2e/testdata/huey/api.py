@@ -6,6 +6,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from app import work
 
+# Running the consumer here instead would be:
+#   from app import huey; huey.create_consumer(workers=2).run()
+# (commented out: this API only enqueues; auto must not take it for one).
+
 
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):

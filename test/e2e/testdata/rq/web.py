@@ -9,6 +9,8 @@ from rq import Queue
 import jobs
 
 queue = Queue("default", connection=Redis.from_url(sys.argv[1]))
+# A worker in this process would be: Worker([queue], connection=queue.connection).work()
+# (commented out: this app only enqueues; auto must not take it for a worker).
 
 
 class Handler(BaseHTTPRequestHandler):
