@@ -37,7 +37,7 @@ func TestReadRequest(t *testing.T) {
 		"GET /livez HTTP/1.1\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n": errTooLarge,
 		// Many short lines: each fits the read buffer, the head does not.
 		"GET /livez HTTP/1.1\r\n" + strings.Repeat("X-A: b\r\n", 1400) + "\r\n": errTooLarge,
-		"GET /livez HTTP/1.1\r\nHost: x\r\n":                                  errMalformed,
+		"GET /livez HTTP/1.1\r\nHost: x\r\n":                                    errMalformed,
 	}
 	for in, want := range bad {
 		_, err := readRequest(bufio.NewReader(strings.NewReader(in)), maxHeaderBytes)
