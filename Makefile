@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(shell git rev-pars
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build release release-check image test test-deps vet fmt-check unit e2e fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus mutants faults soak bench clean
+.PHONY: build release release-check image test test-deps vet fmt-check unit e2e fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus e2e-cgroup2 mutants faults soak bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -105,6 +105,16 @@ e2e-docker:
 e2e-swarm:
 	@scripts/need-debs $(DOCKER_DEBS) python3-rq redis-tools
 	$(GO) test -tags docker,swarm -count=1 -v -timeout 30m -run '^TestSwarm' ./test/docker/
+
+# supervise on a pure cgroup v2 hierarchy in a real kernel: Debian's, under
+# qemu (TCG), with an initramfs the test makes (busybox-static, supervise,
+# a memory hog); memory metrics, OOM kills with and without a cgroup
+# namespace, a parent's limit, memory.oom.group, no memory accounting.
+# The kernel is fetched once (test/vm/kernel.sh, cached outside the
+# repository); about 15 s.
+e2e-cgroup2:
+	@scripts/need-debs qemu-system-x86 busybox-static
+	$(GO) test -tags cgroup2 -count=1 -v -timeout 10m ./test/vm/
 
 # supervise against a real kube-apiserver and etcd: the grace period of
 # each pod deletion, read from the API at the stop. The first run builds

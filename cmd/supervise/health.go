@@ -36,6 +36,12 @@ func (in input) health(log *slog.Logger) (*healthParts, error) {
 	if mem.Version != cgroup.None {
 		hp.memory = mem
 	}
+	for _, w := range memoryWarnings(mem) {
+		log.Warn(w)
+	}
+	if mem.Version != cgroup.None && mem.Note != "" {
+		log.Info(mem.Note)
+	}
 	listen := c.String("listen")
 	if err := health.CheckListen(listen); err != nil {
 		return nil, in.bad("listen", listen, err)
@@ -103,6 +109,19 @@ func (in input) health(log *slog.Logger) (*healthParts, error) {
 	log.Info("health server listening", "listen", ln.Addr().String())
 	hp.ln, hp.server, hp.checker = ln, h, chk
 	return hp, nil
+}
+
+// memoryWarnings are what the cgroup gives to say at start and in
+// supervise plan: no memory accounting, and a cgroup that kills as a group.
+func memoryWarnings(mem cgroup.Memory) []string {
+	var out []string
+	if mem.Version == cgroup.None && mem.Note != "" {
+		out = append(out, mem.Note)
+	}
+	if mem.OOMGroup() {
+		out = append(out, mem.OOMGroupWarning())
+	}
+	return out
 }
 
 // apply puts the parts the supervisor publishes to into cfg.

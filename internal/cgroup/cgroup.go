@@ -28,8 +28,18 @@ const (
 // Memory reads one cgroup's memory files.
 type Memory struct {
 	Version Version
-	// Dir is the cgroup's directory, e.g. /sys/fs/cgroup/memory/docker/abc.
+	// Dir is the directory whose files are read: supervise's cgroup, or
+	// on v2 the nearest cgroup above it that accounts memory, when its own
+	// does not (Note says so). E.g. /sys/fs/cgroup/memory/docker/abc.
 	Dir string
+	// Root is the hierarchy as this process sees it (/sys/fs/cgroup, or
+	// /sys/fs/cgroup/memory on v1): limits are looked for from Dir up to
+	// it, no further.
+	Root string
+	// Note, when set, is one line for the start-up log: which cgroup's
+	// accounting is read and why, or why there is none and what that
+	// costs.
+	Note string
 }
 
 // unlimited is the smallest value v1 uses for "no limit" (it reports
@@ -37,27 +47,68 @@ type Memory struct {
 const unlimited = 1 << 62
 
 // Detect finds the memory cgroup of the calling process under root
-// (normally /sys/fs/cgroup) from /proc/self/cgroup.
+// (normally /sys/fs/cgroup) from /proc/self/cgroup, and checks that the
+// files it will read are there.
+//
+// On v2 a cgroup whose parent does not enable the memory controller for
+// it has no memory.current (rootless Podman without memory delegation);
+// then the nearest cgroup above it that has one is read, as far up as the
+// hierarchy shows (its usage includes this one's). A cgroup namespace
+// whose /sys/fs/cgroup is the whole hierarchy (mounted before the
+// namespace) shows the process at "/", the root cgroup, which accounts no
+// memory. Where no cgroup can be read, Version is None and Note says why.
 func Detect(root string) Memory {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return Memory{}
 	}
-	v1, v2 := ParseProcCgroup(string(b))
+	return detect(root, string(b))
+}
+
+func detect(root, procCgroup string) Memory {
+	v1, v2 := ParseProcCgroup(procCgroup)
 	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil && v2 != "" {
-		return Memory{Version: V2, Dir: filepath.Join(root, v2)}
+		own := filepath.Join(root, v2)
+		for dir := own; ; dir = filepath.Dir(dir) {
+			if has(dir, "memory.current") {
+				m := Memory{Version: V2, Dir: dir, Root: root}
+				if dir != own {
+					m.Note = "memory accounting from " + dir + ", the nearest cgroup above supervise's " + own +
+						" that has it: the memory controller is not enabled for " + own
+				}
+				return m
+			}
+			if dir == root || !strings.HasPrefix(dir, root) {
+				break
+			}
+		}
+		why := "the memory controller is not enabled for it or any cgroup above it (rootless without memory delegation?)"
+		if own == root {
+			why = "supervise's cgroup shows as the hierarchy's root, which accounts no memory: a cgroup namespace " +
+				"whose " + root + " was mounted outside it shows the whole hierarchy"
+		}
+		return Memory{Note: "no memory accounting: " + own + "/memory.current is missing, " + why +
+			"; no memory metrics, and an OOM kill of the child is reported as a KILL"}
 	}
 	if v1 != "" {
-		dir := filepath.Join(root, "memory", v1)
-		if _, err := os.Stat(filepath.Join(dir, "memory.usage_in_bytes")); err == nil {
-			return Memory{Version: V1, Dir: dir}
+		mroot := filepath.Join(root, "memory")
+		dir := filepath.Join(mroot, v1)
+		if has(dir, "memory.usage_in_bytes") {
+			return Memory{Version: V1, Dir: dir, Root: mroot}
 		}
 		// Inside a cgroup namespace the path may not exist as printed.
-		if _, err := os.Stat(filepath.Join(root, "memory", "memory.usage_in_bytes")); err == nil {
-			return Memory{Version: V1, Dir: filepath.Join(root, "memory")}
+		if has(mroot, "memory.usage_in_bytes") {
+			return Memory{Version: V1, Dir: mroot, Root: mroot}
 		}
+		return Memory{Note: "no memory accounting: " + dir + "/memory.usage_in_bytes is missing" +
+			"; no memory metrics, and an OOM kill of the child is reported as a KILL"}
 	}
-	return Memory{}
+	return Memory{Note: "no memory cgroup in /proc/self/cgroup: no memory metrics, and an OOM kill of the child is reported as a KILL"}
+}
+
+func has(dir, file string) bool {
+	_, err := os.Stat(filepath.Join(dir, file))
+	return err == nil
 }
 
 // ParseProcCgroup reads /proc/PID/cgroup and returns the v1 memory
@@ -92,20 +143,55 @@ func (m Memory) Usage() (uint64, bool) {
 	return 0, false
 }
 
-// Limit is the cgroup's memory limit in bytes; false when there is none.
-func (m Memory) Limit() (uint64, bool) {
-	var n uint64
-	var ok bool
+// Limit is the memory limit that applies to the cgroup, in bytes, and the
+// cgroup that sets it; false when there is none. On v2 that is the
+// smallest memory.max of the cgroup and every cgroup above it that the
+// hierarchy shows (a pod's or a slice's limit applies to its containers
+// too); on v1 the cgroup's own memory.limit_in_bytes.
+func (m Memory) Limit() (uint64, string, bool) {
 	switch m.Version {
 	case V2:
-		n, ok = readUint(filepath.Join(m.Dir, "memory.max")) // "max" fails to parse: no limit
+		var best uint64
+		from := ""
+		for dir := m.Dir; ; dir = filepath.Dir(dir) {
+			// "max" fails to parse: no limit there.
+			if n, ok := readUint(filepath.Join(dir, "memory.max")); ok && (from == "" || n < best) {
+				best, from = n, dir
+			}
+			if m.Root == "" || dir == m.Root || !strings.HasPrefix(dir, m.Root) || dir == filepath.Dir(dir) {
+				break
+			}
+		}
+		return best, from, from != ""
 	case V1:
-		n, ok = readUint(filepath.Join(m.Dir, "memory.limit_in_bytes"))
+		n, ok := readUint(filepath.Join(m.Dir, "memory.limit_in_bytes"))
+		if !ok || n >= unlimited {
+			return 0, "", false
+		}
+		return n, m.Dir, true
 	}
-	if !ok || n >= unlimited {
-		return 0, false
+	return 0, "", false
+}
+
+// OOMGroup reports whether the cgroup kills as a group (v2
+// memory.oom.group = 1, which the kubelet sets on every container's cgroup
+// since Kubernetes 1.28): one OOM kill then ends every process of the
+// cgroup, supervise included, before it can log a word.
+func (m Memory) OOMGroup() bool {
+	if m.Version != V2 {
+		return false
 	}
-	return n, true
+	n, ok := readUint(filepath.Join(m.Dir, "memory.oom.group"))
+	return ok && n == 1
+}
+
+// OOMGroupWarning is what supervise says at start, and supervise plan
+// among its warnings, of a cgroup that kills as a group.
+func (m Memory) OOMGroupWarning() string {
+	return "memory.oom.group is 1 in " + m.Dir + " (the kubelet sets it on cgroup v2 since Kubernetes 1.28): " +
+		"an OOM kill ends every process of the container, supervise included, so supervise cannot report it; " +
+		"the kubelet's OOMKilled reason is the record. For supervise's diagnosis, run the kubelet with " +
+		"singleProcessOOMKill: true (Kubernetes 1.32)"
 }
 
 // OOMKills is the number of processes the OOM killer has killed in the

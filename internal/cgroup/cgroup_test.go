@@ -3,6 +3,7 @@ package cgroup
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -39,12 +40,12 @@ func TestMemoryFiles(t *testing.T) {
 	if n, ok := m.Usage(); !ok || n != 1<<20 {
 		t.Errorf("v2 usage %d %v", n, ok)
 	}
-	if _, ok := m.Limit(); ok {
+	if _, _, ok := m.Limit(); ok {
 		t.Error("v2 max should be no limit")
 	}
 	write("memory.max", "67108864\n")
-	if n, ok := m.Limit(); !ok || n != 64<<20 {
-		t.Errorf("v2 limit %d %v", n, ok)
+	if n, from, ok := m.Limit(); !ok || n != 64<<20 || from != dir {
+		t.Errorf("v2 limit %d from %s %v", n, from, ok)
 	}
 	if n, ok := m.OOMKills(); !ok || n != 2 {
 		t.Errorf("v2 oom kills %d %v", n, ok)
@@ -56,11 +57,80 @@ func TestMemoryFiles(t *testing.T) {
 	if n, ok := m.Usage(); !ok || n != 2<<20 {
 		t.Errorf("v1 usage %d %v", n, ok)
 	}
-	if _, ok := m.Limit(); ok {
+	if _, _, ok := m.Limit(); ok {
 		t.Error("v1 near-2^63 limit should be no limit")
 	}
 	if n, ok := m.OOMKills(); !ok || n != 1 {
 		t.Errorf("v1 oom kills %d %v", n, ok)
+	}
+}
+
+// tree lays out a v2 hierarchy under a temporary root: each path with the
+// files given ("" for the root itself).
+func tree(t *testing.T, cgroups map[string]map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "cgroup.controllers"), []byte("cpu memory pids\n"), 0o644)
+	for path, files := range cgroups {
+		dir := filepath.Join(root, path)
+		os.MkdirAll(dir, 0o755)
+		for name, text := range files {
+			os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+		}
+	}
+	return root
+}
+
+// Detect on v2 checks the files are there, falls back to the nearest
+// cgroup above that has them, and says why when none does; Limit is the
+// smallest memory.max up the hierarchy, and names where it is set.
+func TestDetectV2(t *testing.T) {
+	acct := func(max string) map[string]string {
+		return map[string]string{"memory.current": "4096\n", "memory.max": max, "memory.events": "oom_kill 0\n"}
+	}
+	root := tree(t, map[string]map[string]string{
+		"pod":           acct("134217728\n"),
+		"pod/c":         acct("max\n"),
+		"pod/tight":     acct("67108864\n"),
+		"nomem":         acct("max\n"),
+		"nomem/e":       {"cgroup.procs": ""},
+		"grouped":       acct("max\n"),
+		"grouped/x":     {},
+		"nothing/below": {"cgroup.procs": ""},
+	})
+	os.WriteFile(filepath.Join(root, "grouped", "memory.oom.group"), []byte("1\n"), 0o644)
+
+	m := detect(root, "0::/pod/c\n")
+	if m.Version != V2 || m.Dir != filepath.Join(root, "pod/c") || m.Note != "" {
+		t.Fatalf("own accounting: %+v", m)
+	}
+	if n, from, ok := m.Limit(); !ok || n != 128<<20 || from != filepath.Join(root, "pod") {
+		t.Errorf("a limit set only above: %d from %s %v, want 128 MiB from pod", n, from, ok)
+	}
+	if n, from, _ := detect(root, "0::/pod/tight\n").Limit(); n != 64<<20 || from != filepath.Join(root, "pod/tight") {
+		t.Errorf("the smaller limit: %d from %s", n, from)
+	}
+	if _, _, ok := detect(root, "0::/nomem\n").Limit(); ok {
+		t.Error("no limit anywhere up: want none")
+	}
+
+	m = detect(root, "0::/nomem/e\n")
+	if m.Version != V2 || m.Dir != filepath.Join(root, "nomem") || !strings.Contains(m.Note, "nearest cgroup above") {
+		t.Errorf("no memory controller for its own cgroup: %+v, want nomem's accounting, said", m)
+	}
+	m = detect(root, "0::/nothing/below\n")
+	if m.Version != None || !strings.Contains(m.Note, "memory controller is not enabled") {
+		t.Errorf("no accounting anywhere: %+v", m)
+	}
+	m = detect(root, "0::/\n")
+	if m.Version != None || !strings.Contains(m.Note, "cgroup namespace") {
+		t.Errorf("the namespace shows the whole hierarchy: %+v", m)
+	}
+	if m := detect(root, "0::/grouped\n"); !m.OOMGroup() || !strings.Contains(m.OOMGroupWarning(), "singleProcessOOMKill") {
+		t.Errorf("memory.oom.group 1: %+v %v", m, m.OOMGroup())
+	}
+	if detect(root, "0::/pod/c\n").OOMGroup() {
+		t.Error("no memory.oom.group file: not grouped")
 	}
 }
 

@@ -142,8 +142,9 @@ func ParseRestart(text string) (RestartMode, error) {
 type MemoryInfo interface {
 	// OOMKills is the cgroup's count of OOM kills so far.
 	OOMKills() (uint64, bool)
-	// Limit is the cgroup's memory limit in bytes, false when unlimited.
-	Limit() (uint64, bool)
+	// Limit is the memory limit that applies in bytes, and the cgroup
+	// that sets it; false when unlimited.
+	Limit() (uint64, string, bool)
 }
 
 // Hooks receives events as they happen, for metrics. Every method must

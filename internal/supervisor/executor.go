@@ -189,8 +189,8 @@ func (x *executor) oomKilled(ws unix.WaitStatus) (bool, string) {
 		return false, ""
 	}
 	limit := "none"
-	if n, ok := x.cfg.Memory.Limit(); ok {
-		limit = fmt.Sprintf("%d bytes (%.1f MiB)", n, float64(n)/(1<<20))
+	if n, from, ok := x.cfg.Memory.Limit(); ok {
+		limit = fmt.Sprintf("%d bytes (%.1f MiB), set by %s", n, float64(n)/(1<<20), from)
 	}
 	return true, limit
 }

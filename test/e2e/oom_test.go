@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,8 @@ func TestOOMKillReported(t *testing.T) {
 	if code := p.exit(30 * time.Second); code != 137 {
 		t.Fatalf("exit status %d, want 137 (killed)", code)
 	}
-	p.waitFor(`child was killed by the kernel's OOM killer.*memory_limit="67108864 bytes \(64.0 MiB\)"`, time.Second)
+	// The limit, and the cgroup that sets it.
+	p.waitFor(`child was killed by the kernel's OOM killer.*memory_limit="67108864 bytes \(64.0 MiB\), set by `+regexp.QuoteMeta(dir)+`"`, time.Second)
 	p.waitFor(`oom_killed=true`, time.Second)
 	if p.count(`allocated`) != 0 {
 		t.Error("the helper allocated everything: the limit did not hold")
