@@ -14,6 +14,7 @@ import (
 
 	"github.com/supervise/supervise/internal/credential"
 	"github.com/supervise/supervise/internal/duration"
+	"github.com/supervise/supervise/internal/kube"
 	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/logging"
 	"github.com/supervise/supervise/internal/plan"
@@ -123,6 +124,14 @@ func (in input) stopPlan(cfg *supervisor.Config) error {
 	}
 	if cfg.Budget.FastStop > 0 {
 		cfg.FastStopFrom = in.source("fast-stop")
+	}
+	if v := c.String("kubelet-stop-grace"); strings.TrimSpace(v) != "" {
+		if cfg.KubeletStopGrace, err = in.duration("kubelet-stop-grace"); err != nil {
+			return err
+		}
+		if cfg.KubeletStopGrace < kube.MinKill {
+			return usagef("invalid %s %q: must be at least %s, the kubelet's own least", in.source("kubelet-stop-grace"), v, kube.MinKill)
+		}
 	}
 	if s := c.String("stop"); s != "" {
 		if cfg.Stop, err = ladder.ParseStop(s); err != nil {

@@ -63,6 +63,7 @@ var runOptions = []opt{
 	{name: "stop-delay", group: catStop, def: "0s", usage: "first rung `D` after readiness 503"},
 	{name: "grace-from-api", group: catStop, def: "auto", usage: "ask Kubernetes: `MODE` auto, on, off"},
 	{name: "kube-container", group: catStop, usage: "its container's `NAME`, in a pod of several"},
+	{name: "kubelet-stop-grace", group: catStop, usage: "kubelet's own stops' grace `D` (eviction...)"},
 	{name: "kube-serviceaccount-dir", group: catStop, hidden: true, usage: "service account `DIR` (token, ca.crt, namespace)"},
 	{name: "cleanup-grace", group: catStop, def: defaultCleanupGrace, usage: "leftovers' TERM to KILL `D`"},
 	{name: "termination-log", group: catStop, usage: "stop report `FILE`, or off"},

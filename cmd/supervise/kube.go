@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/supervise/supervise/internal/health"
 	"github.com/supervise/supervise/internal/kube"
 	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/plan"
@@ -16,23 +18,54 @@ import (
 )
 
 // podGrace asks the Kubernetes API, at each stop, when the kubelet's
-// SIGKILL comes (kube.Pod.StopDeadlineNow).
-type podGrace struct{ pod *kube.Pod }
+// SIGKILL comes (kube.Pod.StopDeadlineNow); own says what supervise knows
+// of the stop that the pod does not.
+type podGrace struct {
+	pod *kube.Pod
+	own func() kube.Own
+}
 
 // Name implements supervisor.GraceSource.
 func (g podGrace) Name() string { return "the Kubernetes API" }
 
 // StopGrace implements supervisor.GraceSource.
 func (g podGrace) StopGrace(ctx context.Context, stopAt time.Time) (supervisor.Grace, error) {
-	d, warn, err := g.pod.StopDeadlineNow(ctx, stopAt)
+	d, warn, err := g.pod.StopDeadlineNow(ctx, stopAt, g.own())
 	return supervisor.Grace{Period: d.After, From: d.From, Warning: warn}, err
 }
 
-// kubePlan is the pod supervise runs in, and what its spec says before
-// any stop.
+// probeView tells a stop's deadline rule how supervise answered the
+// kubelet's probes: it is filled in once the health server listens, before
+// the child starts, and read at the stops.
+type probeView struct {
+	server *health.Server
+	port   int
+}
+
+// listening records the health server, if it listens.
+func (v *probeView) listening(hp *healthParts) {
+	if hp.server == nil || hp.ln == nil {
+		return
+	}
+	if a, ok := hp.ln.Addr().(*net.TCPAddr); ok {
+		v.server, v.port = hp.server, a.Port
+	}
+}
+
+func (v *probeView) own() kube.Own {
+	if v.server == nil {
+		return kube.Own{}
+	}
+	at, ok := v.server.KubeletProbe()
+	return kube.Own{Port: v.port, ProbedAt: at, ProbeOK: ok}
+}
+
+// kubePlan is the pod supervise runs in, what its spec says before any
+// stop, and --kubelet-stop-grace (apply sets it from the Config).
 type kubePlan struct {
-	pod  *kube.Pod
-	spec kube.Spec
+	pod          *kube.Pod
+	spec         kube.Spec
+	kubeletGrace time.Duration
 }
 
 // readPod reads --grace-from-api: auto (the default) reads the pod when
@@ -65,12 +98,18 @@ func (in input) readPod() (*kubePlan, error) {
 // apply puts the pod's plan into cfg: the deadline becomes the grace
 // period the ladder is planned in (a SUPERVISE_GRACE_PERIOD that differs
 // gets a warning: the pod spec is what the kubelet goes by), the
-// container's stop signal starts a stop, and each stop asks the API again.
-// It returns the warnings for the log or plan's output.
-func (kp *kubePlan) apply(cfg *supervisor.Config, in input) []string {
+// container's stop signal starts a stop, and each stop asks the API again,
+// telling it how supervise answered the kubelet's probes (own). It
+// returns the warnings for the log or plan's output.
+func (kp *kubePlan) apply(cfg *supervisor.Config, in input, own func() kube.Own) []string {
 	warns := kp.spec.Warnings
+	kp.kubeletGrace = cfg.KubeletStopGrace
 	if kp.pod != nil {
-		cfg.GraceSource = podGrace{kp.pod}
+		cfg.GraceSource = podGrace{pod: kp.pod, own: func() kube.Own {
+			o := own()
+			o.KubeletGrace = kp.kubeletGrace
+			return o
+		}}
 	}
 	if d := kp.spec.Deadline; d.After > 0 {
 		grace := ladder.AtLeastMinGrace(d.After)
@@ -101,6 +140,12 @@ func (kp *kubePlan) log(cfg *supervisor.Config, warns []string) {
 	}
 	if kp.spec.StopSignal != 0 {
 		attrs = append(attrs, "stop_signal", signals.Name(kp.spec.StopSignal))
+	}
+	// What the API never announces: the kubelet's own stops.
+	if kp.kubeletGrace > 0 {
+		attrs = append(attrs, "kubelet_own_stops", "--kubelet-stop-grace "+kp.kubeletGrace.String())
+	} else {
+		attrs = append(attrs, "kubelet_own_stops", "the pod's grace (evictions and node shutdowns give less: set --kubelet-stop-grace)")
 	}
 	cfg.Log.Info("Kubernetes: the ladder is planned to end before the kubelet's SIGKILL; each stop reads the pod again for its own deadline", attrs...)
 }

@@ -134,12 +134,13 @@ func runChild(in input) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	probes := &probeView{}
 	kp, err := in.readPod()
 	if err != nil {
 		return 0, err
 	}
 	if kp != nil {
-		kp.log(cfg, kp.apply(cfg, in))
+		kp.log(cfg, kp.apply(cfg, in, probes.own))
 	}
 	// Waits that do not fit are refused before anything else starts.
 	p := plan.Make(cfg.PlanOptions(), cfg.Argv, func() ladder.Files { return plan.ScriptFiles(cfg.Env) })
@@ -152,6 +153,7 @@ func runChild(in input) (int, error) {
 		return 0, err
 	}
 	hp.apply(cfg)
+	probes.listening(hp)
 	for _, w := range unknownEnv(os.Environ(), in.c.App.Flags) {
 		cfg.Log.Warn(w)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/supervise/supervise/internal/cgroup"
+	"github.com/supervise/supervise/internal/kube"
 	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/supervisor"
@@ -38,7 +39,7 @@ func planCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
 			}
 			var warns []string
 			if kp != nil {
-				warns = kp.apply(&cfg, in)
+				warns = kp.apply(&cfg, in, func() kube.Own { return kube.Own{} })
 			}
 			warns = append(warns, memoryWarnings(cgroup.Detect("/sys/fs/cgroup"))...)
 			return printPlan(stdout, in, &cfg, argv, warns, unknownEnv(os.Environ(), in.c.App.Flags))

@@ -25,6 +25,8 @@ type request struct {
 	query   url.Values
 	version string // "HTTP/1.0" or "HTTP/1.1"
 	close   bool   // the connection closes after the response
+	// kubelet is true for the kubelet's probes (User-Agent kube-probe/...).
+	kubelet bool
 }
 
 // Errors reading a request, each with the status it is answered with.
@@ -113,6 +115,8 @@ func parseHead(lines []string) (*request, error) {
 			}
 		case "transfer-encoding":
 			return nil, errBody
+		case "user-agent":
+			r.kubelet = strings.HasPrefix(value, "kube-probe/")
 		}
 	}
 	return r, nil

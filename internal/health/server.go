@@ -2,6 +2,7 @@ package health
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,11 @@ type Server struct {
 	Metrics  func() ([]byte, error)
 	MaxConns int
 	Log      *slog.Logger
+
+	// kubeProbe is the last answer to the kubelet's probe of /livez or
+	// /healthz: when (Unix nanoseconds) and whether 200.
+	kubeProbeAt atomic.Int64
+	kubeProbeOK atomic.Bool
 
 	ln      net.Listener
 	scrapes chan struct{}
@@ -142,7 +148,12 @@ func (s *Server) answer(req *request) []byte {
 	}
 	switch req.path {
 	case "/livez", "/healthz":
-		return s.probe(req, s.live)
+		out := s.probe(req, s.live)
+		if req.kubelet {
+			s.kubeProbeOK.Store(bytes.HasPrefix(out, []byte("HTTP/1.1 200")) || bytes.HasPrefix(out, []byte("HTTP/1.0 200")))
+			s.kubeProbeAt.Store(time.Now().UnixNano())
+		}
+		return out
 	case "/readyz":
 		return s.probe(req, s.ready)
 	case "/metrics":
@@ -162,6 +173,17 @@ func (s *Server) answer(req *request) []byte {
 		return response(200, "text/plain; version=0.0.4; charset=utf-8", body, head, req.close)
 	}
 	return response(404, text, []byte("not found: try /livez, /readyz, /healthz, /metrics\n"), head, req.close)
+}
+
+// KubeletProbe is when supervise last answered the kubelet's probe of
+// /livez or /healthz, and whether with 200; zero when it never did. Safe
+// for concurrent use.
+func (s *Server) KubeletProbe() (time.Time, bool) {
+	at := s.kubeProbeAt.Load()
+	if at == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, at), s.kubeProbeOK.Load()
 }
 
 // live evaluates liveness: the child, and the heartbeat if set.

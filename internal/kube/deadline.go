@@ -2,6 +2,8 @@ package kube
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,6 +53,25 @@ type Reading struct {
 	// Date is the answer's Date header (the API server's clock, whole
 	// seconds); zero when the answer had none.
 	Date time.Time
+	// Own is what supervise itself knows of the stop.
+	Own Own
+}
+
+// Own is what supervise knows of a stop without a deletion that the pod
+// object does not say: how it answered the kubelet's probes, and what the
+// operator told it of the kubelet's own stops.
+type Own struct {
+	// Port is the port supervise's health server listens on; 0 when off.
+	Port int
+	// ProbedAt is when supervise last answered the kubelet's probe of
+	// /livez or /healthz (User-Agent kube-probe/...), and ProbeOK whether
+	// with 200; zero when it never did.
+	ProbedAt time.Time
+	ProbeOK  bool
+	// KubeletGrace is --kubelet-stop-grace: the grace the kubelet gives a
+	// stop it makes on its own (a soft node-pressure eviction, a graceful
+	// node shutdown), which no API object tells; 0 when not told.
+	KubeletGrace time.Duration
 }
 
 // PlannedDeadline is the deadline of a deletion at the spec's grace, as
@@ -81,10 +102,14 @@ func (p PodInfo) PlannedDeadline(c Container) Deadline {
 //     and this node's, each from when the request was sent and less 1 s
 //     for whole seconds, and the earlier of the two is used, within
 //     [MinKill, S]. Clocks more than clockDisagreement apart get a warning.
-//   - Without a deletion (a probe's restart) only the spec can tell.
+//   - Without a deletion, the kubelet restarts the container after a
+//     failed liveness or startup probe (with the probe's grace, when it
+//     sets one), or stops it on its own: a node-pressure eviction, a
+//     graceful node shutdown, whose grace no API object announces
+//     (noDeletionDeadline).
 func (p PodInfo) StopDeadline(c Container, r Reading) Deadline {
 	if !p.Deleting {
-		return p.restartDeadline(c)
+		return p.noDeletionDeadline(c, r.Own)
 	}
 	spec := specDeadline(p.DeletionGrace, "deletionGracePeriodSeconds", c.PreStop)
 	if c.PreStop.Kind == HookNone || c.PreStop.Kind == HookSleep {
@@ -111,22 +136,61 @@ func (p PodInfo) StopDeadline(c Container, r Reading) Deadline {
 		Warning: warn}
 }
 
-// restartDeadline is the deadline of a stop without a deletion: a restart
-// after a failed liveness or startup probe. Which probe failed is not
-// recorded, so the shortest grace that could apply is used.
-func (p PodInfo) restartDeadline(c Container) Deadline {
+// noDeletionDeadline is the deadline of a stop without a deletion. It is
+// a restart after a failed probe only when a probe could have failed: a
+// liveness probe that is not supervise's own /livez answered healthy, or
+// a startup probe that has not yet succeeded. Otherwise it is a stop of
+// the kubelet's own, and supervise never calls it a probe's restart. The
+// grace is the shortest that could apply: a probe's, the operator's
+// --kubelet-stop-grace, the pod's (the kubelet caps every grace at the
+// pod's); the preStop hook's time comes out of it as for a deletion.
+func (p PodInfo) noDeletionDeadline(c Container, own Own) Deadline {
 	grace, field := p.SpecGrace, "terminationGracePeriodSeconds"
 	if !p.HasSpecGrace {
 		grace, field = defaultGrace, "terminationGracePeriodSeconds (Kubernetes' default)"
 	}
-	for _, g := range c.ProbeGraces {
-		if g < grace {
-			grace, field = g, "the probe's terminationGracePeriodSeconds"
+	probe := c.probeMayHaveFailed(own)
+	if probe {
+		for _, g := range c.ProbeGraces {
+			if g < grace {
+				grace, field = g, "the probe's terminationGracePeriodSeconds"
+			}
 		}
 	}
+	if own.KubeletGrace > 0 && own.KubeletGrace < grace {
+		grace, field = own.KubeletGrace, "--kubelet-stop-grace"
+	}
 	d := specDeadline(grace, field, c.PreStop)
-	d.From = "no deletion (a probe's restart): " + d.From
+	switch {
+	case probe:
+		d.From = "no deletion (a failed probe's restart, or a stop of the kubelet's own): " + d.From
+	default:
+		d.From = "no deletion and no failed probe (a stop of the kubelet's own: eviction, node shutdown): " + d.From
+		if own.KubeletGrace == 0 {
+			d.Warning = "a stop without a deletion and without a failed probe is the kubelet's own (a node-pressure " +
+				"eviction, a graceful node shutdown), whose grace no API object tells: planning with the pod's; " +
+				"set --kubelet-stop-grace to the node's evictionMaxPodGracePeriod or shutdown grace"
+		}
+	}
 	return d
+}
+
+// probeMayHaveFailed reports whether a failed probe can explain a restart:
+// a startup probe not yet passed, or a liveness probe, unless it is
+// supervise's own /livez or /healthz and supervise's last answer to the
+// kubelet was 200 (a restart needs FailureThreshold failures in a row,
+// each of which supervise would have answered).
+func (c Container) probeMayHaveFailed(own Own) bool {
+	if c.StartupProbe && !c.Started {
+		return true
+	}
+	l := c.Liveness
+	if l == nil {
+		return false
+	}
+	path, _, _ := strings.Cut(l.Path, "?")
+	self := own.Port != 0 && l.Port == strconv.Itoa(own.Port) && (path == "/livez" || path == "/healthz")
+	return !(self && !own.ProbedAt.IsZero() && own.ProbeOK)
 }
 
 // specDeadline is max(grace − the hook's known sleep, MinKill).

@@ -67,8 +67,9 @@ func TestParsePod(t *testing.T) {
 func TestStartupProbeGrace(t *testing.T) {
 	body := `{"metadata":{"name":"w"},
 	  "spec":{"terminationGracePeriodSeconds":300,"containers":[
-	    {"name":"worker","livenessProbe":{"terminationGracePeriodSeconds":60},
-	     "startupProbe":{"terminationGracePeriodSeconds":7}}]}}`
+	    {"name":"worker","livenessProbe":{"terminationGracePeriodSeconds":60,"httpGet":{"path":"/livez","port":9797},"periodSeconds":5},
+	     "startupProbe":{"terminationGracePeriodSeconds":7}}]},
+	  "status":{"containerStatuses":[{"name":"worker","started":false}]}}`
 	p, err := ParsePod([]byte(body))
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +77,10 @@ func TestStartupProbeGrace(t *testing.T) {
 	c, _ := p.Container("worker")
 	if len(c.ProbeGraces) != 2 || c.ProbeGraces[1] != 7*time.Second {
 		t.Fatalf("probe graces %v, want the liveness probe's 60s and the startup probe's 7s", c.ProbeGraces)
+	}
+	if l := c.Liveness; l == nil || l.Path != "/livez" || l.Port != "9797" || l.Period != 5*time.Second || l.FailureThreshold != 3 ||
+		!c.StartupProbe || c.Started {
+		t.Fatalf("probes %+v %+v", c.Liveness, c)
 	}
 	d := p.StopDeadline(c, Reading{Stop: time.Now()})
 	if d.After != 7*time.Second || !strings.Contains(d.From, "probe") {
@@ -185,20 +190,52 @@ func TestStopDeadline(t *testing.T) {
 // shortest that could apply), less the preStop sleep, at least 2 s.
 func TestRestartDeadline(t *testing.T) {
 	p := PodInfo{SpecGrace: 300 * time.Second, HasSpecGrace: true}
+	exec := &Probe{FailureThreshold: 3, Period: 10 * time.Second} // an exec probe: it may have failed
 	cases := []struct {
 		c    Container
 		want time.Duration
 	}{
 		{Container{}, 300 * time.Second},
 		{Container{PreStop: Hook{Kind: HookSleep, Sleep: 8 * time.Second}}, 292 * time.Second},
-		{Container{ProbeGraces: []time.Duration{10 * time.Second}, PreStop: Hook{Kind: HookSleep, Sleep: 4 * time.Second}}, 6 * time.Second},
-		{Container{ProbeGraces: []time.Duration{60 * time.Second, 10 * time.Second}}, 10 * time.Second},
-		{Container{ProbeGraces: []time.Duration{3 * time.Second}, PreStop: Hook{Kind: HookSleep, Sleep: 4 * time.Second}}, MinKill},
+		{Container{Liveness: exec, ProbeGraces: []time.Duration{10 * time.Second}, PreStop: Hook{Kind: HookSleep, Sleep: 4 * time.Second}}, 6 * time.Second},
+		{Container{Liveness: exec, ProbeGraces: []time.Duration{60 * time.Second, 10 * time.Second}}, 10 * time.Second},
+		{Container{Liveness: exec, ProbeGraces: []time.Duration{3 * time.Second}, PreStop: Hook{Kind: HookSleep, Sleep: 4 * time.Second}}, MinKill},
 	}
 	for _, c := range cases {
 		d := p.StopDeadline(c.c, Reading{})
 		if d.After != c.want || !strings.HasPrefix(d.From, "no deletion") {
 			t.Errorf("StopDeadline(%+v) = %+v, want %v", c.c, d, c.want)
+		}
+	}
+	// Without a probe that could have failed, the stop is the kubelet's
+	// own (an eviction, a node shutdown): never called a probe's restart,
+	// planned with --kubelet-stop-grace when told, else the pod's grace
+	// with a warning.
+	livez := &Probe{Path: "/livez", Port: "9797", FailureThreshold: 3, Period: 10 * time.Second}
+	healthy := Own{Port: 9797, ProbedAt: time.Now(), ProbeOK: true}
+	for _, c := range []struct {
+		c    Container
+		own  Own
+		want time.Duration
+		from string
+		warn bool
+	}{
+		{Container{ProbeGraces: []time.Duration{10 * time.Second}}, Own{}, 300 * time.Second, "no failed probe", true},
+		{Container{Liveness: livez, ProbeGraces: []time.Duration{10 * time.Second}}, healthy, 300 * time.Second, "no failed probe", true},
+		{Container{Liveness: livez, ProbeGraces: []time.Duration{10 * time.Second}}, Own{Port: 9797, ProbedAt: time.Now()}, 10 * time.Second, "failed probe's restart, or", false},
+		{Container{Liveness: livez}, Own{Port: 9797}, 300 * time.Second, "failed probe's restart, or", false},
+		{Container{StartupProbe: true, Started: true}, Own{}, 300 * time.Second, "no failed probe", true},
+		{Container{StartupProbe: true}, Own{}, 300 * time.Second, "failed probe's restart, or", false},
+		{Container{PreStop: Hook{Kind: HookSleep, Sleep: 4 * time.Second}}, Own{KubeletGrace: 15 * time.Second}, 11 * time.Second, "--kubelet-stop-grace", false},
+		{Container{Liveness: exec, ProbeGraces: []time.Duration{20 * time.Second}}, Own{KubeletGrace: 15 * time.Second}, 15 * time.Second, "--kubelet-stop-grace", false},
+		{Container{}, Own{KubeletGrace: 600 * time.Second}, 300 * time.Second, "terminationGracePeriodSeconds", false},
+	} {
+		d := p.StopDeadline(c.c, Reading{Own: c.own})
+		if d.After != c.want || !strings.Contains(d.From, c.from) || (d.Warning != "") != c.warn {
+			t.Errorf("StopDeadline(%+v, %+v) = %+v; want %s, from %q, warning %v", c.c, c.own, d, c.want, c.from, c.warn)
+		}
+		if c.from == "no failed probe" && strings.Contains(d.From, "probe's restart") {
+			t.Errorf("a kubelet's own stop called a probe's restart: %s", d.From)
 		}
 	}
 	if d := (PodInfo{}).PlannedDeadline(Container{}); d.After != 30*time.Second {
@@ -290,9 +327,10 @@ func FuzzParsePod(f *testing.F) {
 				if !ok(g) {
 					t.Fatalf("ParsePod(%q): probe grace %s", b, g)
 				}
-				// A restart (no deletion) is planned inside every probe's grace.
+				// A restart after a probe that may have failed is planned
+				// inside every probe's grace.
 				now := time.Now()
-				if d := p.StopDeadline(c, Reading{Stop: now}); !p.Deleting && d.After > max(g, MinKill) {
+				if d := p.StopDeadline(c, Reading{Stop: now}); !p.Deleting && c.probeMayHaveFailed(Own{}) && d.After > max(g, MinKill) {
 					t.Fatalf("ParsePod(%q): a restart's deadline %s is past a probe's grace %s", b, d.After, g)
 				}
 			}

@@ -49,6 +49,25 @@ type Container struct {
 	// and startup probes that set one: a restart after such a probe fails
 	// gets that grace instead of the pod's.
 	ProbeGraces []time.Duration
+	// Liveness is the container's liveness probe; nil without one.
+	Liveness *Probe
+	// StartupProbe is true when the container has a startup probe, and
+	// Started when its status says it has started: a startup probe that
+	// has succeeded never runs again, so it cannot fail any more.
+	StartupProbe, Started bool
+}
+
+// Probe is what supervise reads of a liveness probe: enough to tell
+// whether it probes supervise's own /livez, and how many failures in a
+// row make the kubelet restart the container.
+type Probe struct {
+	// Path and Port are an httpGet probe's ("" for an exec, tcpSocket or
+	// grpc probe); Port is a number or a port's name, as written.
+	Path, Port string
+	// FailureThreshold failures in a row restart the container; a probe
+	// runs every Period.
+	FailureThreshold int
+	Period           time.Duration
 }
 
 // HookKind says what a preStop hook does, as far as its length goes.
@@ -100,6 +119,7 @@ type podJSON struct {
 		ContainerStatuses []struct {
 			Name       string  `json:"name"`
 			StopSignal *string `json:"stopSignal"`
+			Started    *bool   `json:"started"`
 		} `json:"containerStatuses"`
 	} `json:"status"`
 }
@@ -117,6 +137,12 @@ type hookJSON struct {
 
 type probeJSON struct {
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds"`
+	HTTPGet                       *struct {
+		Path string          `json:"path"`
+		Port json.RawMessage `json:"port"`
+	} `json:"httpGet"`
+	PeriodSeconds    *int64 `json:"periodSeconds"`
+	FailureThreshold *int64 `json:"failureThreshold"`
 }
 
 // ParsePod reads a pod object in JSON. Grace periods out of range (below
@@ -168,6 +194,8 @@ func ParsePod(body []byte) (PodInfo, error) {
 			}
 			k.ProbeGraces = append(k.ProbeGraces, g)
 		}
+		k.Liveness = parseProbe(c.LivenessProbe)
+		k.StartupProbe = c.StartupProbe != nil
 		p.Containers = append(p.Containers, k)
 	}
 	for _, st := range pj.Status.ContainerStatuses {
@@ -179,9 +207,33 @@ func ParsePod(body []byte) (PodInfo, error) {
 			if st.StopSignal != nil && *st.StopSignal != "" {
 				c.StopSignal = *st.StopSignal
 			}
+			c.Started = st.Started != nil && *st.Started
 		}
 	}
 	return p, nil
+}
+
+// parseProbe reads a liveness probe, with Kubernetes' defaults (every
+// 10 s, 3 failures); nil for none.
+func parseProbe(pj *probeJSON) *Probe {
+	if pj == nil {
+		return nil
+	}
+	p := &Probe{FailureThreshold: 3, Period: 10 * time.Second}
+	if h := pj.HTTPGet; h != nil {
+		p.Path = h.Path
+		if p.Path == "" {
+			p.Path = "/"
+		}
+		p.Port = strings.Trim(string(h.Port), `"`)
+	}
+	if n := pj.FailureThreshold; n != nil && *n > 0 && *n < 1<<20 {
+		p.FailureThreshold = int(*n)
+	}
+	if n := pj.PeriodSeconds; n != nil && *n > 0 && *n < int64(maxGrace/time.Second) {
+		p.Period = time.Duration(*n) * time.Second
+	}
+	return p
 }
 
 func seconds(field string, s int64) (time.Duration, error) {

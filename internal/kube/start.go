@@ -73,13 +73,14 @@ func (p *Pod) ReadSpec() Spec {
 
 // StopDeadlineNow reads the pod during the stop that began at stopAt and
 // returns the kubelet's deadline for it, with any warning about the
-// container or the clocks. It returns when ctx ends.
-func (p *Pod) StopDeadlineNow(ctx context.Context, stopAt time.Time) (Deadline, string, error) {
+// container or the clocks; own is what supervise knows of the stop that
+// the pod does not say. It returns when ctx ends.
+func (p *Pod) StopDeadlineNow(ctx context.Context, stopAt time.Time, own Own) (Deadline, string, error) {
 	info, rd, err := p.Get(ctx)
 	if err != nil {
 		return Deadline{}, "", err
 	}
-	rd.Stop = stopAt
+	rd.Stop, rd.Own = stopAt, own
 	c, warn := info.Container(p.Container)
 	d := info.StopDeadline(c, rd)
 	switch {

@@ -120,6 +120,7 @@ func (p Plan) Describe(w io.Writer) {
 			more += fmt.Sprintf(" The kubelet's SIGKILL comes %s after its stop signal: %s. At each stop supervise reads the pod "+
 				"again: a deletion's own grace (kubectl delete --grace-period) and a probe's restart replan the ladder.",
 				b.Grace, strings.TrimPrefix(p.GraceFrom, "the pod spec: "))
+			more += " " + p.kubeletOwnStops()
 		}
 	case lad.Timed:
 		more = fmt.Sprintf("The worker drains for up to %s.", lad.Steps[lad.DrainIndex()].Wait)
@@ -131,6 +132,19 @@ func (p Plan) Describe(w io.Writer) {
 	}
 	fmt.Fprint(w, "\n"+wrap(more, "", 78))
 	p.writeWarnings(w)
+}
+
+// kubeletOwnStops says how a stop the kubelet makes on its own (a
+// node-pressure eviction, a graceful node shutdown) is planned: no API
+// object announces it, nor its grace.
+func (p Plan) kubeletOwnStops() string {
+	if p.KubeletStopGrace > 0 {
+		return fmt.Sprintf("A stop without a deletion or a failed probe (the kubelet's own: an eviction, a node shutdown) "+
+			"is planned inside --kubelet-stop-grace %s.", p.KubeletStopGrace)
+	}
+	return "A stop without a deletion or a failed probe (the kubelet's own: an eviction, a node shutdown) is planned " +
+		"inside the pod's grace, for no API object tells its own: where the node's evictionMaxPodGracePeriod or " +
+		"shutdown grace is shorter, set --kubelet-stop-grace to it."
 }
 
 // field renders one "label:" line of Describe, its text wrapped under

@@ -36,6 +36,9 @@ type Options struct {
 	// FastStopFrom says where Budget.FastStop came from ("--fast-stop",
 	// "SUPERVISE_FAST_STOP"); empty when it is unset.
 	FastStopFrom string
+	// KubeletStopGrace is --kubelet-stop-grace (with Kubelet): the grace of
+	// the kubelet's own stops; 0 when not told.
+	KubeletStopGrace time.Duration
 }
 
 // Plan is what a stop of one command line will do.
@@ -51,6 +54,8 @@ type Plan struct {
 	Kubelet   bool
 	// FastStopFrom says where Budget.FastStop came from; empty when unset.
 	FastStopFrom string
+	// KubeletStopGrace is Options.KubeletStopGrace.
+	KubeletStopGrace time.Duration
 	// Warnings are one line each: a budget too short for the ladder, a
 	// worker timeout longer than the drain.
 	Warnings []string
@@ -95,7 +100,8 @@ func (p Plan) Within(o Options, b ladder.Budget, graceFrom string) Plan {
 }
 
 func (o Options) plan(argv []string, d ladder.Detection, b ladder.Budget) Plan {
-	p := Plan{Argv: argv, Detection: d, Budget: b, GraceFrom: o.GraceFrom, Kubelet: o.Kubelet, FastStopFrom: o.FastStopFrom}
+	p := Plan{Argv: argv, Detection: d, Budget: b, GraceFrom: o.GraceFrom, Kubelet: o.Kubelet, FastStopFrom: o.FastStopFrom,
+		KubeletStopGrace: o.KubeletStopGrace}
 	if len(o.Stop.Steps) > 0 {
 		p.Ladder, p.Warnings = o.Stop, ladder.Check(o.Stop, b)
 	} else if pr, ok := ladder.Lookup(d.Preset); ok {

@@ -46,6 +46,9 @@ type Config struct {
 	// FastStopFrom names where Budget.FastStop came from, for logs;
 	// empty when unset.
 	FastStopFrom string
+	// KubeletStopGrace is --kubelet-stop-grace: the grace the kubelet
+	// gives a stop of its own (eviction, node shutdown); 0 when not told.
+	KubeletStopGrace time.Duration
 	// Kubelet is true when Budget.Grace is the kubelet's deadline read
 	// from the pod spec: the start-up line then names the kubelet.
 	Kubelet bool
@@ -126,7 +129,7 @@ const GraceLookupTimeout = time.Second
 // PlanOptions are the options of cfg that decide a stop's plan.
 func (cfg *Config) PlanOptions() plan.Options {
 	return plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Budget: cfg.Budget, GraceFrom: cfg.GraceFrom, Kubelet: cfg.Kubelet,
-		FastStopFrom: cfg.FastStopFrom}
+		FastStopFrom: cfg.FastStopFrom, KubeletStopGrace: cfg.KubeletStopGrace}
 }
 
 // ParseRestart reads a restart policy: no, on-failure or always.

@@ -256,7 +256,7 @@ func TestFaultBadValues(t *testing.T) {
 	options := []string{"preset", "grace-period", "drain-timeout", "stop", "stop-delay", "rewrite", "exit-zero",
 		"pdeath-signal", "log-level", "log-format", "restart", "restart-max", "user", "cleanup-grace", "listen",
 		"heartbeat-file", "heartbeat-max-age", "ready-tcp", "health-cmd", "health-interval", "health-timeout",
-		"grace-from-api", "termination-log", "kube-container", "fast-stop"}
+		"grace-from-api", "termination-log", "kube-container", "fast-stop", "kubelet-stop-grace"}
 	values := []string{"", "x", "-1", "-5s", "0", "65", "999999999999999999999", "99999h", "TERM,0s,KILL",
 		"KILL:0", "0:INT", "TERM,,KILL", "nosuchuser:nosuchgroup", "1e309", "\x01", "'", strings.Repeat("9", 400)}
 	// The values each option accepts; every other one must be refused.
@@ -271,7 +271,7 @@ func TestFaultBadValues(t *testing.T) {
 		"health-timeout": {"65"}, "grace-from-api": {""},
 		// true gets auto's generic ladder, which --fast-stop cannot time:
 		// a warning, not an error.
-		"fast-stop": {"", "65"},
+		"fast-stop": {"", "65"}, "kubelet-stop-grace": {"", "65"},
 	}
 	work := t.TempDir() // where a termination log named like a bad value lands
 	n, refused := 0, 0
