@@ -31,6 +31,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/test/testenv"
 )
 
@@ -114,6 +115,9 @@ type kubePod struct {
 	probe   obj // a liveness probe, nil for none
 	data    string
 	sa      string // the service account; "worker" when empty
+	// requests are the container's resource requests; none (BestEffort)
+	// when nil.
+	requests obj
 	// apiHost and apiPort are where the pod finds the API server; the
 	// cluster's own address when empty.
 	apiHost, apiPort string
@@ -147,6 +151,9 @@ func (k *kubeCluster) createPod(t *testing.T, ns string, p kubePod) {
 	}
 	if p.probe != nil {
 		c["livenessProbe"] = p.probe
+	}
+	if p.requests != nil {
+		c["resources"] = obj{"requests": p.requests}
 	}
 	spec := obj{"nodeName": "node-1", "hostNetwork": true, "serviceAccountName": p.sa, "restartPolicy": "Always",
 		"terminationGracePeriodSeconds": p.grace, "containers": []obj{c}}
@@ -479,6 +486,110 @@ func TestKubelet(t *testing.T) {
 			second.Sub(stop).Round(time.Millisecond), term.exitCode, firstReportLine(term.message))
 		k.deletePod(ns, "rq-liveness", 0)
 	})
+}
+
+// TestKubeletEviction evicts pods for real: the kubelet is restarted with
+// a soft memory threshold the node already crosses (memory.available
+// under 1000Gi), a soft grace of 1 s and an evictionMaxPodGracePeriod of
+// 15 s, so it stops both RQ pods (pod grace 300 s, a job each, supervise's
+// own /livez answering the kubelet's liveness probe healthy) on its own,
+// with no deletion. Before: the pod without --kubelet-stop-grace plans in
+// the pod's 300 s, says the stop is the kubelet's own (never a probe's
+// restart), and the kubelet's SIGKILL at 15 s ends it (137). After: the
+// pod with --kubelet-stop-grace 15s sends RQ's cold shutdown before it
+// and exits by itself; its cut job is in RQ's registries.
+func TestKubeletEviction(t *testing.T) {
+	k, n, rq := startWorkerNode(t)
+	url := rq.url
+	ns := "evict"
+	k.setupNamespace(ns)
+	k.rootCA(ns)
+	pods := map[string]string{"rq-no-option": "", "rq-kubelet-grace": "15s"}
+	jobs := map[string]string{}
+	for name, kg := range pods {
+		port := freePort(t)
+		env := map[string]string{"SUPERVISE_LISTEN": fmt.Sprintf("127.0.0.1:%d", port)}
+		if kg != "" {
+			env["SUPERVISE_KUBELET_STOP_GRACE"] = kg
+		}
+		// Burstable, not BestEffort: the restarted kubelet admits its pods
+		// again, and under memory pressure it refuses BestEffort ones
+		// (killing them at once as orphans, with a 1 s grace).
+		k.createPod(t, ns, kubePod{name: name, grace: 300, env: env, args: []string{"--", "python3", "-m", "worker", url},
+			probe:    obj{"httpGet": obj{"path": "/livez", "port": port, "host": "127.0.0.1"}, "periodSeconds": 2, "failureThreshold": 3},
+			requests: obj{"cpu": "10m", "memory": "20Mi"}})
+	}
+	for name := range pods {
+		n.waitRunning(t, ns, name, `Listening on default`)
+		jobs[name] = rq.tool("enqueue", "120")[0]
+		n.waitJob(t, ns, name, rq, jobs[name])
+		n.waitFor(t, name+" planned with the pod", 30*time.Second, func() bool {
+			return strings.Contains(n.podLog(ns, name), "kubelet_own_stops=")
+		})
+	}
+	bins := kubeBinaries(t, "kubelet")
+	t0 := time.Now()
+	n.restartKubelet(t, filepath.Join(bins, "kubelet"), `evictionSoft: {memory.available: "1000Gi"}
+evictionSoftGracePeriod: {memory.available: "1s"}
+evictionMaxPodGracePeriod: 15
+evictionPressureTransitionPeriod: 1s
+`)
+	// Both pods' logs are read all along: an evicted pod's container, and
+	// its log, are removed soon after it ends.
+	terms := map[string]termination{}
+	for deadline := time.Now().Add(3 * time.Minute); len(terms) < len(pods) && time.Now().Before(deadline); {
+		for name := range pods {
+			if _, done := terms[name]; !done {
+				if term, ok := n.awaitTermination(ns, name, 0, 200*time.Millisecond); ok {
+					terms[name] = term
+				}
+			}
+		}
+	}
+	for name, kg := range pods {
+		term, ok := terms[name]
+		if !ok {
+			t.Fatalf("%s: no termination read back\n%s", name, n.podLog(ns, name))
+		}
+		st, _ := k.status(ns, name)
+		t.Cleanup(func() {
+			if t.Failed() {
+				b, _ := os.ReadFile(filepath.Join(n.dir, "kubelet.log"))
+				var lines []string
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.Contains(l, name) || strings.Contains(l, "vict") {
+						lines = append(lines, l)
+					}
+				}
+				t.Logf("the kubelet on %s:\n%s", name, tail(strings.Join(lines, "\n"), 40))
+			}
+		})
+		stop := n.logTime(t, ns, name, `msg="stop requested`)
+		log := n.podLog(ns, name)
+		if strings.Contains(log, "probe's restart)") || !strings.Contains(log, "no deletion and no failed probe (a stop of the kubelet's own") {
+			t.Errorf("%s: the eviction was not said to be the kubelet's own stop:\n%s", name, log)
+		}
+		js := rq.state(jobs[name])
+		t.Logf("%s (--kubelet-stop-grace %q): phase %s; stop signal %s after the kubelet's restart; exit %d, reason %s; job %s in %s; report %q",
+			name, kg, st.Phase, stop.Sub(t0).Round(100*time.Millisecond), term.exitCode, term.reason, js.status, js.where, firstReportLine(term.message))
+		if js.status == "missing" || js.where == "nowhere" {
+			t.Errorf("%s: the job vanished: %+v", name, js)
+		}
+		if kg == "" {
+			n.logTime(t, ns, name, `the orchestrator's SIGKILL from the Kubernetes API.*grace_period=5m0s.*no deletion and no failed probe`)
+			if !strings.Contains(log, "set --kubelet-stop-grace") {
+				t.Errorf("%s: no warning naming --kubelet-stop-grace:\n%s", name, log)
+			}
+			continue
+		}
+		n.logTime(t, ns, name, `the orchestrator's SIGKILL from the Kubernetes API.*grace_period=15s.*--kubelet-stop-grace`)
+		second := n.logTime(t, ns, name, `msg="stop rung: escalating" rung=2/`)
+		p, _ := ladder.Lookup("rq")
+		b := ladder.Budget{Grace: 15 * time.Second}
+		l, _ := ladder.Plan(p, b)
+		within(t, name+": RQ's cold shutdown inside the kubelet's 15 s", second.Sub(stop), l.Steps[0].Wait, tolerance)
+		reportHas(t, term, "stop escalated", "--kubelet-stop-grace")
+	}
 }
 
 // firstReportLine is the stop report's first line.

@@ -407,3 +407,47 @@ func (k *kubeCluster) status(ns, name string) (podStatus, bool) {
 	json.Unmarshal(b, &p)
 	return p.Status, true
 }
+
+// restartKubelet replaces the node's kubelet with one whose configuration
+// has extra appended (a KubeletConfiguration fragment), in the node's own
+// mount namespace: the pods' containers run on in containerd meanwhile.
+// The new kubelet is the node's, for stop to end.
+func (n *node) restartKubelet(t *testing.T, kubelet, extra string) {
+	t.Helper()
+	base, err := os.ReadFile(filepath.Join(n.dir, "kubelet.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(n.dir, "kubelet-restarted.yaml")
+	write(t, cfg, string(base)+extra)
+	// A process of the node's namespace that outlives the kubelet.
+	var inNS int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == n.cmd.Process.Pid {
+			continue
+		}
+		if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid)); ns == n.mntNS {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(b)) == "containerd" {
+				inNS = pid
+				break
+			}
+		}
+	}
+	if inNS == 0 {
+		t.Fatal("no containerd in the node's mount namespace")
+	}
+	syscall.Kill(n.cmd.Process.Pid, syscall.SIGTERM)
+	n.cmd.Wait()
+	logf, _ := os.OpenFile(filepath.Join(n.dir, "kubelet.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	cmd := exec.Command("nsenter", fmt.Sprintf("--mount=/proc/%d/ns/mnt", inNS), "--", kubelet,
+		"--config="+cfg, "--kubeconfig="+filepath.Join(n.dir, "kubeconfig"), "--root-dir="+filepath.Join(n.dir, "kubelet"),
+		"--cert-dir="+filepath.Join(n.dir, "kubelet-pki"), "--hostname-override=node-1", "--v=2")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n.cmd = cmd
+}
