@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(shell git rev-pars
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build release release-check image test test-deps vet fmt-check unit e2e fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus e2e-cgroup2 mutants faults soak bench clean
+.PHONY: build release release-check dist dist-check publish actionlint image test test-deps vet fmt-check unit e2e fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus e2e-cgroup2 mutants faults soak bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -36,6 +36,36 @@ release-check: release
 	@scripts/need-debs qemu-user-static util-linux
 	scripts/release-check dist
 
+# Everything a release page carries, into dist/: the seven binaries, a
+# .deb, .rpm and .apk for each, an SPDX SBOM of each binary, the release
+# notes (CHANGELOG.md) and SHA256SUMS. nfpm and syft are Go tools pinned in
+# tools/nfpm and tools/syft (their first build takes a few minutes).
+dist:
+	scripts/dist dist
+
+# The packages proven: their fields and files (dpkg-deb, rpm -qpi/-qpl,
+# tar on the .apk), lintian, the same bytes from a second run, the amd64
+# .deb installed with dpkg into a Debian root filesystem where a real RQ
+# worker then stops gracefully under it in Docker, and the image index
+# published to Debian's docker-registry on loopback, pulled per platform
+# and used by a worker Dockerfile (SKIP without a Docker engine).
+DIST_DEBS := lintian rpm docker-registry debootstrap qemu-user-static
+dist-check: dist
+	@scripts/need-debs $(DIST_DEBS)
+	SUPERVISE_DIST=$(abspath dist) $(GO) test -tags dist -count=1 -v -timeout 30m ./test/release/
+
+# The image index of dist/ to REGISTRY/supervise (VERSION and latest):
+# make publish REGISTRY=ghcr.io/supervise
+publish:
+	@test -n "$(REGISTRY)" || { echo "make publish REGISTRY=host[:port][/path]"; exit 2; }
+	scripts/publish $(REGISTRY) dist
+
+# The workflows in .github/ checked by actionlint (pinned in
+# tools/actionlint), with shellcheck on their run: steps.
+actionlint:
+	@scripts/need-debs shellcheck
+	cd tools/actionlint && $(GO) tool actionlint -config-file ../../.github/actionlint.yaml ../../.github/workflows/*.yml
+
 # supervise:VERSION and supervise:latest, FROM scratch: the binary and its
 # licence only, for this machine's architecture: the image needs one
 # binary, so only that one is built (`make release` builds all seven).
@@ -44,7 +74,7 @@ image:
 
 # The whole suite: static checks, then every test (unit, then end to end,
 # under -race), then each fuzz target for a short bounded time.
-test: test-deps vet fmt-check unit e2e fuzz rules
+test: test-deps vet fmt-check actionlint unit e2e fuzz rules
 
 test-deps:
 	@scripts/need-debs $(TEST_DEBS)

@@ -3,6 +3,7 @@ package main
 import (
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 // version and commit are set at build time with
@@ -18,9 +19,16 @@ func versionLine() string {
 	return "supervise " + buildVersion() + " (commit " + buildCommit() + ", " + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")"
 }
 
+// buildVersion is the version stamped at build time, else the module's
+// version when the binary came from `go install ...@vX.Y.Z` (the toolchain
+// records it; a build in a checkout records "(devel)"), else dev and the
+// commit.
 func buildVersion() string {
 	if version != "dev" {
 		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && strings.HasPrefix(bi.Main.Version, "v") {
+		return bi.Main.Version
 	}
 	if c := buildCommit(); c != "unknown" {
 		return "dev-" + c

@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/supervise/supervise/test/testenv"
 )
 
 // Both compose examples pass `docker compose config`; the Huey one with
 // its .env.example, and with no stop_signal anywhere.
 func TestComposeConfig(t *testing.T) {
-	requireDocker(t)
+	testenv.RequireDocker(t)
 	cmd := compose(t)
 	root, _ := filepath.Abs("../..")
 	for _, ex := range []string{"rq", "huey"} {

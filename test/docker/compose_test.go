@@ -13,20 +13,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/supervise/supervise/test/testenv"
 )
 
 // baseImage is the cached Debian image with python3-rq and redis-server.
-const baseImage = "supervise-test/rootfs:bookworm"
-
-// rootfsDir is where the root filesystem is debootstrapped once.
-var rootfsDir = envOr("SUPERVISE_ROOTFS", "/var/cache/supervise-test/rootfs")
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
+const baseImage = testenv.BaseImage
 
 // run runs a command and returns its combined output; it fails the test
 // on error unless allowFail.
@@ -52,39 +44,6 @@ func compose(t *testing.T) []string {
 	}
 	t.Skip("SKIP: neither docker compose nor docker-compose is installed")
 	return nil
-}
-
-// requireDocker skips the test when no engine answers.
-func requireDocker(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("SKIP: no docker command")
-	}
-	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		t.Skipf("SKIP: no Docker engine answers: %s", strings.TrimSpace(string(out)))
-	}
-}
-
-// ensureBaseImage imports the cached root filesystem as baseImage,
-// debootstrapping it first when it is missing (about two minutes).
-func ensureBaseImage(t *testing.T) {
-	t.Helper()
-	if exec.Command("docker", "image", "inspect", baseImage).Run() == nil {
-		return
-	}
-	// The same root filesystem the kubelet tests build their image from,
-	// made once by test/kube/rootfs.sh.
-	if _, err := os.Stat(filepath.Join(rootfsDir, "usr/bin/redis-server")); err != nil {
-		if _, err := exec.LookPath("debootstrap"); err != nil {
-			t.Skip("SKIP: no base image and no debootstrap to make one (apt-get install debootstrap)")
-		}
-		t.Logf("debootstrapping %s", rootfsDir)
-		run(t, "", []string{"SUPERVISE_ROOTFS=" + rootfsDir}, false, "../kube/rootfs.sh")
-	}
-	cmd := exec.Command("sh", "-c", `tar -C "$0" -c . | docker import - "$1"`, rootfsDir, baseImage)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker import: %v\n%s", err, out)
-	}
 }
 
 // exampleDir copies examples/compose/NAME to a temporary folder, and makes
@@ -154,9 +113,9 @@ type stack struct {
 // upRQ builds and starts the RQ example with grace period grace.
 func upRQ(t *testing.T, grace string) *stack {
 	t.Helper()
-	requireDocker(t)
+	testenv.RequireDocker(t)
 	cmd := compose(t)
-	ensureBaseImage(t)
+	testenv.EnsureBaseImage(t)
 	dir := exampleDir(t, "rq")
 	port := freePort(t)
 	override := fmt.Sprintf(`services:

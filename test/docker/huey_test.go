@@ -25,10 +25,10 @@ type hueyStack struct {
 // the image from the vendored source (no package index is reachable).
 func upHuey(t *testing.T, grace string, replicas int) *hueyStack {
 	t.Helper()
-	requireDocker(t)
+	testenv.RequireDocker(t)
 	cmd := compose(t)
 	src := testenv.Huey(t)
-	ensureBaseImage(t)
+	testenv.EnsureBaseImage(t)
 	dir := exampleDir(t, "huey")
 	run(t, "", nil, false, "cp", "-r", filepath.Join(src, "huey"), filepath.Join(dir, "pylib", "huey"))
 	port := freePort(t)

@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/supervise/supervise/test/testenv"
 )
 
 // The scratch image make image builds: it runs, it holds the binary and
 // its licence and nothing else, and it is under 12 MB.
 func TestImage(t *testing.T) {
-	requireDocker(t)
+	testenv.RequireDocker(t)
 	tag := superviseImage(t)
 	out := run(t, "", nil, false, "docker", "run", "--rm", tag, "version")
 	if !strings.HasPrefix(out, "supervise ") || !strings.Contains(out, "linux/amd64") {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/supervise/supervise/test/testenv"
 )
 
 // prometheusImage builds a Prometheus image from the cached Debian base
@@ -37,8 +39,8 @@ func prometheusImage(t *testing.T) string {
 // readiness alert goes pending for each of them (it fires after its 5
 // minutes; make e2e-prometheus sees alerts fire).
 func TestComposePrometheus(t *testing.T) {
-	requireDocker(t)
-	ensureBaseImage(t)
+	testenv.RequireDocker(t)
+	testenv.EnsureBaseImage(t)
 	img := prometheusImage(t)
 	// The examples keep their layout: compose/rq beside prometheus.
 	root, _ := filepath.Abs("../..")

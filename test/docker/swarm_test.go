@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/supervise/supervise/test/testenv"
 )
 
 // swarmStack is examples/swarm/rq-stack.yaml deployed on a one-node swarm.
@@ -22,7 +24,7 @@ type swarmStack struct {
 // leaves the swarm again when the test ends.
 func requireSwarm(t *testing.T) {
 	t.Helper()
-	requireDocker(t)
+	testenv.RequireDocker(t)
 	state := strings.TrimSpace(run(t, "", nil, true, "docker", "info", "--format", "{{.Swarm.LocalNodeState}}"))
 	if state == "active" {
 		return
@@ -36,7 +38,7 @@ func requireSwarm(t *testing.T) {
 func deploySwarm(t *testing.T, name, grace string) *swarmStack {
 	t.Helper()
 	requireSwarm(t)
-	ensureBaseImage(t)
+	testenv.EnsureBaseImage(t)
 	dir := exampleDir(t, "rq")
 	image := "supervise-swarm-rq-worker:test"
 	run(t, dir, nil, false, "docker", "build", "-q", "-t", image, "--build-arg", "BASE_IMAGE="+baseImage, "--build-arg", "INSTALL=true",
