@@ -55,10 +55,11 @@ dist-check: dist
 	SUPERVISE_DIST=$(abspath dist) $(GO) test -tags dist -count=1 -v -timeout 30m ./test/release/
 
 # The image index of dist/ to REGISTRY/supervise (VERSION and latest):
-# make publish REGISTRY=ghcr.io/supervise
+# make publish REGISTRY=ghcr.io/supervise [DIST=dist]
+DIST ?= dist
 publish:
 	@test -n "$(REGISTRY)" || { echo "make publish REGISTRY=host[:port][/path]"; exit 2; }
-	scripts/publish $(REGISTRY) dist
+	scripts/publish $(REGISTRY) $(DIST)
 
 # The workflows in .github/ checked by actionlint (pinned in
 # tools/actionlint), with shellcheck on their run: steps.
@@ -93,8 +94,12 @@ e2e-prometheus: test-deps
 	@scripts/need-debs prometheus
 	$(GO) test -tags prometheus -count=1 -v -timeout 15m -run '^TestPrometheus' ./test/e2e/
 
+# Every build tag's tests too: a suite that needs a machine of its own
+# still compiles and vets here.
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags docker,swarm,kube,faults,soak,prometheus,cgroup2,dist ./...
+	cd tools/registry && $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
