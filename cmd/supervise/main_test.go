@@ -108,7 +108,19 @@ func TestErrorsNameTheSource(t *testing.T) {
 	}
 }
 
+// hueyAt is the huey preset's ladder at grace, as ladder.Plan makes it,
+// and when its KILL lands: every expected rung in these tests comes from
+// here, so a change of the margin touches internal/ladder alone.
+func hueyAt(grace time.Duration) (ladder.Ladder, time.Duration) {
+	p, _ := ladder.Lookup("huey")
+	b := ladder.Budget{Grace: grace}
+	l, _ := ladder.Plan(p, b)
+	return l, l.KillAt(b)
+}
+
 func TestPlan(t *testing.T) {
+	l10, kill10 := hueyAt(10 * time.Second)
+	l300, kill300 := hueyAt(300 * time.Second)
 	cases := []struct {
 		args []string
 		want []string
@@ -116,12 +128,13 @@ func TestPlan(t *testing.T) {
 		{[]string{"plan", "--grace-period", "10s", "--", "huey_consumer", "app.huey"}, []string{
 			"preset:       huey (auto: program huey_consumer)",
 			"grace period: 10s, from --grace-period",
-			"ladder:       INT,7.5s,INT,1.5s,KILL",
-			"deadline:     KILL lands 9s after the stop signal, 1s before the", "The worker drains for up to 7.5s.",
+			"ladder:       " + l10.String(),
+			"deadline:     KILL lands " + kill10.String() + " after the stop signal, " + (10*time.Second - kill10).String() + " before the",
+			"The worker drains for up to " + l10.Steps[0].Wait.String() + ".",
 			"must be at least 10s",
 			"Warnings: none."}},
 		{[]string{"--grace-period", "300s", "plan", "huey_consumer", "app.huey"}, []string{
-			"ladder:       INT,4m56s,INT,3s,KILL", "KILL lands 4m59s after the stop signal"}},
+			"ladder:       " + l300.String(), "KILL lands " + kill300.String() + " after the stop signal"}},
 		{[]string{"plan", "--", "huey_consumer", "app.huey"}, []string{
 			"grace period: unset", "supervise keeps no deadline of its", "ladder:       INT,…,INT,…,KILL", "on a repeated stop signal  INT",
 			"lasts until the orchestrator's SIGKILL"}},
@@ -151,8 +164,9 @@ func TestPresetsAtThreeGraces(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, w := range []string{"grace 10s:           INT,7.5s,INT,1.5s,KILL", "grace 30s:           INT,27.5s,INT,1.5s,KILL",
-		"grace 5m0s:          INT,4m56s,INT,3s,KILL", "grace 45s (yours):   INT,42.5s,INT,1.5s,KILL",
+	at := func(grace time.Duration) string { l, _ := hueyAt(grace); return l.String() }
+	for _, w := range []string{"grace 10s:           " + at(10*time.Second), "grace 30s:           " + at(30*time.Second),
+		"grace 5m0s:          " + at(5*time.Minute), "grace 45s (yours):   " + at(45*time.Second),
 		"no grace period:     INT,…,INT,…,KILL", "supervise plan", "docs/workers.md"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("no %q in presets output", w)

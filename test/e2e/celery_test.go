@@ -98,20 +98,6 @@ func (c *celeryEnv) start(seconds string, env []string, args ...string) *proc {
 	return p
 }
 
-// celeryPlan is the celery preset's ladder in budget b, as supervise plans it.
-func celeryPlan(t *testing.T, b ladder.Budget) ladder.Ladder {
-	t.Helper()
-	p, _ := ladder.Lookup("celery")
-	if err := ladder.Fit(p, b); err != nil {
-		t.Fatal(err)
-	}
-	l, warns := ladder.Plan(p, b)
-	if len(warns) > 0 {
-		t.Fatalf("celery in %+v: %v", b, warns)
-	}
-	return l
-}
-
 // On each Celery release, a real worker under supervise: auto picks the
 // celery preset; SIGTERM becomes a warm shutdown and the running task
 // finishes with its result stored, TERM sent once. The worker exits about
@@ -143,7 +129,7 @@ func TestCeleryWarmShutdown(t *testing.T) {
 func TestCeleryCutRestoresTask(t *testing.T) {
 	eachCelery(t, func(t *testing.T, c *celeryEnv) {
 		b := ladder.Budget{Grace: 10 * time.Second}
-		l := celeryPlan(t, b)
+		l := planned(t, "celery", b)
 		drain := l.Steps[l.DrainIndex()].Wait
 		id := c.send("60")[0]
 		p := c.start("60", nil, "--grace-period", b.Grace.String())
@@ -182,7 +168,7 @@ func TestCelerySoftShutdown(t *testing.T) {
 	t.Run("with --fast-stop", func(t *testing.T) {
 		c := newCelery(t, rel, redisServer(t))
 		b := ladder.Budget{Grace: 10 * time.Second, FastStop: 7 * time.Second}
-		l := celeryPlan(t, b)
+		l := planned(t, "celery", b)
 		id := c.send("60")[0]
 		p := c.start("60", soft, "--grace-period", b.Grace.String(), "--fast-stop", b.FastStop.String())
 		p.waitFor(`stop protocol.*ladder=`+regexp.QuoteMeta(l.String())+` `, time.Second)

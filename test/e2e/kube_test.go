@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/supervise/supervise/internal/ladder"
 )
 
 // kubeCluster is a real etcd and kube-apiserver on loopback, RBAC on.
@@ -234,9 +236,10 @@ func TestKube(t *testing.T) {
 		sent := p.signal(syscall.SIGTERM)
 		p.waitFor(`stop rung: draining.*since_stop=0s`, time.Second)
 		l := p.waitFor(`the orchestrator's SIGKILL from the Kubernetes API: the ladder is planned to end before it`, 2*time.Second)
+		at45 := ladder.Budget{Grace: 45 * time.Second}
 		for _, want := range []string{`grace_period=45s`, `from="deletionGracePeriodSeconds 45s, no preStop hook"`,
 			`replaces="5m0s from the pod spec: terminationGracePeriodSeconds 5m0s, no preStop hook"`,
-			`ladder=INT,42.5s,INT,1.5s,KILL`, `kill_in=44s`} {
+			"ladder=" + planned(t, "huey", at45).String(), "kill_in=" + planned(t, "huey", at45).KillAt(at45).String()} {
 			if !strings.Contains(l.text, want) {
 				t.Errorf("no %s in %q", want, l.text)
 			}
@@ -245,17 +248,17 @@ func TestKube(t *testing.T) {
 	})
 
 	// A short deletion grace really times the ladder: deleted with 8 s,
-	// the second INT lands at 8 - 0.8 margin - 1.5 fast stop = 5.7 s, and
-	// supervise is gone before 8 s.
+	// the second INT lands where the plan at 8 s puts it, and supervise is
+	// gone before 8 s.
 	t.Run("short deletion grace times the ladder", func(t *testing.T) {
 		k.pod(ns, "w8", "worker", 300)
 		p := startHuey(t, "10m", podEnv(k.addr, "w8", sa), "--listen", "off")
 		k.deletePod(ns, "w8", 8)
 		sent := p.signal(syscall.SIGTERM)
 		p.waitFor(`stop requested.*kill_in=4m59s`, time.Second)
-		p.waitFor(`the orchestrator's SIGKILL from the Kubernetes API.*grace_period=8s.*ladder=INT,5.7s,INT,1.5s,KILL`, 2*time.Second)
+		p.waitFor(`the orchestrator's SIGKILL from the Kubernetes API.*grace_period=8s.*`+ladderAttr(t, "huey", 8*time.Second), 2*time.Second)
 		got := p.waitFor(`^task interrupted$`, 8*time.Second)
-		within(t, "second INT", got.at.Sub(sent), 5700*time.Millisecond, tolerance)
+		within(t, "second INT", got.at.Sub(sent), drain(t, "huey", 8*time.Second), tolerance)
 		p.exit(3 * time.Second)
 		if d := time.Since(sent); d > 8*time.Second {
 			t.Errorf("supervise exited %s after the stop, after the kubelet's SIGKILL would have come", d)
@@ -274,7 +277,7 @@ func TestKube(t *testing.T) {
 		p := startHuey(t, "10m", podEnv(k.addr, "wquit", sa), "--listen", "off")
 		p.waitFor(`Kubernetes: the ladder is planned.*stop_signal=QUIT`, 5*time.Second)
 		sent := p.signal(syscall.SIGQUIT)
-		l := p.waitFor(`stop requested: starting the stop ladder.*signal=QUIT.*ladder=INT,17.5s,INT,1.5s,KILL`, 2*time.Second)
+		l := p.waitFor(`stop requested: starting the stop ladder.*signal=QUIT.*`+ladderAttr(t, "huey", 20*time.Second), 2*time.Second)
 		p.waitFor(`^signal INT$`, time.Second)
 		t.Logf("QUIT, the pod's stop signal, started the ladder %s after it was sent: %s", l.at.Sub(sent).Round(time.Millisecond), l.text)
 	})
@@ -307,7 +310,7 @@ func TestKube(t *testing.T) {
 			}
 		}
 		got := p.waitFor(`^task interrupted$`, 9*time.Second)
-		within(t, "second INT at the configured grace", got.at.Sub(sent), 7500*time.Millisecond, tolerance)
+		within(t, "second INT at the configured grace", got.at.Sub(sent), drain(t, "huey", 10*time.Second), tolerance)
 	})
 
 	// The API server does not answer: the lookup gives up within its 1 s
@@ -337,7 +340,7 @@ func TestKube(t *testing.T) {
 			t.Errorf("the lookup gave up %s after the stop, not within its 1 s bound", d)
 		}
 		got := p.waitFor(`^task interrupted$`, 9*time.Second)
-		within(t, "second INT at the configured grace", got.at.Sub(sent), 7500*time.Millisecond, tolerance)
+		within(t, "second INT at the configured grace", got.at.Sub(sent), drain(t, "huey", 10*time.Second), tolerance)
 	})
 
 	// examples/kubernetes passes a server-side dry run with strict field

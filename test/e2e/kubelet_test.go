@@ -403,10 +403,9 @@ func TestKubelet(t *testing.T) {
 		name     string
 		hook     obj
 		hookSecs int
-		ladder   string
 	}{
-		{"rq-long", nil, 0, `ladder=TERM,17.5s,TERM,1.5s,KILL`},
-		{"rq-prestop", sleepHook, 8, `ladder=TERM,9.5s,TERM,1.5s,KILL`},
+		{"rq-long", nil, 0},
+		{"rq-prestop", sleepHook, 8},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			k.createPod(t, ns, rqPod(c.name, 20, c.hook))
@@ -416,8 +415,8 @@ func TestKubelet(t *testing.T) {
 			n.waitJob(t, ns, c.name, rq, id)
 			deleted, term := n.deleteAndWatch(t, ns, c.name, 20)
 			st := measure(t, c.name, deleted, 20, c.hookSecs)
-			n.logTime(t, ns, c.name, `msg="stop requested.*`+c.ladder)
-			within(t, "second TERM after the stop signal", st.second, st.killDue-2500*time.Millisecond, tolerance)
+			n.logTime(t, ns, c.name, `msg="stop requested.*`+ladderAttr(t, "rq", st.killDue))
+			within(t, "second TERM after the stop signal", st.second, drain(t, "rq", st.killDue), tolerance)
 			if s := rq.state(id); s.status == "missing" || s.where == "nowhere" {
 				t.Errorf("job %s vanished: %+v", id, s)
 			}
@@ -447,7 +446,7 @@ func TestKubelet(t *testing.T) {
 			n.waitFor(t, "the task to start", 30*time.Second, func() bool { return h.has("started", "long") })
 			deleted, term := n.deleteAndWatch(t, ns, c.name, 20)
 			st := measure(t, c.name, deleted, 20, c.hookSecs)
-			within(t, "second INT after the stop signal", st.second, st.killDue-2500*time.Millisecond, tolerance)
+			within(t, "second INT after the stop signal", st.second, drain(t, "huey", st.killDue), tolerance)
 			if !h.has("interrupted", "long") {
 				t.Errorf("the 60 s task was not recorded as interrupted\n%s", n.podLog(ns, c.name))
 			}
@@ -480,7 +479,7 @@ func TestKubelet(t *testing.T) {
 		n.logTime(t, ns, "rq-liveness", `the orchestrator's SIGKILL from the Kubernetes API.*grace_period=10s.*no deletion`)
 		stop := n.logTime(t, ns, "rq-liveness", `msg="stop requested`)
 		second := n.logTime(t, ns, "rq-liveness", `msg="stop rung: escalating" rung=2/`)
-		within(t, "second TERM inside the probe's 10 s", second.Sub(stop), 7500*time.Millisecond, tolerance)
+		within(t, "second TERM inside the probe's 10 s", second.Sub(stop), drain(t, "rq", 10*time.Second), tolerance)
 		reportHas(t, term, "stop escalated")
 		record("liveness restart (probe grace 10, pod 300): second TERM %s after the stop signal; exit %d; lastState message %q",
 			second.Sub(stop).Round(time.Millisecond), term.exitCode, firstReportLine(term.message))

@@ -33,13 +33,13 @@ func TestHueyDrainFinishesTask(t *testing.T) {
 }
 
 // A task longer than the drain is cut by the second INT at the planned
-// deadline: grace 10s - 1.5s fast stop - 1s margin = 7.5s.
+// deadline (grace 10s less the fast stop and the margin).
 func TestHueyDeadlineSendsSecondINT(t *testing.T) {
 	p := startHuey(t, "60s", nil, "--grace-period", "10s")
 	sent := p.signal(syscall.SIGTERM)
 	p.waitFor(`^draining$`, 2*time.Second)
 	got := p.waitFor(`^task interrupted$`, 9*time.Second)
-	within(t, "second rung (INT)", got.at.Sub(sent), 7500*time.Millisecond, tolerance)
+	within(t, "second rung (INT)", got.at.Sub(sent), drain(t, "huey", 10*time.Second), tolerance)
 	if code := p.exit(5 * time.Second); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
 	}
@@ -48,14 +48,14 @@ func TestHueyDeadlineSendsSecondINT(t *testing.T) {
 }
 
 // A second stop signal advances the ladder at once, but never sooner than
-// 1.5 s after the previous rung.
+// ladder.MinSpacing after the previous rung.
 func TestSecondStopAdvancesLadder(t *testing.T) {
 	p := startHuey(t, "60s", nil, "--grace-period", "60s")
 	sent := p.signal(syscall.SIGTERM)
 	p.waitFor(`^draining$`, 2*time.Second)
 	p.signal(syscall.SIGTERM)
 	got := p.waitFor(`^task interrupted$`, 5*time.Second)
-	within(t, "second INT after a second TERM", got.at.Sub(sent), 1500*time.Millisecond, tolerance)
+	within(t, "second INT after a second TERM", got.at.Sub(sent), ladder.MinSpacing, tolerance)
 	if code := p.exit(5 * time.Second); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
 	}
@@ -92,25 +92,29 @@ func TestIgnoreEverythingGetsKILLOnTime(t *testing.T) {
 }
 
 // A short grace period: at 6s the Huey ladder still fits, its KILL landing
-// at 5.4 s (0.6 s margin), no earlier. At 3s it cannot (two 1.5 s waits
-// are the least): both warnings say so at start.
+// where the plan puts it (inside the margin), no earlier. At 3s it cannot
+// (two waits of ladder.MinSpacing are the least): both warnings say so at
+// start.
 func TestShortGracePlansInside(t *testing.T) {
 	p := start(t, options{env: signalsChild{ignore: "all"}.env()},
 		"--listen", "off", "--preset", "huey", "--grace-period", "6s", "--", self)
+	six := ladder.Budget{Grace: 6 * time.Second}
+	at6 := planned(t, "huey", six)
 	l := p.waitFor(`stop protocol`, 10*time.Second)
-	if !strings.Contains(l.text, "ladder=INT,3.9s,INT,1.5s,KILL") || !strings.Contains(l.text, "kill_at=5.4s") {
-		t.Fatalf("6s plan: %q", l.text)
+	if !strings.Contains(l.text, "ladder="+at6.String()) || !strings.Contains(l.text, "kill_at="+at6.KillAt(six).String()) {
+		t.Fatalf("6s plan: %q, want %s, KILL at %s", l.text, at6, at6.KillAt(six))
 	}
 	p.waitFor(`^child ready`, 10*time.Second)
 	sent := p.signal(syscall.SIGTERM)
 	got := p.waitFor(`outcome=killed`, 8*time.Second)
-	within(t, "KILL at a 6s grace", got.at.Sub(sent), 5400*time.Millisecond, tolerance)
+	within(t, "KILL at a 6s grace", got.at.Sub(sent), at6.KillAt(six), tolerance)
 	p.exit(5 * time.Second)
 
 	p = start(t, options{env: signalsChild{ignore: "all"}.env()},
 		"--listen", "off", "--preset", "huey", "--grace-period", "3s", "--", self)
-	p.waitFor(`level=WARN msg="grace period 3s is short for the huey ladder: its other waits are cut to 1.5s and the drain gets 1.5s"`, 10*time.Second)
-	p.waitFor(`level=WARN msg="stop ladder INT,1.5s,INT,1.5s,KILL with stop delay 0s ends 3s after the stop`, time.Second)
+	floor := ladder.MinSpacing.String()
+	p.waitFor(`level=WARN msg="grace period 3s is short for the huey ladder: its other waits are cut to `+floor+` and the drain gets `+floor+`"`, 10*time.Second)
+	p.waitFor(`level=WARN msg="stop ladder INT,`+floor+`,INT,`+floor+`,KILL with stop delay 0s ends 3s after the stop`, time.Second)
 }
 
 // auto recognises a worker that an entrypoint script exec'd, by reading
@@ -234,4 +238,36 @@ func TestStoppedChildContinuedAfterEveryRung(t *testing.T) {
 	if n := p.count(`sending CONT so it can act on the rung`); n != 2 {
 		t.Errorf("%d CONTs, want one after each of the two rungs", n)
 	}
+}
+
+// planned is preset's ladder in budget b, as supervise plans it: tests
+// take every expected rung time from here, never from a literal, so a
+// change of the margin or a preset's waits touches internal/ladder only.
+func planned(t testing.TB, preset string, b ladder.Budget) ladder.Ladder {
+	t.Helper()
+	p, ok := ladder.Lookup(preset)
+	if !ok {
+		t.Fatalf("no preset %s", preset)
+	}
+	if err := ladder.Fit(p, b); err != nil {
+		t.Fatal(err)
+	}
+	l, warns := ladder.Plan(p, b)
+	if len(warns) > 0 {
+		t.Fatalf("%s in %+v: %v", preset, b, warns)
+	}
+	return l
+}
+
+// drain is when preset's second rung comes after the first at grace.
+func drain(t testing.TB, preset string, grace time.Duration) time.Duration {
+	t.Helper()
+	return planned(t, preset, ladder.Budget{Grace: grace}).Steps[0].Wait
+}
+
+// ladderAttr is the ladder=... a log line gives for preset at grace, as a
+// regular expression.
+func ladderAttr(t testing.TB, preset string, grace time.Duration) string {
+	t.Helper()
+	return regexp.QuoteMeta("ladder=" + planned(t, preset, ladder.Budget{Grace: grace}).String())
 }

@@ -10,17 +10,6 @@ import (
 	"github.com/supervise/supervise/internal/ladder"
 )
 
-// rqPlan is the rq preset's ladder at grace, as supervise plans it.
-func rqPlan(t *testing.T, b ladder.Budget) ladder.Ladder {
-	t.Helper()
-	p, _ := ladder.Lookup("rq")
-	l, warns := ladder.Plan(p, b)
-	if len(warns) > 0 {
-		t.Fatalf("rq at %+v: %v", b, warns)
-	}
-	return l
-}
-
 // On each RQ release, a real worker under supervise (PID 1, preset picked
 // by auto) gets SIGTERM at Docker's 10 s grace while a 6 s job runs: the
 // drain is kept, the job finishes with its result in Redis, the stop is
@@ -54,7 +43,7 @@ func TestRQJobFinishesOnStop(t *testing.T) {
 func TestRQDeadlineCutAccountsForJob(t *testing.T) {
 	eachRQ(t, func(t *testing.T, r *rqEnv) {
 		b := ladder.Budget{Grace: 8 * time.Second}
-		l := rqPlan(t, b)
+		l := planned(t, "rq", b)
 		drain := l.Steps[l.DrainIndex()].Wait
 		id := r.enqueue("60")[0]
 		p := start(t, options{env: r.env()}, append([]string{"--grace-period", b.Grace.String(), "--"}, r.worker()...)...)
