@@ -332,15 +332,22 @@ func TestFaultRQSoak(t *testing.T) {
 		secs = append(secs, fmt.Sprintf("%.2f", 0.05+rng.Float64()*0.4))
 	}
 	ids := r.enqueue(secs...)
+	races := 0
 	for round := 0; round < 20; round++ {
 		p := start(t, options{env: r.env()}, append([]string{"--listen", "off", "--grace-period", "10s", "--"}, r.worker()...)...)
 		p.waitFor(`Listening on default`, 20*time.Second)
 		time.Sleep(time.Duration(200+rng.Intn(1200)) * time.Millisecond) // a random moment
 		p.signal(syscall.SIGTERM)
-		if code := p.exit(20 * time.Second); code != 0 {
+		code := p.exit(20 * time.Second)
+		if rqIdleStopRace(p, code) {
+			races++
+			continue
+		}
+		if code != 0 {
 			t.Fatalf("round %d: exit status %d", round, code)
 		}
 	}
+	t.Logf("%d of 20 stops met RQ's idle-stop race (exit 1, no job held)", races)
 	counts := map[string]int{}
 	for _, line := range r.tool(append([]string{"state"}, ids...)...) {
 		f := strings.Fields(line)

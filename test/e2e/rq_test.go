@@ -92,3 +92,15 @@ func TestRQKillReachesHorse(t *testing.T) {
 		}
 	})
 }
+
+// rqIdleStopRace reports whether an RQ worker's exit status 1 is RQ's own
+// race, which holds no job: a warm shutdown that lands while the idle
+// worker is between `while True:` and the inner `try:` of Worker.work
+// raises StopRequested (from _shutdown, called by the signal handler when
+// the worker is not busy) outside the try that catches it, and the worker
+// exits 1 with that traceback (rq/worker.py in 1.13, rq/worker/base.py in
+// 2.10: the same loop). supervise reports the stop as graceful, exit 1.
+func rqIdleStopRace(p *proc, code int) bool {
+	return code == 1 && p.count(`^rq\.(worker|exceptions)\.StopRequested$`) == 1 &&
+		p.count(`msg="child stopped".*status="exited 1".*outcome=graceful`) == 1
+}
