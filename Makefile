@@ -32,8 +32,10 @@ release:
 
 # Each binary runs (foreign ones under qemu-user-static; arm64 also as PID
 # 1), and a second build of the commit gives the same bytes.
+# 386 runs natively, or, on a kernel without IA32 emulation, in Debian's
+# kernel under qemu-system (test/vm).
 release-check: release
-	@scripts/need-debs qemu-user-static util-linux
+	@scripts/need-debs qemu-user-static util-linux qemu-system-x86 busybox-static
 	scripts/release-check dist
 
 # Everything a release page carries, into dist/: the seven binaries, a

@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -49,13 +50,24 @@ func boot(t *testing.T) (map[string][]string, time.Duration) {
 		t.Skip("SKIP: no static busybox (apt-get install busybox-static)")
 	}
 	dir := t.TempDir()
-	for name, pkg := range map[string]string{"supervise": "../../cmd/supervise", "hog": "./hog"} {
+	for _, b := range []struct{ name, pkg, goarch string }{
+		{"supervise", "../../cmd/supervise", ""}, {"hog", "./hog", ""}, {"supervise-386", "../../cmd/supervise", "386"}} {
 		build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w",
-			"-o", filepath.Join(dir, name), pkg)
+			"-o", filepath.Join(dir, b.name), b.pkg)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		if b.goarch != "" {
+			build.Env = append(build.Env, "GOARCH="+b.goarch)
 		}
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	// The release's own 386 binary, when scripts/release-check gives it
+	// (a kernel without IA32 emulation cannot run it, and qemu-i386-static
+	// cannot run Go's 386 runtime).
+	i386 := filepath.Join(dir, "supervise-386")
+	if p := os.Getenv("SUPERVISE_386"); p != "" {
+		i386 = p
 	}
 	initrd := filepath.Join(dir, "initrd.gz")
 	writeInitramfs(t, initrd, []cpioFile{
@@ -63,6 +75,7 @@ func boot(t *testing.T) (map[string][]string, time.Duration) {
 		{name: "bin/busybox", mode: 0o755, src: busybox},
 		{name: "bin/supervise", mode: 0o755, src: filepath.Join(dir, "supervise")},
 		{name: "bin/hog", mode: 0o755, src: filepath.Join(dir, "hog")},
+		{name: "bin/supervise-386", mode: 0o755, src: i386},
 	}, "bin", "proc", "sys", "dev", "tmp")
 
 	// The machine powers itself off; the timeout is for a kernel that
@@ -129,6 +142,45 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+var (
+	bootOnce  sync.Once
+	bootCases map[string][]string
+	bootErr   string
+)
+
+// booted boots the machine once for every test of the package.
+func booted(t *testing.T) map[string][]string {
+	t.Helper()
+	bootOnce.Do(func() {
+		// A sub-test's failure or skip must reach the caller: boot runs
+		// in its own test and its verdict is kept.
+		ok := t.Run("boot", func(t *testing.T) { bootCases, _ = boot(t) })
+		if !ok {
+			bootErr = "the machine did not boot and run its cases (see boot)"
+		}
+	})
+	if bootErr != "" {
+		t.Fatal(bootErr)
+	}
+	if bootCases == nil {
+		t.Skip("SKIP: the machine was not booted (see boot's SKIP)")
+	}
+	return bootCases
+}
+
+// TestI386 checks the 386 binary on a real x86-64 kernel with IA32
+// emulation: its version, and as PID 1 a stop that reaches a TERM-trapping
+// child whose exit status 3 supervise gives as its own.
+func TestI386(t *testing.T) {
+	c := booted(t)
+	t.Logf("i386:\n  %s", strings.Join(c["i386"], "\n  "))
+	version := strings.Join(c["i386"], "\n")
+	if !strings.Contains(version, "linux/386)") || !slicesContains(c["i386"], "child got TERM") ||
+		!slicesContains(c["i386.rc"], "3") || !strings.Contains(version, `msg="stop report" outcome=graceful`) {
+		t.Errorf("the 386 binary: want its version (linux/386), the child's TERM and exit status 3 with a graceful report")
+	}
+}
+
 // TestCgroupV2 boots a real kernel with a pure cgroup v2 hierarchy and
 // checks, case by case, what supervise as PID 1 sees and says: the
 // memory metrics, an OOM kill counted, logged with the limit and where it
@@ -137,7 +189,7 @@ func tail(s string, n int) string {
 // that kernel, memory.oom.group = 1, and cgroups without memory
 // accounting of their own or at all.
 func TestCgroupV2(t *testing.T) {
-	c, _ := boot(t)
+	c := booted(t)
 	for name, lines := range c {
 		t.Logf("%s:\n  %s", name, strings.Join(lines, "\n  "))
 	}

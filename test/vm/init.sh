@@ -116,5 +116,16 @@ waitfor /tmp/n.log "hog ready" && scrape n 9706 && scrape n 9706
 kill -TERM $(pidof supervise); wait
 show n
 
+# I386: the 386 binary on a kernel with IA32 emulation (Debian's has it;
+# the build machine's may not): its version, and as PID 1 of a new PID
+# namespace a stop passed to a TERM-trapping child, whose status it gives.
+/bin/supervise-386 version 2>&1 | sed "s/^/i386| /"
+(unshare -p -f --mount-proc /bin/supervise-386 --listen off --grace-period 10s -- \
+   sh -c 'trap "echo child got TERM; exit 3" TERM; echo child ready; while :; do usleep 100000; done'
+ echo $? > /tmp/i386.rc) > /tmp/i386.log 2>&1 &
+waitfor /tmp/i386.log "child ready"
+kill -TERM $(pidof supervise-386); wait
+show i386
+
 echo "VM| done"
 poweroff -f
