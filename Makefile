@@ -5,7 +5,9 @@ BIN      := bin/supervise
 # urfave_cli_no_docs leaves out urfave/cli's man-page and Markdown
 # generators (and their Markdown parser): smaller, faster to start.
 TAGS     := urfave_cli_no_docs
-LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(shell git rev-parse --short=12 HEAD 2>/dev/null)
+# The version and commit are stamped into internal/version.
+PKGVERSION := github.com/supervise/supervise/internal/version
+LDFLAGS  := -s -w -X $(PKGVERSION).version=$(VERSION) -X $(PKGVERSION).commit=$(shell git rev-parse --short=12 HEAD 2>/dev/null)
 # An execution count, not a duration: go1.26's fuzz coordinator can report
 # a spurious "context deadline exceeded" when a -fuzztime duration runs out
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.

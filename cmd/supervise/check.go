@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,64 +17,36 @@ var checkOptions = []opt{
 	{name: "timeout", def: "3s", envAs: "CHECK_TIMEOUT", usage: "`DURATION` to wait for an answer"},
 }
 
-func checkFlags() []cli.Flag { return buildFlags(checkOptions) }
-
-// checkCommand is `supervise check`: probe a running supervise; exit 0
-// healthy, 1 not, 2 bad usage. It sets *code.
+// checkCommand is `supervise check`: probe a running supervise's /livez
+// (or /readyz with --ready); exit 0 healthy, 1 not, 2 bad usage. It sets
+// *code.
 func checkCommand(code *int) *cli.Command {
+	flags := buildFlags(checkOptions)
 	return &cli.Command{
-		Name:      "check",
-		Usage:     "probe a running supervise: exit 0 healthy, 1 not (for HEALTHCHECK)",
-		UsageText: "supervise check [--ready] [--url URL] [--timeout D]",
-		Flags:     checkFlags(),
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err.Error() + " (see supervise check --help)"}
-		},
+		Name:         "check",
+		Usage:        "probe a running supervise: exit 0 healthy, 1 not (for HEALTHCHECK)",
+		UsageText:    "supervise check [--ready] [--url URL] [--timeout D]",
+		Flags:        flags,
+		OnUsageError: usageErrors(cmdline{}, flags, "supervise check --help"),
 		Action: func(c *cli.Context) error {
-			n, err := runCheck(c)
-			*code = n
+			in := input{c: c}
+			if c.Args().Present() {
+				return usagef("check takes no arguments, got %q", c.Args().First())
+			}
+			timeout, err := duration.Parse(c.String("timeout"))
+			if err != nil || timeout <= 0 {
+				return usagef("invalid %s %q: want a duration like 3s", in.source("timeout"), c.String("timeout"))
+			}
+			if c.String("url") == "" && c.String("listen") == "off" {
+				return usagef("the health server is off (%s off): nothing to check", in.source("listen"))
+			}
+			*code, err = health.Check(health.CheckOptions{URL: c.String("url"), Listen: c.String("listen"),
+				Ready: c.Bool("ready"), Timeout: timeout}, c.App.ErrWriter)
+			var oe *health.OptionError
+			if errors.As(err, &oe) {
+				return in.invalid(oe.Option, oe.Err)
+			}
 			return err
 		},
 	}
-}
-
-// runCheck probes /livez (or /readyz with --ready) and returns the exit
-// status.
-func runCheck(c *cli.Context) (int, error) {
-	in := input{c: c}
-	if c.Args().Present() {
-		return 0, usagef("check takes no arguments, got %q", c.Args().First())
-	}
-	timeout, err := duration.Parse(c.String("timeout"))
-	if err != nil || timeout <= 0 {
-		return 0, usagef("invalid %s %q: want a duration like 3s", in.source("timeout"), c.String("timeout"))
-	}
-	path := "/livez?verbose"
-	if c.Bool("ready") {
-		path = "/readyz?verbose"
-	}
-	url := c.String("url")
-	if url != "" {
-		if err := health.CheckURL(url); err != nil {
-			return 0, in.invalid("url", err)
-		}
-	} else {
-		listen := c.String("listen")
-		if listen == "off" {
-			return 0, usagef("the health server is off (%s off): nothing to check", in.source("listen"))
-		}
-		if url, err = health.ProbeURL(listen, path); err != nil {
-			return 0, in.invalid("listen", err)
-		}
-	}
-	ok, body, err := health.Probe(url, timeout)
-	if err != nil {
-		fmt.Fprintf(c.App.ErrWriter, "supervise check: %s: %v\n", url, err)
-		return 1, nil
-	}
-	if !ok {
-		fmt.Fprintln(c.App.ErrWriter, body)
-		return 1, nil
-	}
-	return 0, nil
 }

@@ -5,21 +5,25 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/supervise/supervise/internal/cgroup"
 	"github.com/supervise/supervise/internal/credential"
 	"github.com/supervise/supervise/internal/duration"
+	"github.com/supervise/supervise/internal/health"
 	"github.com/supervise/supervise/internal/kube"
 	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/logging"
+	"github.com/supervise/supervise/internal/metrics"
 	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/signals"
 	"github.com/supervise/supervise/internal/supervisor"
+	"github.com/supervise/supervise/internal/version"
 )
 
 // usageError is bad input: one line on stderr and exit status 2.
@@ -66,45 +70,41 @@ func (in input) duration(name string) (time.Duration, error) {
 	return d, nil
 }
 
+// budgetOptions name the option of each ladder.Budget field.
+var budgetOptions = []struct{ name, field string }{{"grace-period", ladder.FieldGrace},
+	{"drain-timeout", ladder.FieldDrainTimeout}, {"stop-delay", ladder.FieldStopDelay}, {"fast-stop", ladder.FieldFastStop}}
+
 // budget reads the grace period, drain timeout, stop delay and fast stop,
-// each checked once here (ladder.Budget.Validate says the bounds). Those
-// that may be left unset say so when given as zero.
+// each checked once here (ladder.Budget.Set and Validate say the bounds).
 func (in input) budget() (ladder.Budget, error) {
 	var b ladder.Budget
-	options := []struct {
-		name, field string
-		to          *time.Duration
-		least       time.Duration
-		unset       string // how to do without it; "" when it cannot be unset
-	}{
-		{"grace-period", ladder.FieldGrace, &b.Grace, ladder.MinGrace, "leave it unset when the grace period is not known"},
-		{"drain-timeout", ladder.FieldDrainTimeout, &b.DrainTimeout, ladder.MinSpacing, "leave it unset to plan the drain from the grace period"},
-		{"stop-delay", ladder.FieldStopDelay, &b.StopDelay, 0, ""},
-		{"fast-stop", ladder.FieldFastStop, &b.FastStop, ladder.MinSpacing, "leave it unset for the preset's own wait"},
-	}
-	for _, o := range options {
-		text := in.c.String(o.name)
-		if o.unset != "" && strings.TrimSpace(text) == "" {
+	for _, o := range budgetOptions {
+		if ladder.Unsettable(o.field) && strings.TrimSpace(in.c.String(o.name)) == "" {
 			continue
 		}
 		d, err := in.duration(o.name)
-		switch {
-		case err != nil:
-			return b, err
-		case d == 0 && o.unset != "":
-			return b, usagef("invalid %s %q: must be at least %s; %s", in.source(o.name), text, o.least, o.unset)
+		if err == nil {
+			err = b.Set(o.field, d)
 		}
-		*o.to = d
+		if err != nil {
+			return b, in.budgetError(err)
+		}
 	}
+	return b, in.budgetError(b.Validate())
+}
+
+// budgetError names the option of a ladder.FieldError; other errors,
+// and nil, it returns as they are.
+func (in input) budgetError(err error) error {
 	var fe *ladder.FieldError
-	if err := b.Validate(); errors.As(err, &fe) {
-		for _, o := range options {
+	if errors.As(err, &fe) {
+		for _, o := range budgetOptions {
 			if o.field == fe.Field {
-				return b, usagef("invalid %s %q: %s", in.source(o.name), in.c.String(o.name), fe.Reason)
+				return in.bad(o.name, in.c.String(o.name), errors.New(fe.Reason))
 			}
 		}
 	}
-	return b, nil
+	return err
 }
 
 // stopPlan reads the options that decide what a stop does: the preset,
@@ -129,8 +129,8 @@ func (in input) stopPlan(cfg *supervisor.Config) error {
 		if cfg.KubeletStopGrace, err = in.duration("kubelet-stop-grace"); err != nil {
 			return err
 		}
-		if cfg.KubeletStopGrace < kube.MinKill {
-			return usagef("invalid %s %q: must be at least %s, the kubelet's own least", in.source("kubelet-stop-grace"), v, kube.MinKill)
+		if err := kube.CheckStopGrace(cfg.KubeletStopGrace); err != nil {
+			return in.bad("kubelet-stop-grace", v, err)
 		}
 	}
 	if s := c.String("stop"); s != "" {
@@ -155,14 +155,37 @@ func (in input) stopPlan(cfg *supervisor.Config) error {
 	return nil
 }
 
-// fits checks that the waits the user set fit the grace period for the
-// plan the command line makes (auto's pick included): a --fast-stop that
-// leaves the drain too short, or passes the grace, is bad input.
-func (in input) fits(p plan.Plan) error {
-	if p.Err == nil {
-		return nil
+// pod reads --grace-from-api and finds the pod supervise runs in
+// (kube.Open); nil when it is not asked.
+func (in input) pod() (*kube.Start, error) {
+	mode, err := kube.ParseMode(in.c.String("grace-from-api"))
+	if err != nil {
+		return nil, in.bad("grace-from-api", in.c.String("grace-from-api"), err)
 	}
-	return usagef("invalid %s %q (grace period from %s): %v", in.source("fast-stop"), in.c.String("fast-stop"), p.GraceFrom, p.Err)
+	return kube.Open(mode, os.Getenv, in.c.String("kube-serviceaccount-dir"), in.c.String("kube-container")), nil
+}
+
+// planStop finds the pod and puts its plan into cfg (kube.Start.Apply;
+// probes are read at each stop), then makes the plan of a stop of
+// cfg.Argv as the supervisor would at start (cfg.StartPlan): waits the
+// user set that do not fit the grace period (a --fast-stop that leaves the
+// drain too short, or passes the grace) are bad input. It returns the pod,
+// nil when not asked, and its warnings.
+func (in input) planStop(cfg *supervisor.Config, probes *kube.Probes) (*kube.Start, []string, error) {
+	pod, err := in.pod()
+	if err != nil {
+		return nil, nil, err
+	}
+	var warns []string
+	if pod != nil {
+		warns = pod.Apply(cfg, in.source("grace-period"), probes)
+	}
+	p := plan.Make(cfg.PlanOptions(), cfg.Argv, func() ladder.Files { return plan.ScriptFiles(cfg.Env) })
+	if p.Err != nil {
+		return nil, nil, usagef("invalid %s %q (grace period from %s): %v", in.source("fast-stop"), in.c.String("fast-stop"), p.GraceFrom, p.Err)
+	}
+	cfg.StartPlan = &p
+	return pod, warns, nil
 }
 
 // buildConfig turns the parsed command line into the supervisor's Config.
@@ -191,9 +214,9 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 	cfg.TerminationLog = supervisor.TerminationLogPath(c.String("termination-log"))
 	cfg.ExitZero = map[int]bool{}
 	for _, e := range c.StringSlice("exit-zero") {
-		n, err := strconv.Atoi(strings.TrimSpace(e))
-		if err != nil || n < 0 || n > 255 {
-			return nil, usagef("invalid %s %q: want an exit status from 0 to 255", in.source("exit-zero"), e)
+		n, err := supervisor.ParseExitStatus(e)
+		if err != nil {
+			return nil, in.bad("exit-zero", e, err)
 		}
 		cfg.ExitZero[n] = true
 	}
@@ -205,11 +228,9 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 	if cfg.Restart, err = supervisor.ParseRestart(c.String("restart")); err != nil {
 		return nil, usagef("invalid %s %v", in.source("restart"), err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(c.String("restart-max")))
-	if err != nil || n < 0 || n > 1_000_000 {
-		return nil, usagef("invalid %s %q: want a whole number from 0 (no limit) to 1000000", in.source("restart-max"), c.String("restart-max"))
+	if cfg.RestartMax, err = supervisor.ParseRestartMax(c.String("restart-max")); err != nil {
+		return nil, in.bad("restart-max", c.String("restart-max"), err)
 	}
-	cfg.RestartMax = n
 
 	if u := c.String("user"); u != "" {
 		if cfg.Credential, cfg.Home, err = credential.Resolve(u); err != nil {
@@ -217,6 +238,35 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// health reads the health options (health.Open checks them all, even with
+// --listen off) and opens the listener.
+func (in input) health(log *slog.Logger, mem cgroup.Memory) (*health.Service, error) {
+	c := in.c
+	o := health.Options{Listen: c.String("listen"), ListenGiven: c.IsSet("listen"), HeartbeatFile: c.String("heartbeat-file"),
+		ReadyTCP: c.StringSlice("ready-tcp"), Cmd: c.String("health-cmd"), Memory: mem,
+		Build: metrics.Build{Version: version.Version(), Revision: version.Commit(), GoVersion: runtime.Version()}}
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{"heartbeat-max-age", &o.HeartbeatMaxAge}, {"health-interval", &o.Interval}, {"health-timeout", &o.Timeout}} {
+		var err error
+		if *d.to, err = in.duration(d.name); err != nil {
+			return nil, err
+		}
+	}
+	s, err := health.Open(o, log)
+	var oe *health.OptionError
+	switch {
+	case !errors.As(err, &oe):
+		return s, err
+	case oe.Bind:
+		return nil, usagef("cannot listen on %s %s: %v", in.source(oe.Option), oe.Value, oe.Err)
+	case oe.Option == health.OptReadyTCP:
+		return nil, in.bad(oe.Option, oe.Value, oe.Err) // the one address of the list
+	}
+	return nil, in.bad(oe.Option, c.String(oe.Option), oe.Err)
 }
 
 // checkArgv refuses a missing or empty command, and a command that is
@@ -235,39 +285,26 @@ func (in input) checkArgv(argv []string) error {
 		return nil
 	case name == "--":
 		return usagef("a second \"--\" comes where the child's command starts: give one \"--\", then the command")
-	case slices.ContainsFunc(runOptions, func(o opt) bool { return o.name == name && o.noEnv }):
-		return usagef("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
-			"put options before \"--\"", argv[0])
 	}
-	return usagef("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
-		"put options before \"--\", or set SUPERVISE_%s in the environment (docker run -e, compose environment:)", argv[0], envName(name))
+	msg := fmt.Sprintf("%q is an option of supervise, but it comes after \"--\", where the child's command starts: "+
+		"put options before \"--\"", argv[0])
+	if !slices.ContainsFunc(runOptions, func(o opt) bool { return o.name == name && o.noEnv }) {
+		msg += ", or set SUPERVISE_" + envName(name) + " in the environment (docker run -e, compose environment:)"
+	}
+	return usageError{msg}
 }
 
 // buildLogger applies --log-format, --log-level, -v and TINI_VERBOSITY
-// (tini's scale, logging.TiniLevel).
+// (logging.FromOptions).
 func (in input) buildLogger() (*slog.Logger, error) {
-	c := in.c
-	level := slog.LevelInfo
-	if v, ok := os.LookupEnv("TINI_VERBOSITY"); ok {
-		l, err := logging.ParseTiniVerbosity(v)
-		if err != nil {
-			return nil, usagef("invalid TINI_VERBOSITY %v", err)
-		}
-		level = l
-	}
-	if n := c.Count("verbose"); n > 0 {
-		level = logging.TiniLevel(1 + n)
-	}
-	if s := c.String("log-level"); s != "" {
-		l, err := logging.ParseLevel(s)
-		if err != nil {
-			return nil, in.invalid("log-level", err)
-		}
-		level = l
-	}
-	log, err := logging.New(os.Stderr, c.String("log-format"), level)
-	if err != nil {
-		return nil, in.invalid("log-format", err)
+	tini, tiniSet := os.LookupEnv("TINI_VERBOSITY")
+	log, opt, err := logging.FromOptions(os.Stderr, logging.Options{Tini: tini, TiniSet: tiniSet, Verbose: in.c.Count("verbose"),
+		Level: in.c.String("log-level"), Format: in.c.String("log-format")})
+	switch {
+	case opt == logging.OptTini:
+		return nil, usagef("invalid TINI_VERBOSITY %v", err)
+	case err != nil:
+		return nil, in.invalid(opt, err)
 	}
 	return log, nil
 }

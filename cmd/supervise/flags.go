@@ -2,9 +2,6 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
-
-	"github.com/supervise/supervise/internal/signals"
 )
 
 // optKind is how an option takes its value.
@@ -110,12 +107,12 @@ func buildFlags(table []opt) []cli.Flag {
 		if o.alias != "" {
 			names, aliases = append(names, o.alias), []string{o.alias}
 		}
-		var envs []string
-		switch {
-		case o.envAs != "":
-			envs = env(o.envAs)
-		case !o.noEnv:
-			envs = env(envName(o.name))
+		// The SUPERVISE_<NAME> variable the option also reads.
+		envs := []string{"SUPERVISE_" + envName(o.name)}
+		if o.envAs != "" {
+			envs[0] = "SUPERVISE_" + o.envAs
+		} else if o.noEnv {
+			envs = nil
 		}
 		switch o.kind {
 		case text:
@@ -132,9 +129,6 @@ func buildFlags(table []opt) []cli.Flag {
 	}
 	return out
 }
-
-// env names the SUPERVISE_<NAME> variable an option also reads.
-func env(name string) []string { return []string{"SUPERVISE_" + name} }
 
 // The flag types of supervise, with their names computed once.
 type (
@@ -155,16 +149,3 @@ type (
 func (f stringFlag) Names() []string      { return f.names }
 func (f stringSliceFlag) Names() []string { return f.names }
 func (f boolFlag) Names() []string        { return f.names }
-
-// signal reads a signal option; 0 when unset.
-func (in input) signal(name string) (unix.Signal, error) {
-	text := in.c.String(name)
-	if text == "" {
-		return 0, nil
-	}
-	sig, err := signals.Parse(text)
-	if err != nil {
-		return 0, in.invalid(name, err)
-	}
-	return sig, nil
-}

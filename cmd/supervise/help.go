@@ -49,9 +49,12 @@ func helpLine(f cli.Flag) string {
 	}
 	left += "--" + names[0]
 	usage := f.(cli.DocGenerationFlag).GetUsage()
-	if arg := placeholder(usage); arg != "" {
-		left += " " + arg
-		usage = strings.Replace(usage, "`"+arg+"`", arg, 1)
+	// The `WORD` in a usage text names the option's value.
+	if before, rest, ok := strings.Cut(usage, "`"); ok {
+		if arg, after, ok := strings.Cut(rest, "`"); ok {
+			left += " " + arg
+			usage = before + arg + after
+		}
 	}
 	if d := f.(cli.DocGenerationFlag).GetDefaultText(); d != "" && d != "false" && d != `""` {
 		usage += " (default " + strings.Trim(d, `"`) + ")"
@@ -61,17 +64,4 @@ func helpLine(f cli.Flag) string {
 		line = fmt.Sprintf("  %s\n  %-26s %s", left, "", usage)
 	}
 	return line + "\n"
-}
-
-// placeholder is the `WORD` in a usage text.
-func placeholder(usage string) string {
-	i := strings.IndexByte(usage, '`')
-	if i < 0 {
-		return ""
-	}
-	j := strings.IndexByte(usage[i+1:], '`')
-	if j < 0 {
-		return ""
-	}
-	return usage[i+1 : i+1+j]
 }

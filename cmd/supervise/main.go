@@ -15,14 +15,17 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/supervise/supervise/internal/ladder"
-	"github.com/supervise/supervise/internal/plan"
+	"github.com/supervise/supervise/internal/cgroup"
+	"github.com/supervise/supervise/internal/kube"
 	"github.com/supervise/supervise/internal/proctree"
+	"github.com/supervise/supervise/internal/signals"
 	"github.com/supervise/supervise/internal/supervisor"
+	"github.com/supervise/supervise/internal/version"
 )
 
 //go:embed LICENSE
@@ -44,9 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var child *input // the main command's options, run once urfave/cli returns
 	flags := runFlags()
 	cl := scan(args, runOptions, "plan", "presets")
-	args = cl.args
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
-	cli.VersionPrinter = func(*cli.Context) { fmt.Fprintln(stdout, versionLine()) }
+	cli.VersionPrinter = func(*cli.Context) { fmt.Fprintln(stdout, version.Line()) }
 	defaultHelp := cli.HelpPrinter
 	cli.HelpPrinter = func(w io.Writer, templ string, data any) {
 		if _, ok := data.(*cli.App); ok {
@@ -58,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app := &cli.App{
 		Name:                   "supervise",
 		Usage:                  "PID-1 init and supervisor for job-queue workers",
-		Version:                buildVersion(),
+		Version:                version.Version(),
 		Flags:                  flags,
 		UseShortOptionHandling: true,
 		Writer:                 stdout,
@@ -75,19 +77,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Commands: []*cli.Command{
 			planCommand(stdout, cl, flags),
 			checkCommand(&code),
-			{
-				Name:  "presets",
-				Usage: "print the built-in stop protocols and their ladders",
-				Flags: flags,
-				Action: func(c *cli.Context) error {
-					return printPresets(stdout, input{c: c, cl: cl})
-				},
-			},
+			presetsCommand(stdout, cl, flags),
 			{
 				Name:  "version",
 				Usage: "print the version, commit, Go version and platform",
 				Action: func(c *cli.Context) error {
-					fmt.Fprintln(stdout, versionLine())
+					fmt.Fprintln(stdout, version.Line())
 					return nil
 				},
 			},
@@ -98,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		app.Commands = nil
 		app.HideHelpCommand = true
 	}
-	err := app.Run(args)
+	err := app.Run(cl.args)
 	if err == nil && child != nil {
 		// The child is supervised here, after urfave/cli has returned,
 		// rather than inside the action: the loop then runs about 800
@@ -130,36 +125,34 @@ func runChild(in input) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pdeath, err := in.signal("pdeath-signal")
+	var pdeath syscall.Signal
+	if s := in.c.String("pdeath-signal"); s != "" {
+		if pdeath, err = signals.Parse(s); err != nil {
+			return 0, in.invalid("pdeath-signal", err)
+		}
+	}
+	probes := &kube.Probes{}
+	pod, warns, err := in.planStop(cfg, probes)
 	if err != nil {
 		return 0, err
 	}
-	probes := &probeView{}
-	kp, err := in.readPod()
+	if pod != nil {
+		pod.Log(cfg.Log, warns)
+	}
+	hs, err := in.health(cfg.Log, cgroup.Detect("/sys/fs/cgroup"))
 	if err != nil {
 		return 0, err
 	}
-	if kp != nil {
-		kp.log(cfg, kp.apply(cfg, in, probes.own))
+	hs.Apply(cfg)
+	if server, addr := hs.Server(); server != nil {
+		probes.Listening(server, addr)
 	}
-	// Waits that do not fit are refused before anything else starts.
-	p := plan.Make(cfg.PlanOptions(), cfg.Argv, func() ladder.Files { return plan.ScriptFiles(cfg.Env) })
-	if err := in.fits(p); err != nil {
-		return 0, err
-	}
-	cfg.StartPlan = &p
-	hp, err := in.health(cfg.Log)
-	if err != nil {
-		return 0, err
-	}
-	hp.apply(cfg)
-	probes.listening(hp)
 	for _, w := range unknownEnv(os.Environ(), in.c.App.Flags) {
 		cfg.Log.Warn(w)
 	}
 	if err := proctree.SetParentDeathSignal(pdeath); err != nil {
 		return 0, err
 	}
-	defer hp.start()()
+	defer hs.Start()()
 	return supervisor.Run(cfg), nil
 }

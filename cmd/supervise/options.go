@@ -135,15 +135,12 @@ func suggest(word string, flags []cli.Flag) string {
 // that none of the run options (or check's) reads, with the nearest real
 // name.
 func unknownEnv(environ []string, run []cli.Flag) []string {
-	all := append(append([]cli.Flag{}, run...), checkFlags()...)
+	all := append(append([]cli.Flag{}, run...), buildFlags(checkOptions)...)
 	known := map[string]bool{}
-	envOf := map[string]string{}
+	envOf := map[string]string{} // each variable, by its flag's name
 	for _, f := range all {
-		if ef, ok := f.(interface{ GetEnvVars() []string }); ok {
-			for _, v := range ef.GetEnvVars() {
-				known[v] = true
-				envOf[f.Names()[0]] = v
-			}
+		for _, v := range f.(cli.DocGenerationFlag).GetEnvVars() {
+			known[v], envOf[f.Names()[0]] = true, v
 		}
 	}
 	var out []string
@@ -179,6 +176,6 @@ func usageErrors(cl cmdline, flags []cli.Flag, help string) cli.OnUsageErrorFunc
 		if near := suggest(name, flags); near != "" {
 			msg += "; did you mean --" + near + "?"
 		}
-		return usageError{msg + " (see supervise --help)"}
+		return usageError{msg + " (see " + help + ")"}
 	}
 }

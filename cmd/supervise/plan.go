@@ -7,8 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/supervise/supervise/internal/cgroup"
-	"github.com/supervise/supervise/internal/kube"
-	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/supervisor"
 )
@@ -29,48 +27,42 @@ func planCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
 			if err := in.checkArgv(argv); err != nil {
 				return err
 			}
-			var cfg supervisor.Config
+			cfg := supervisor.Config{Argv: argv, Env: os.Environ()}
 			if err := in.stopPlan(&cfg); err != nil {
 				return err
 			}
-			kp, err := in.readPod()
+			_, warns, err := in.planStop(&cfg, nil)
 			if err != nil {
 				return err
 			}
-			var warns []string
-			if kp != nil {
-				warns = kp.apply(&cfg, in, func() kube.Own { return kube.Own{} })
-			}
-			warns = append(warns, memoryWarnings(cgroup.Detect("/sys/fs/cgroup"))...)
-			return printPlan(stdout, in, &cfg, argv, warns, unknownEnv(os.Environ(), in.c.App.Flags))
+			// The pod's and the cgroup's warnings come before the plan's
+			// own, the environment's typos after.
+			p := cfg.StartPlan
+			warns = append(warns, cgroup.Detect("/sys/fs/cgroup").Warnings()...)
+			p.Warnings = append(append(warns, p.Warnings...), unknownEnv(os.Environ(), in.c.App.Flags)...)
+			p.Describe(stdout)
+			return nil
 		},
 	}
 }
 
-// printPlan writes the preview of a stop of argv under cfg: the plan the
-// supervisor would make at start, with warns (the pod's, the environment's
-// typos) before and after its own warnings.
-// Waits that do not fit are refused, as at start.
-func printPlan(w io.Writer, in input, cfg *supervisor.Config, argv []string, before, after []string) error {
-	p := plan.Make(cfg.PlanOptions(), argv, func() ladder.Files { return plan.ScriptFiles(os.Environ()) })
-	if err := in.fits(p); err != nil {
-		return err
+// presetsCommand is `supervise presets`: every preset's ladder at the
+// usual grace periods and at the one set, if any (plan.WritePresets).
+func presetsCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
+	return &cli.Command{
+		Name:         "presets",
+		Usage:        "print the built-in stop protocols and their ladders",
+		Flags:        flags,
+		OnUsageError: usageErrors(cl, flags, "supervise presets --help"),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("presets takes no arguments, got %q (to preview a command, use supervise plan -- COMMAND)", c.Args().First())
+			}
+			b, err := input{c: c, cl: cl}.budget()
+			if err == nil {
+				plan.WritePresets(stdout, b)
+			}
+			return err
+		},
 	}
-	p.Warnings = append(append(before, p.Warnings...), after...)
-	p.Describe(w)
-	return nil
-}
-
-// printPresets is `supervise presets`: every preset's ladder at the usual
-// grace periods and at the one set, if any (plan.WritePresets).
-func printPresets(w io.Writer, in input) error {
-	if in.c.Args().Present() {
-		return usagef("presets takes no arguments, got %q (to preview a command, use supervise plan -- COMMAND)", in.c.Args().First())
-	}
-	b, err := in.budget()
-	if err != nil {
-		return err
-	}
-	plan.WritePresets(w, b)
-	return nil
 }

@@ -194,6 +194,19 @@ func (m Memory) OOMGroupWarning() string {
 		"singleProcessOOMKill: true (Kubernetes 1.32)"
 }
 
+// Warnings are what the cgroup gives to say at start and in supervise
+// plan: no memory accounting, and a cgroup that kills as a group.
+func (m Memory) Warnings() []string {
+	var out []string
+	if m.Version == None && m.Note != "" {
+		out = append(out, m.Note)
+	}
+	if m.OOMGroup() {
+		out = append(out, m.OOMGroupWarning())
+	}
+	return out
+}
+
 // OOMKills is the number of processes the OOM killer has killed in the
 // cgroup (v2 memory.events oom_kill; v1 memory.oom_control oom_kill,
 // kernel 4.13 and later).

@@ -9,6 +9,46 @@ import (
 	"time"
 )
 
+// CheckOptions are the options of `supervise check`.
+type CheckOptions struct {
+	// URL, when set, is probed; else the endpoint on Listen, /livez or,
+	// with Ready, /readyz (with ?verbose, for the reasons).
+	URL, Listen string
+	Ready       bool
+	Timeout     time.Duration
+}
+
+// Check probes a running supervise as `supervise check` does and returns
+// its exit status: 0 healthy; 1 not, or no answer, with the reason written
+// to w. A URL or listen address that cannot be probed is an *OptionError.
+func Check(o CheckOptions, w io.Writer) (int, error) {
+	url := o.URL
+	if url != "" {
+		if err := CheckURL(url); err != nil {
+			return 0, &OptionError{Option: "url", Value: url, Err: err}
+		}
+	} else {
+		path := "/livez?verbose"
+		if o.Ready {
+			path = "/readyz?verbose"
+		}
+		var err error
+		if url, err = ProbeURL(o.Listen, path); err != nil {
+			return 0, &OptionError{Option: OptListen, Value: o.Listen, Err: err}
+		}
+	}
+	ok, body, err := Probe(url, o.Timeout)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "supervise check: %s: %v\n", url, err)
+		return 1, nil
+	case !ok:
+		fmt.Fprintln(w, body)
+		return 1, nil
+	}
+	return 0, nil
+}
+
 // ProbeURL turns a listen address into the URL of an endpoint, dialling
 // loopback when the server listens on every address.
 func ProbeURL(listen, path string) (string, error) {

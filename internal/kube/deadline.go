@@ -28,6 +28,15 @@ const defaultGrace = 30 * time.Second
 // stop signal and SIGKILL, however little of the grace the hook left.
 const MinKill = 2 * time.Second
 
+// CheckStopGrace checks --kubelet-stop-grace: the kubelet never gives
+// less than MinKill.
+func CheckStopGrace(d time.Duration) error {
+	if d < MinKill {
+		return fmt.Errorf("must be at least %s, the kubelet's own least", MinKill)
+	}
+	return nil
+}
+
 // clockDisagreement is how far apart the API server's clock and this
 // node's may read deletionTimestamp's time left before supervise says so.
 // Both are whole seconds against a clock of milliseconds, so a second

@@ -531,3 +531,24 @@ func TestMarginValues(t *testing.T) {
 		}
 	}
 }
+
+// Set refuses a zero given for a field that zero leaves unset, saying how
+// to leave it unset; the stop delay takes zero.
+func TestBudgetSet(t *testing.T) {
+	var b Budget
+	for _, f := range []string{FieldGrace, FieldDrainTimeout, FieldFastStop} {
+		var fe *FieldError
+		if err := b.Set(f, 0); !errors.As(err, &fe) || fe.Field != f || !strings.Contains(fe.Reason, "leave it unset") || !Unsettable(f) {
+			t.Errorf("Set(%s, 0) = %v", f, err)
+		}
+	}
+	if err := b.Set(FieldStopDelay, 0); err != nil || Unsettable(FieldStopDelay) {
+		t.Errorf("Set(stop delay, 0) = %v", err)
+	}
+	for f, to := range map[string]*time.Duration{FieldGrace: &b.Grace, FieldDrainTimeout: &b.DrainTimeout,
+		FieldFastStop: &b.FastStop, FieldStopDelay: &b.StopDelay} {
+		if err := b.Set(f, 7*time.Second); err != nil || *to != 7*time.Second {
+			t.Errorf("Set(%s, 7s) = %v, field %s", f, err, *to)
+		}
+	}
+}

@@ -51,6 +51,30 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s %s: %s", e.Field, e.Value, e.Reason)
 }
 
+// Unsettable reports whether field may be left unset: zero means unset
+// for every field but the stop delay.
+func Unsettable(field string) bool { return field != FieldStopDelay }
+
+// Set sets field (a Field constant) to d, as an option gives it. A zero
+// given for a field that may be left unset (Unsettable) is a *FieldError
+// that says how to leave it unset.
+func (b *Budget) Set(field string, d time.Duration) error {
+	to, least, unset := &b.StopDelay, time.Duration(0), ""
+	switch field {
+	case FieldGrace:
+		to, least, unset = &b.Grace, MinGrace, "leave it unset when the grace period is not known"
+	case FieldDrainTimeout:
+		to, least, unset = &b.DrainTimeout, MinSpacing, "leave it unset to plan the drain from the grace period"
+	case FieldFastStop:
+		to, least, unset = &b.FastStop, MinSpacing, "leave it unset for the preset's own wait"
+	}
+	if d == 0 && unset != "" {
+		return &FieldError{field, d, fmt.Sprintf("must be at least %s; %s", least, unset)}
+	}
+	*to = d
+	return nil
+}
+
 // Validate checks the budget's bounds: a grace period of at least MinGrace
 // (or none), a drain timeout and a fast stop of at least MinSpacing (or
 // none), and a stop delay shorter than a known grace period. The error is

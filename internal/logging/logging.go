@@ -54,6 +54,47 @@ func ParseTiniVerbosity(v string) (slog.Level, error) {
 	return TiniLevel(n), nil
 }
 
+// Options are the logging options as given: tini's TINI_VERBOSITY (Tini,
+// when TiniSet) and -v (Verbose, counted, each one up from tini's default
+// 1) on tini's scale, then Level (--log-level) over both; Format is text
+// or json.
+type Options struct {
+	Tini          string
+	TiniSet       bool
+	Verbose       int
+	Level, Format string
+}
+
+// The options FromOptions reads, as its errors name them.
+const (
+	OptTini   = "TINI_VERBOSITY"
+	OptLevel  = "log-level"
+	OptFormat = "log-format"
+)
+
+// FromOptions builds the logger o describes, writing to w. An option it
+// cannot read is named (Opt*) with its error.
+func FromOptions(w io.Writer, o Options) (log *slog.Logger, option string, err error) {
+	level := slog.LevelInfo
+	if o.TiniSet {
+		if level, err = ParseTiniVerbosity(o.Tini); err != nil {
+			return nil, OptTini, err
+		}
+	}
+	if o.Verbose > 0 {
+		level = TiniLevel(1 + o.Verbose)
+	}
+	if o.Level != "" {
+		if level, err = ParseLevel(o.Level); err != nil {
+			return nil, OptLevel, err
+		}
+	}
+	if log, err = New(w, o.Format, level); err != nil {
+		return nil, OptFormat, err
+	}
+	return log, "", nil
+}
+
 // New returns a logger writing to w in format "text" or "json" at level.
 // Text lines start with Prefix; JSON lines carry "logger":"supervise".
 // Safe for concurrent use.

@@ -2,8 +2,10 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -139,6 +141,27 @@ func ParseRestart(text string) (RestartMode, error) {
 		return m, nil
 	}
 	return "", fmt.Errorf("%q: want no, on-failure or always", text)
+}
+
+// ParseExitStatus reads an exit status for ExitZero: 0 to 255.
+func ParseExitStatus(text string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil || n < 0 || n > 255 {
+		return 0, errors.New("want an exit status from 0 to 255")
+	}
+	return n, nil
+}
+
+// MaxRestarts bounds RestartMax.
+const MaxRestarts = 1_000_000
+
+// ParseRestartMax reads RestartMax: 0 (no limit) to MaxRestarts.
+func ParseRestartMax(text string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil || n < 0 || n > MaxRestarts {
+		return 0, fmt.Errorf("want a whole number from 0 (no limit) to %d", MaxRestarts)
+	}
+	return n, nil
 }
 
 // MemoryInfo reads the memory accounting of supervise's cgroup.
