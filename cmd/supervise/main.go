@@ -137,7 +137,7 @@ func runChild(in input) (int, error) {
 		return 0, err
 	}
 	if pod != nil {
-		pod.Log(cfg.Log, warns)
+		pod.Log(cfg, warns)
 	}
 	hs, err := in.health(cfg.Log, cgroup.Detect("/sys/fs/cgroup"))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -38,8 +37,6 @@ func ParseMode(text string) (string, error) {
 type Start struct {
 	Pod  *Pod
 	Spec Spec
-	// kubeletGrace is --kubelet-stop-grace, as Apply found it, for Log.
-	kubeletGrace time.Duration
 }
 
 // Open finds the pod as mode says (ParseMode), with the service account in
@@ -73,7 +70,6 @@ func Open(mode string, getenv func(string) string, dir, container string) *Start
 // the warnings for the log or plan's output.
 func (s *Start) Apply(cfg *supervisor.Config, graceOption string, probes *Probes) []string {
 	warns := s.Spec.Warnings
-	s.kubeletGrace = cfg.KubeletStopGrace
 	if s.Pod != nil {
 		cfg.GraceSource = GraceSource{Pod: s.Pod, Probes: probes, KubeletGrace: cfg.KubeletStopGrace}
 	}
@@ -92,10 +88,11 @@ func (s *Start) Apply(cfg *supervisor.Config, graceOption string, probes *Probes
 	return warns
 }
 
-// Log logs warns and what supervise learned of its pod at start.
-func (s *Start) Log(log *slog.Logger, warns []string) {
+// Log logs warns, and what supervise learned of its pod at start and
+// plans for the kubelet's own stops (cfg.KubeletStopGrace), to cfg.Log.
+func (s *Start) Log(cfg *supervisor.Config, warns []string) {
 	for _, w := range warns {
-		log.Warn(w)
+		cfg.Log.Warn(w)
 	}
 	if s.Pod == nil {
 		return
@@ -112,12 +109,12 @@ func (s *Start) Log(log *slog.Logger, warns []string) {
 		attrs = append(attrs, "stop_signal", signals.Name(s.Spec.StopSignal))
 	}
 	// What the API never announces: the kubelet's own stops.
-	if s.kubeletGrace > 0 {
-		attrs = append(attrs, "kubelet_own_stops", "--kubelet-stop-grace "+s.kubeletGrace.String())
+	if g := cfg.KubeletStopGrace; g > 0 {
+		attrs = append(attrs, "kubelet_own_stops", "--kubelet-stop-grace "+g.String())
 	} else {
 		attrs = append(attrs, "kubelet_own_stops", "the pod's grace (evictions and node shutdowns give less: set --kubelet-stop-grace)")
 	}
-	log.Info("Kubernetes: the ladder is planned to end before the kubelet's SIGKILL; each stop reads the pod again for its own deadline", attrs...)
+	cfg.Log.Info("Kubernetes: the ladder is planned to end before the kubelet's SIGKILL; each stop reads the pod again for its own deadline", attrs...)
 }
 
 // GraceSource asks the Kubernetes API, at each stop, when the kubelet's

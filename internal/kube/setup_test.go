@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -122,5 +123,24 @@ func TestProbesOwn(t *testing.T) {
 	p.Listening(prober{at, true}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9797})
 	if o := p.Own(); o.Port != 9797 || !o.ProbedAt.Equal(at) || !o.ProbeOK {
 		t.Errorf("Own = %+v", o)
+	}
+}
+
+// Log says which grace the kubelet's own stops get: the one given, or the
+// pod's with the advice to give one.
+func TestStartLog(t *testing.T) {
+	s := &Start{Pod: &Pod{Name: "worker-0", Namespace: "jobs", Addr: "10.96.0.1:443"},
+		Spec: Spec{Deadline: Deadline{After: 25 * time.Second, From: "terminationGracePeriodSeconds 25s"}, StopSignal: syscall.SIGQUIT}}
+	for grace, want := range map[time.Duration]string{15 * time.Second: `kubelet_own_stops="--kubelet-stop-grace 15s"`,
+		0: `kubelet_own_stops="the pod's grace (evictions and node shutdowns give less: set --kubelet-stop-grace)"`} {
+		var out strings.Builder
+		cfg := supervisor.Config{Log: slog.New(slog.NewTextHandler(&out, nil)), KubeletStopGrace: grace}
+		s.Log(&cfg, []string{"a warning"})
+		for _, w := range []string{`level=WARN msg="a warning"`, "pod=jobs/worker-0 container=unset api=10.96.0.1:443 kill_after=25s",
+			"stop_signal=QUIT", want} {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("grace %s: no %q in\n%s", grace, w, out.String())
+			}
+		}
 	}
 }
