@@ -62,10 +62,16 @@ func Detect(root string) Memory {
 	if err != nil {
 		return Memory{}
 	}
-	return detect(root, string(b))
+	return detect(root, string(b), func() string {
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		return string(b)
+	})
 }
 
-func detect(root, procCgroup string) Memory {
+// detect is Detect with /proc/self/cgroup's text, and mountinfo giving
+// /proc/self/mountinfo's, read only when root/memory is not the v1
+// memory hierarchy.
+func detect(root, procCgroup string, mountinfo func() string) Memory {
 	v1, v2 := ParseProcCgroup(procCgroup)
 	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil && v2 != "" {
 		own := filepath.Join(root, v2)
@@ -93,6 +99,24 @@ func detect(root, procCgroup string) Memory {
 	if v1 != "" {
 		mroot := filepath.Join(root, "memory")
 		dir := filepath.Join(mroot, v1)
+		if !has(mroot, "memory.usage_in_bytes") {
+			// The memory controller mounted with others ("cpu,memory")
+			// and no "memory" link to it: its mount point is in
+			// mountinfo, and supervise's cgroup under it is the path
+			// /proc/self/cgroup gives less the mount's own root.
+			// mountinfo also lists mounts hidden under later ones: the
+			// one whose files can be read is the one.
+			for _, m := range MemoryMountsV1(mountinfo()) {
+				if !has(m.At, "memory.usage_in_bytes") {
+					continue
+				}
+				mroot, dir = m.At, filepath.Join(m.At, v1)
+				if r, ok := strings.CutPrefix(v1, m.Root); ok && (m.Root == "/" || r == "" || r[0] == '/') {
+					dir = filepath.Join(m.At, r)
+				}
+				break
+			}
+		}
 		if has(dir, "memory.usage_in_bytes") {
 			return Memory{Version: V1, Dir: dir, Root: mroot}
 		}
@@ -109,6 +133,55 @@ func detect(root, procCgroup string) Memory {
 func has(dir, file string) bool {
 	_, err := os.Stat(filepath.Join(dir, file))
 	return err == nil
+}
+
+// MountV1 is a mount of a cgroup v1 hierarchy: its mount point, and the
+// cgroup at the mount's root ("/" unless a container was given a
+// subtree).
+type MountV1 struct{ At, Root string }
+
+// MemoryMountsV1 lists the mounts of the cgroup v1 hierarchy that holds the
+// memory controller in the text of /proc/PID/mountinfo (proc(5): "ID
+// PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - TYPE SOURCE
+// SUPER"): those of type cgroup whose super options name memory, in
+// mountinfo's order, unescaped. Mounts hidden under later ones are listed
+// too.
+func MemoryMountsV1(mountinfo string) []MountV1 {
+	var out []MountV1
+	for _, line := range strings.Split(mountinfo, "\n") {
+		before, after, found := strings.Cut(line, " - ")
+		f, tail := strings.Fields(before), strings.Fields(after)
+		if !found || len(f) < 5 || len(tail) < 3 || tail[0] != "cgroup" {
+			continue
+		}
+		for _, o := range strings.Split(tail[2], ",") {
+			if o == "memory" {
+				out = append(out, MountV1{At: unescape(f[4]), Root: unescape(f[3])})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// unescape undoes mountinfo's octal escapes of space, tab, newline and
+// backslash (\040, \011, \012, \134).
+func unescape(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // ParseProcCgroup reads /proc/PID/cgroup and returns the v1 memory

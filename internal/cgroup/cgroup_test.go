@@ -3,6 +3,7 @@ package cgroup
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,38 +101,125 @@ func TestDetectV2(t *testing.T) {
 	})
 	os.WriteFile(filepath.Join(root, "grouped", "memory.oom.group"), []byte("1\n"), 0o644)
 
-	m := detect(root, "0::/pod/c\n")
+	m := detect(root, "0::/pod/c\n", noMounts)
 	if m.Version != V2 || m.Dir != filepath.Join(root, "pod/c") || m.Note != "" {
 		t.Fatalf("own accounting: %+v", m)
 	}
 	if n, from, ok := m.Limit(); !ok || n != 128<<20 || from != filepath.Join(root, "pod") {
 		t.Errorf("a limit set only above: %d from %s %v, want 128 MiB from pod", n, from, ok)
 	}
-	if n, from, _ := detect(root, "0::/pod/tight\n").Limit(); n != 64<<20 || from != filepath.Join(root, "pod/tight") {
+	if n, from, _ := detect(root, "0::/pod/tight\n", noMounts).Limit(); n != 64<<20 || from != filepath.Join(root, "pod/tight") {
 		t.Errorf("the smaller limit: %d from %s", n, from)
 	}
-	if _, _, ok := detect(root, "0::/nomem\n").Limit(); ok {
+	if _, _, ok := detect(root, "0::/nomem\n", noMounts).Limit(); ok {
 		t.Error("no limit anywhere up: want none")
 	}
 
-	m = detect(root, "0::/nomem/e\n")
+	m = detect(root, "0::/nomem/e\n", noMounts)
 	if m.Version != V2 || m.Dir != filepath.Join(root, "nomem") || !strings.Contains(m.Note, "nearest cgroup above") {
 		t.Errorf("no memory controller for its own cgroup: %+v, want nomem's accounting, said", m)
 	}
-	m = detect(root, "0::/nothing/below\n")
+	m = detect(root, "0::/nothing/below\n", noMounts)
 	if m.Version != None || !strings.Contains(m.Note, "memory controller is not enabled") {
 		t.Errorf("no accounting anywhere: %+v", m)
 	}
-	m = detect(root, "0::/\n")
+	m = detect(root, "0::/\n", noMounts)
 	if m.Version != None || !strings.Contains(m.Note, "cgroup namespace") {
 		t.Errorf("the namespace shows the whole hierarchy: %+v", m)
 	}
-	if m := detect(root, "0::/grouped\n"); !m.OOMGroup() || !strings.Contains(m.OOMGroupWarning(), "singleProcessOOMKill") {
+	if m := detect(root, "0::/grouped\n", noMounts); !m.OOMGroup() || !strings.Contains(m.OOMGroupWarning(), "singleProcessOOMKill") {
 		t.Errorf("memory.oom.group 1: %+v %v", m, m.OOMGroup())
 	}
-	if detect(root, "0::/pod/c\n").OOMGroup() {
+	if detect(root, "0::/pod/c\n", noMounts).OOMGroup() {
 		t.Error("no memory.oom.group file: not grouped")
 	}
+}
+
+// noMounts is a mountinfo with no cgroup mount.
+func noMounts() string { return "" }
+
+// Detect on v1 reads root/memory, or, when the memory controller is
+// mounted with others and nothing is at root/memory, the hierarchy
+// mountinfo names, with the mount's own root taken off supervise's path.
+func TestDetectV1(t *testing.T) {
+	acct := map[string]string{"memory.usage_in_bytes": "4096\n", "memory.limit_in_bytes": "67108864\n"}
+	root := t.TempDir()
+	for _, d := range []string{"memory/docker/abc", "cpu,memory/docker/abc", "cpu,memory/x y"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+		for _, up := range []string{d, filepath.Dir(d), filepath.Dir(filepath.Dir(d))} {
+			for name, text := range acct {
+				os.WriteFile(filepath.Join(root, up, name), []byte(text), 0o644)
+			}
+		}
+	}
+	if m := detect(root, "4:memory:/docker/abc\n", noMounts); m.Version != V1 || m.Dir != filepath.Join(root, "memory/docker/abc") {
+		t.Errorf("memory at root/memory: %+v", m)
+	}
+	co := filepath.Join(root, "cpu,memory")
+	os.RemoveAll(filepath.Join(root, "memory"))
+	mounts := func(line string) func() string {
+		return func() string {
+			return "31 23 0:28 / " + root + " rw,relatime - tmpfs tmpfs rw,mode=755\n" +
+				"32 31 0:29 / " + root + "/cpu rw,relatime - cgroup cgroup rw,cpu\n" +
+				"33 31 0:32 / " + root + "/memory rw,relatime - cgroup cgroup rw,memory\n" + line // hidden, gone
+		}
+	}
+	for _, c := range []struct{ line, procCgroup, dir string }{
+		{"35 31 0:32 / " + co + " rw,relatime shared:9 - cgroup cgroup rw,cpu,memory\n", "4:cpu,memory:/docker/abc\n",
+			filepath.Join(co, "docker/abc")},
+		// A container given the subtree /docker/abc as its mount's root.
+		{"35 31 0:32 /docker/abc " + co + " rw - cgroup cgroup rw,memory,cpu\n", "4:cpu,memory:/docker/abc\n", co},
+		// The mount's root /kubepods, as mountinfo escapes it, taken off.
+		{"35 31 0:32 /kube\\160ods " + co + " rw - cgroup cgroup rw,memory\n", "4:memory:/kubepods/x y\n", filepath.Join(co, "x y")},
+		// Not under the mount's root: the cgroup namespace's case, the
+		// hierarchy's top.
+		{"35 31 0:32 /other " + co + " rw - cgroup cgroup rw,memory\n", "4:memory:/kubepodsx\n", co},
+	} {
+		m := detect(root, c.procCgroup, mounts(c.line))
+		if m.Version != V1 || m.Dir != c.dir || m.Root != co {
+			t.Errorf("%q: %+v, want %s", c.line, m, c.dir)
+		}
+		if n, ok := m.Usage(); !ok || n != 4096 {
+			t.Errorf("%q: usage %d %v", c.line, n, ok)
+		}
+	}
+	if m := detect(root, "4:cpu,memory:/docker/abc\n", noMounts); m.Version != None || !strings.Contains(m.Note, "memory.usage_in_bytes is missing") {
+		t.Errorf("no memory hierarchy found: %+v", m)
+	}
+}
+
+func TestMemoryMountsV1(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []MountV1
+	}{
+		{"35 31 0:32 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory\n", []MountV1{{"/sys/fs/cgroup/memory", "/"}}},
+		{"1 0 0:1 / /a rw - cgroup2 cgroup2 rw,memory\n2 0 0:2 /x\\040y /b\\134c rw a:1 b:2 - cgroup none rw,cpuacct,memory\n",
+			[]MountV1{{"/b\\c", "/x y"}}},
+		// A mount hidden under a later one is listed too, in order.
+		{"276 272 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n328 333 0:32 / /sys/fs/cgroup/cpu,memory rw - cgroup cgroup rw,memory\n",
+			[]MountV1{{"/sys/fs/cgroup/memory", "/"}, {"/sys/fs/cgroup/cpu,memory", "/"}}},
+		{"2 0 0:2 / /m rw - cgroup cgroup rw,memory_recursiveprot\n", nil},
+		{"2 0 0:2 / /m rw - cgroup\n- - - -\n", nil},
+	} {
+		if got := MemoryMountsV1(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("MemoryMountsV1(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func FuzzMemoryMountsV1(f *testing.F) {
+	f.Add("35 31 0:32 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory\n")
+	f.Add("2 0 0:2 /x\\040y /b\\134c rw - cgroup none rw,memory\n")
+	f.Add("2 0 0:2 / /a\\ rw - cgroup none memory\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, m := range MemoryMountsV1(in) {
+			// Fields are never empty, and unescaping never grows them.
+			if m.At == "" || m.Root == "" || len(m.At)+len(m.Root) > len(in) {
+				t.Fatalf("MemoryMountsV1(%q): %q", in, m)
+			}
+		}
+	})
 }
 
 // On this machine: whichever version is present is read for real.

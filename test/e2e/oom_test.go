@@ -75,6 +75,35 @@ func TestOOMKillReported(t *testing.T) {
 	}
 }
 
+// On cgroup v1 with the memory controller mounted together with others
+// ("cpu,memory", and no "memory" link to it), the hierarchy is found from
+// mountinfo: the OOM kill is still reported as one, with its limit. The
+// layout is made for real in supervise's own mount namespace: the memory
+// hierarchy moved to /sys/fs/cgroup/cpu,memory over an empty tmpfs.
+func TestOOMKillReportedCoMounted(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		t.Skip("SKIP: cgroup v2 here; a co-mounted memory controller is a v1 layout (test/vm covers v2)")
+	}
+	dir := memoryCgroup(t)
+	rel, err := filepath.Rel("/sys/fs/cgroup/memory", dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		t.Skipf("SKIP: the memory cgroup %s is not under /sys/fs/cgroup/memory", dir)
+	}
+	co := "/sys/fs/cgroup/cpu,memory"
+	wrap := []string{"sh", "-c", `echo $$ > "$CG/cgroup.procs" && mount --bind /sys/fs/cgroup/memory "$HOLD" &&
+		mount -t tmpfs none /sys/fs/cgroup && mkdir "$CO" && mount --move "$HOLD" "$CO" && exec "$@"`, "sh"}
+	p := start(t, options{wrap: wrap, env: append(allocChild{}.env(), "CG="+dir, "HOLD="+t.TempDir(), "CO="+co)},
+		"--listen", "off", "--", self)
+	if code := p.exit(30 * time.Second); code != 137 {
+		t.Fatalf("exit status %d, want 137 (killed)", code)
+	}
+	if p.count(`no memory accounting`) != 0 {
+		t.Error("the co-mounted hierarchy was not found")
+	}
+	p.waitFor(`child was killed by the kernel's OOM killer.*memory_limit="67108864 bytes \(64.0 MiB\), set by `+
+		regexp.QuoteMeta(filepath.Join(co, rel))+`"`, time.Second)
+}
+
 // A child dying of SIGBUS gets a hint about /dev/shm.
 func TestSIGBUSHint(t *testing.T) {
 	p := start(t, options{}, "--listen", "off", "--", "sh", "-c", "kill -BUS $$")
