@@ -117,6 +117,11 @@ func (s *swarmStack) taskExits() []string {
 	for _, id := range ids {
 		code := strings.TrimSpace(run(s.t, "", nil, true, "docker", "inspect", "--format", "{{.Status.ContainerStatus.ExitCode}}", id))
 		out = append(out, code)
+		if code != "0" {
+			// What the task said last: the worker's own reason to exit so.
+			c := strings.TrimSpace(run(s.t, "", nil, true, "docker", "inspect", "--format", "{{.Status.ContainerStatus.ContainerID}}", id))
+			s.t.Logf("task %s exited %s; its last lines:\n%s", id, code, run(s.t, "", nil, true, "docker", "logs", "--tail", "12", c))
+		}
 	}
 	return out
 }
@@ -184,7 +189,10 @@ func (s *swarmStack) scaleTo(n int) time.Duration {
 	}
 }
 
-// waitSettled waits until no job is started (running) any more.
+// waitSettled waits until no job runs and none waits in the queue: the
+// worker left after a scale-down works through what the others gave back,
+// so "none running" at one moment is only the gap between two of its
+// jobs. A job a stop lost stays started (or vanishes) and never settles.
 func (s *swarmStack) waitSettled(ids []string, timeout time.Duration) map[string]int {
 	s.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -193,7 +201,7 @@ func (s *swarmStack) waitSettled(ids []string, timeout time.Duration) map[string
 		for _, st := range s.states(ids) {
 			counts[st[0]]++
 		}
-		if counts["started"] == 0 || time.Now().After(deadline) {
+		if counts["started"] == 0 && counts["queued"] == 0 || time.Now().After(deadline) {
 			return counts
 		}
 		time.Sleep(time.Second)
@@ -223,8 +231,8 @@ func TestSwarmRollingUpdateLosesNoJob(t *testing.T) {
 	all := s.account(ids)
 	t.Logf("round 1 (grace 15s, jobs 2-8 s): rolling restart of 4 tasks %s, scale 4 -> 1 %s; jobs at the end: %v",
 		rolled.Round(100*time.Millisecond), scaled.Round(100*time.Millisecond), all)
-	if counts["failed"] > 0 || counts["started"] > 0 || all["finished"]+all["queued"] != 60 {
-		t.Errorf("want every job finished or queued: %v", all)
+	if counts["failed"] > 0 || counts["started"] > 0 || all["finished"] != 60 {
+		t.Errorf("want every job finished: %v", all)
 	}
 	exits := s.taskExits()
 	for _, code := range exits {
