@@ -56,6 +56,19 @@ done
 [ -S "$dir/containerd.sock" ] || { echo "containerd did not start:"; tail -20 "$dir/containerd.log"; exit 1; }
 echo "containerd ready"
 
+# The kubelet's root directory is made a shared mount point here, before
+# the kubelet starts. Left to itself the kubelet bind-mounts it at start
+# (MakeRShared) while another of its goroutines moves a temporary socket to
+# kubelet/pod-resources/kubelet.sock with rename(2); the kernel looks the
+# two paths up one after the other, and a mount that lands between them
+# makes the rename fail with EXDEV. The kubelet then exits ("Failed to
+# create listener for podResources endpoint ... invalid cross-device
+# link"; seen once, the two log lines 34 µs apart). Found already shared,
+# the kubelet mounts nothing.
+mkdir -p "$dir/kubelet"
+mount --bind "$dir/kubelet" "$dir/kubelet"
+mount --make-rshared "$dir/kubelet"
+
 # The kubelet reads images only from this containerd: import them before
 # a pod needs them (the test does, through the same socket).
 exec "$kubelet" --config="$dir/kubelet.yaml" --kubeconfig="$dir/kubeconfig" \
