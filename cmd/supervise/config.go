@@ -263,10 +263,10 @@ func (in input) health(log *slog.Logger, mem cgroup.Memory) (*health.Service, er
 		return s, err
 	case oe.Bind:
 		return nil, usagef("cannot listen on %s %s: %v", in.source(oe.Option), oe.Value, oe.Err)
-	case oe.Option == health.OptReadyTCP:
-		return nil, in.bad(oe.Option, oe.Value, oe.Err) // the one address of the list
+	case oe.Value == "": // a duration: its text as given
+		return nil, in.bad(oe.Option, c.String(oe.Option), oe.Err)
 	}
-	return nil, in.bad(oe.Option, c.String(oe.Option), oe.Err)
+	return nil, in.bad(oe.Option, oe.Value, oe.Err)
 }
 
 // checkArgv refuses a missing or empty command, and a command that is

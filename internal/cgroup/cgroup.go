@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/supervise/supervise/internal/proctree"
 )
 
 // Version is the cgroup hierarchy a Memory reads.
@@ -62,10 +64,7 @@ func Detect(root string) Memory {
 	if err != nil {
 		return Memory{}
 	}
-	return detect(root, string(b), func() string {
-		b, _ := os.ReadFile("/proc/self/mountinfo")
-		return string(b)
-	})
+	return detect(root, string(b), proctree.Mountinfo)
 }
 
 // detect is Detect with /proc/self/cgroup's text, and mountinfo giving

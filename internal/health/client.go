@@ -25,7 +25,7 @@ func Check(o CheckOptions, w io.Writer) (int, error) {
 	url := o.URL
 	if url != "" {
 		if err := CheckURL(url); err != nil {
-			return 0, &OptionError{Option: "url", Value: url, Err: err}
+			return 0, &OptionError{Option: OptURL, Value: url, Err: err}
 		}
 	} else {
 		path := "/livez?verbose"

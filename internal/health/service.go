@@ -33,8 +33,10 @@ type Options struct {
 	Build  metrics.Build
 }
 
-// The options Open checks, by their command-line names (OptionError.Option).
+// The options Open and Check check, by their command-line names
+// (OptionError.Option).
 const (
+	OptURL             = "url"
 	OptListen          = "listen"
 	OptHeartbeatMaxAge = "heartbeat-max-age"
 	OptReadyTCP        = "ready-tcp"
@@ -43,9 +45,10 @@ const (
 	OptTimeout         = "health-timeout"
 )
 
-// OptionError is an option Open refused: Option names it (Opt*), Value is
-// what was given, Bind is true when the address was right but could not be
-// listened on.
+// OptionError is an option Open or Check refused: Option names it (Opt*);
+// Value is the text given, or the one item of a list, and empty for a
+// duration (Options holds it parsed: the caller has its text); Bind is
+// true when the address was right but could not be listened on.
 type OptionError struct {
 	Option, Value string
 	Bind          bool
@@ -85,7 +88,7 @@ func Open(o Options, log *slog.Logger) (*Service, error) {
 		return nil, bad(OptListen, o.Listen, err)
 	}
 	if err := CheckHeartbeatAge(o.HeartbeatMaxAge); err != nil {
-		return nil, bad(OptHeartbeatMaxAge, o.HeartbeatMaxAge.String(), err)
+		return nil, bad(OptHeartbeatMaxAge, "", err)
 	}
 	for _, a := range o.ReadyTCP {
 		if err := CheckTCP(a); err != nil {
@@ -100,10 +103,10 @@ func Open(o Options, log *slog.Logger) (*Service, error) {
 		}
 	}
 	if err := CheckInterval(o.Interval); err != nil {
-		return nil, bad(OptInterval, o.Interval.String(), err)
+		return nil, bad(OptInterval, "", err)
 	}
 	if err := CheckTimeout(o.Timeout); err != nil {
-		return nil, bad(OptTimeout, o.Timeout.String(), err)
+		return nil, bad(OptTimeout, "", err)
 	}
 	s := &Service{Status: &supervisor.Status{}}
 	for _, w := range o.Memory.Warnings() {

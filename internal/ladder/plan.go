@@ -53,26 +53,40 @@ func (e *FieldError) Error() string {
 
 // Unsettable reports whether field may be left unset: zero means unset
 // for every field but the stop delay.
-func Unsettable(field string) bool { return field != FieldStopDelay }
+func Unsettable(field string) bool {
+	_, _, unset := new(Budget).field(field)
+	return unset != ""
+}
 
 // Set sets field (a Field constant) to d, as an option gives it. A zero
 // given for a field that may be left unset (Unsettable) is a *FieldError
 // that says how to leave it unset.
 func (b *Budget) Set(field string, d time.Duration) error {
-	to, least, unset := &b.StopDelay, time.Duration(0), ""
-	switch field {
-	case FieldGrace:
-		to, least, unset = &b.Grace, MinGrace, "leave it unset when the grace period is not known"
-	case FieldDrainTimeout:
-		to, least, unset = &b.DrainTimeout, MinSpacing, "leave it unset to plan the drain from the grace period"
-	case FieldFastStop:
-		to, least, unset = &b.FastStop, MinSpacing, "leave it unset for the preset's own wait"
+	to, least, unset := b.field(field)
+	if to == nil {
+		return &FieldError{field, d, "no such field"}
 	}
 	if d == 0 && unset != "" {
 		return &FieldError{field, d, fmt.Sprintf("must be at least %s; %s", least, unset)}
 	}
 	*to = d
 	return nil
+}
+
+// field is the Budget field named field (nil when none is), its least
+// value when set, and how to leave it unset ("" when zero is a value).
+func (b *Budget) field(field string) (to *time.Duration, least time.Duration, unset string) {
+	switch field {
+	case FieldGrace:
+		return &b.Grace, MinGrace, "leave it unset when the grace period is not known"
+	case FieldDrainTimeout:
+		return &b.DrainTimeout, MinSpacing, "leave it unset to plan the drain from the grace period"
+	case FieldFastStop:
+		return &b.FastStop, MinSpacing, "leave it unset for the preset's own wait"
+	case FieldStopDelay:
+		return &b.StopDelay, 0, ""
+	}
+	return nil, 0, ""
 }
 
 // Validate checks the budget's bounds: a grace period of at least MinGrace

@@ -145,11 +145,7 @@ func ParseRestart(text string) (RestartMode, error) {
 
 // ParseExitStatus reads an exit status for ExitZero: 0 to 255.
 func ParseExitStatus(text string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(text))
-	if err != nil || n < 0 || n > 255 {
-		return 0, errors.New("want an exit status from 0 to 255")
-	}
-	return n, nil
+	return wholeNumber(text, 255, "want an exit status from 0 to 255")
 }
 
 // MaxRestarts bounds RestartMax.
@@ -157,9 +153,15 @@ const MaxRestarts = 1_000_000
 
 // ParseRestartMax reads RestartMax: 0 (no limit) to MaxRestarts.
 func ParseRestartMax(text string) (int, error) {
+	return wholeNumber(text, MaxRestarts, fmt.Sprintf("want a whole number from 0 (no limit) to %d", MaxRestarts))
+}
+
+// wholeNumber reads a whole number from 0 to most; want is the error's
+// text otherwise.
+func wholeNumber(text string, most int, want string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(text))
-	if err != nil || n < 0 || n > MaxRestarts {
-		return 0, fmt.Errorf("want a whole number from 0 (no limit) to %d", MaxRestarts)
+	if err != nil || n < 0 || n > most {
+		return 0, errors.New(want)
 	}
 	return n, nil
 }
