@@ -180,7 +180,7 @@ func (in input) planStop(cfg *supervisor.Config, probes *kube.Probes) (*kube.Sta
 	if pod != nil {
 		warns = pod.Apply(cfg, in.source("grace-period"), probes)
 	}
-	p := plan.Make(cfg.PlanOptions(), cfg.Argv, func() ladder.Files { return plan.ScriptFiles(cfg.Env) })
+	p := plan.Make(cfg.PlanOptions(), cfg.Argv, plan.StartEnv(cfg.Env))
 	if p.Err != nil {
 		return nil, nil, usagef("invalid %s %q (grace period from %s): %v", in.source("fast-stop"), in.c.String("fast-stop"), p.GraceFrom, p.Err)
 	}

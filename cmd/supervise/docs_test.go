@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/supervise/supervise/internal/cgroup"
+	"github.com/supervise/supervise/internal/detect"
 	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/metrics"
 	"github.com/supervise/supervise/internal/plan"
@@ -75,7 +76,7 @@ func presetTable() string {
 			untimed = "forwarded as received"
 		}
 		picks := "any other program under `auto`"
-		if r := ladder.Recognised(name); len(r) > 0 {
+		if r := detect.Recognised(name); len(r) > 0 {
 			picks = "`" + strings.Join(r, "`, `") + "`"
 		}
 		fmt.Fprintf(&b, " %s | %s |\n", untimed, picks)

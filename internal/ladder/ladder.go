@@ -26,7 +26,30 @@ type Step struct {
 	Wait   time.Duration
 	// Drain marks the wait that Plan sizes from the grace period.
 	Drain bool
+	// Quiet marks a drain rung that only readies the worker for the next
+	// one (Sidekiq's TSTP stops it fetching jobs; only the next rung
+	// makes it exit): Plan leaves it out of an untimed ladder, and of a
+	// timed one whose grace leaves it less than MinSpacing, and the next
+	// rung then starts the drain.
+	Quiet bool
+	// To is where the rung is sent.
+	To Target
 }
+
+// Target is where a rung is sent. KILL always reaches every process.
+type Target int
+
+const (
+	// ToChild: the main child, or its process group with -g, as tini
+	// sends: the generic ladder and --stop.
+	ToChild Target = iota
+	// ToMain: the main child only, whatever -g says: a preset's worker
+	// passes the stop on to its own processes itself.
+	ToMain
+	// ToGroup: the child's process group: "stop now" for a worker whose
+	// processes must each hear it (uvicorn --workers).
+	ToGroup
+)
 
 // Ladder is a planned stop: its steps in order, the last one SIGKILL.
 type Ladder struct {
@@ -69,6 +92,25 @@ func (l Ladder) Deadline(i int) bool {
 	return l.Timed || i < l.DrainIndex()
 }
 
+// withoutQuiet returns the ladder without its Quiet rungs; when the drain
+// was one, the rung after it starts the drain.
+func (l Ladder) withoutQuiet() Ladder {
+	steps := make([]Step, 0, len(l.Steps))
+	drain := false
+	for _, s := range l.Steps {
+		if s.Quiet {
+			drain = drain || s.Drain
+			continue
+		}
+		if drain {
+			s.Drain, drain = true, false
+		}
+		steps = append(steps, s)
+	}
+	l.Steps = steps
+	return l
+}
+
 // Resolve returns the ladder with AsReceived replaced by sig.
 func (l Ladder) Resolve(sig unix.Signal) Ladder {
 	steps := make([]Step, len(l.Steps))
@@ -88,7 +130,7 @@ func (l Ladder) Resolve(sig unix.Signal) Ladder {
 func (l Ladder) String() string {
 	var parts []string
 	for i, s := range l.Steps {
-		parts = append(parts, stepName(s.Signal))
+		parts = append(parts, StepName(s.Signal))
 		if i < len(l.Steps)-1 {
 			if l.Deadline(i) {
 				parts = append(parts, s.Wait.String())
@@ -100,7 +142,8 @@ func (l Ladder) String() string {
 	return strings.Join(parts, ",")
 }
 
-func stepName(s unix.Signal) string {
+// StepName is a rung's signal as the --stop syntax writes it.
+func StepName(s unix.Signal) string {
 	if s == AsReceived {
 		return "RECEIVED"
 	}

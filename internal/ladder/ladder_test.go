@@ -53,12 +53,12 @@ func TestPlanDrainShare(t *testing.T) {
 	want := map[time.Duration]time.Duration{10 * s: 7 * s, 30 * s: 26 * s, 300 * s: 290 * s}
 	for _, name := range Names() {
 		p, ok := Lookup(name)
-		if !ok || len(p.Steps) != 3 || p.Steps[0].Drain == false {
-			continue
+		if !ok || len(p.Steps) != 3 || !p.Steps[0].Drain || p.Steps[0].Quiet {
+			continue // a quiet drain gets what the worker's own timeout leaves (TestPlanQuiet)
 		}
 		for grace, least := range want {
-			if name == "celery" && grace == 10*s {
-				least = 6 * s
+			if (name == "celery" || name == "gunicorn") && grace == 10*s {
+				least = 6 * s // their measured 3 s after "stop now"
 			}
 			l, _ := Plan(p, Budget{Grace: grace})
 			if d := l.Steps[l.DrainIndex()].Wait; d < least {
@@ -81,7 +81,8 @@ func TestPlanFastStop(t *testing.T) {
 		{"celery", Budget{Grace: 300 * s, FastStop: 2 * s}, "TERM,4m57s,QUIT,2s,KILL"},
 		{"celery", Budget{DrainTimeout: 5 * s, FastStop: 6 * s}, "TERM,5s,QUIT,6s,KILL"},
 		{"celery", Budget{FastStop: 6 * s}, "TERM,…,QUIT,…,KILL"},
-		{"sidekiq", Budget{Grace: 10 * s, FastStop: 6 * s}, "TSTP,1.5s,TERM,7.5s,KILL"},
+		{"sidekiq", Budget{Grace: 10 * s, FastStop: 6 * s}, "TSTP,3s,TERM,6s,KILL"},
+		{"sidekiq", Budget{Grace: 10 * s, FastStop: 8 * s}, "TERM,9s,KILL"},
 		{"huey", Budget{Grace: 8 * s, StopDelay: 2 * s, FastStop: 2 * s}, "INT,3.2s,INT,2s,KILL"},
 	}
 	for _, c := range cases {
@@ -137,8 +138,93 @@ func TestFitRefuses(t *testing.T) {
 			t.Errorf("%s has a stop-now rung", name)
 		}
 	}
+	// A quiet drain may be left out: the fast stop then needs only itself
+	// and the margin.
+	sidekiq, _ := Lookup("sidekiq")
+	if err := Fit(sidekiq, Budget{Grace: 10 * s, FastStop: 8 * s}); err != nil {
+		t.Errorf("sidekiq's 8s fast stop at 10s: %v", err)
+	}
+	var fe *FitError
+	if err := Fit(sidekiq, Budget{Grace: 10 * s, FastStop: 9500 * time.Millisecond}); !errors.As(err, &fe) || fe.Need != 10500*time.Millisecond ||
+		!strings.Contains(err.Error(), "KILL would land 9.5s after the stop") {
+		t.Errorf("sidekiq's 9.5s fast stop at 10s: %v, want a grace of 10.5s asked for", err)
+	}
 	if !celery.HasFastStop() {
 		t.Errorf("celery has no stop-now rung")
+	}
+}
+
+// Sidekiq's TSTP only quiets it: TERM is what makes it give up after its
+// own -t and push the jobs back. TSTP goes first only where the grace
+// leaves TERM the worker's whole wait; otherwise, and with no grace
+// known, TERM goes first.
+func TestPlanQuiet(t *testing.T) {
+	sidekiq, _ := Lookup("sidekiq")
+	cases := []struct {
+		b    Budget
+		want string
+	}{
+		{Budget{Grace: 300 * s}, "TSTP,4m31s,TERM,28s,KILL"},
+		{Budget{Grace: 31 * s}, "TSTP,2s,TERM,28s,KILL"},
+		{Budget{Grace: 30 * s}, "TERM,29s,KILL"},
+		{Budget{Grace: 10 * s}, "TERM,9s,KILL"},
+		{Budget{Grace: 300 * s, StopDelay: 5 * s}, "TSTP,4m26s,TERM,28s,KILL"},
+		{Budget{Grace: 300 * s, DrainTimeout: 20 * s}, "TSTP,20s,TERM,28s,KILL"},
+		{Budget{}, "TERM,…,KILL"},
+	}
+	for _, c := range cases {
+		l, warns := Plan(sidekiq, c.b)
+		if l.String() != c.want || len(warns) != 0 {
+			t.Errorf("sidekiq in %+v: %s %q, want %s, no warnings", c.b, l, warns, c.want)
+		}
+		if l.DrainIndex() != 0 {
+			t.Errorf("sidekiq in %+v: %s drains from rung %d, want the first", c.b, l, l.DrainIndex()+1)
+		}
+		if c.b.Grace > 0 && c.b.DrainTimeout == 0 && l.KillAt(c.b) != c.b.Grace-Margin(c.b.Grace) {
+			t.Errorf("sidekiq in %+v: KILL at %s", c.b, l.KillAt(c.b))
+		}
+	}
+	// The worker's own -t, given: the wait after TERM is it plus 3s.
+	l, _ := Plan(sidekiq.WithStopWait(8*s), Budget{Grace: 60 * s})
+	if l.String() != "TSTP,51s,TERM,8s,KILL" {
+		t.Errorf("sidekiq -t 5 at 60s: %s", l)
+	}
+}
+
+// A preset's rungs go to the main process whatever -g says (each worker
+// passes the stop on itself), but uvicorn's "stop now", which must reach
+// every worker process; the generic ladder's and --stop's follow -g.
+func TestTargets(t *testing.T) {
+	for _, name := range Names() {
+		p, ok := Lookup(name)
+		if !ok {
+			continue
+		}
+		for i, st := range p.Steps {
+			want := ToMain
+			switch {
+			case st.Signal == unix.SIGKILL || name == Generic:
+				want = ToChild
+			case name == "uvicorn" && i == 1:
+				want = ToGroup
+			}
+			if st.To != want {
+				t.Errorf("%s rung %d (%s): to %d, want %d", name, i+1, StepName(st.Signal), st.To, want)
+			}
+		}
+	}
+	l, _ := ParseStop("TERM,5s,QUIT,2s,KILL")
+	for _, st := range l.Steps {
+		if st.To != ToChild {
+			t.Errorf("--stop rung %s: to %d, want the child (or its group with -g)", StepName(st.Signal), st.To)
+		}
+	}
+	u, _ := Lookup("uvicorn")
+	t0 := time.Unix(0, 0)
+	st := NewStepper(u.Ladder(), t0, 0)
+	st.Fire(t0)
+	if r, ok := st.Fire(t0.Add(time.Hour)); !ok || r.To != ToGroup {
+		t.Errorf("uvicorn's second rung as fired: %+v", r)
 	}
 }
 
@@ -159,8 +245,10 @@ func TestPlanLadders(t *testing.T) {
 		{"huey", Budget{Grace: 3 * s}, "INT,1.5s,INT,1.5s,KILL", 2},
 		{"celery", Budget{Grace: 10 * s}, "TERM,6s,QUIT,3s,KILL", 0},
 		{"rq", Budget{Grace: 10 * s}, "TERM,7.5s,TERM,1.5s,KILL", 0},
-		{"sidekiq", Budget{Grace: 10 * s}, "TSTP,1.5s,TERM,7.5s,KILL", 0},
-		{"sidekiq", Budget{}, "TSTP,1.5s,TERM,…,KILL", 0},
+		{"gunicorn", Budget{Grace: 10 * s}, "TERM,6s,QUIT,3s,KILL", 0},
+		{"resque", Budget{Grace: 10 * s}, "QUIT,7s,INT,2s,KILL", 0},
+		{"sidekiq", Budget{Grace: 10 * s}, "TERM,9s,KILL", 0},
+		{"sidekiq", Budget{}, "TERM,…,KILL", 0},
 		{Generic, Budget{Grace: 10 * s}, "RECEIVED,9s,KILL", 0},
 		{Generic, Budget{}, "RECEIVED,…,KILL", 0},
 		{"none", Budget{Grace: 10 * s}, "", 0},
@@ -249,7 +337,7 @@ func TestStepper(t *testing.T) {
 		}
 		var got []string
 		for _, r := range st.Sent() {
-			got = append(got, stepName(r.Signal)+"@"+r.At.String()+"/"+r.Cause.String())
+			got = append(got, StepName(r.Signal)+"@"+r.At.String()+"/"+r.Cause.String())
 		}
 		if g := strings.Join(got, " "); g != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.name, g, c.want)
@@ -302,44 +390,6 @@ func TestParseStop(t *testing.T) {
 	}
 }
 
-func TestDetect(t *testing.T) {
-	cases := map[string]string{
-		"huey_consumer app.huey -w 4":               "huey",
-		"/usr/local/bin/huey_consumer.py app.huey":  "huey",
-		"python -m huey.bin.huey_consumer app.huey": "huey",
-		"python3.11 /app/huey_consumer.py app.huey": "huey",
-		"rq worker --url redis://r high default":    "rq",
-		"/usr/bin/python3 /usr/bin/rq worker":       "rq",
-		"rqworker default":                          "rq",
-		"rq info":                                   Generic,
-		"celery -A proj worker -l info":             "celery",
-		"python -m celery -A proj worker":           "celery",
-		"celery -A proj beat":                       Generic,
-		"env FOO=1 nice -n 5 dramatiq app":          "dramatiq",
-		"gunicorn -w 4 app:app":                     "gunicorn",
-		"python -u -W ignore -m uvicorn app:app":    "uvicorn",
-		"arq app.WorkerSettings":                    "arq",
-		"bundle exec sidekiq -t 25":                 "sidekiq",
-		"nginx -g daemon off;":                      "nginx",
-		"postgres -D /data":                         "postgres",
-		"php-fpm8.2 -F":                             "php-fpm",
-		"sh -c exec huey_consumer app.huey":         Generic,
-		"python -c import x":                        Generic,
-		"/app/entrypoint.sh huey_consumer":          Generic,
-	}
-	for in, want := range cases {
-		if got := Detect(strings.Fields(in)); got.Preset != want {
-			t.Errorf("Detect(%q) = %s (%s), want %s", in, got.Preset, got.Reason, want)
-		}
-	}
-	if got := Detect(nil); got.Preset != Generic {
-		t.Errorf("Detect(nil) = %v", got)
-	}
-	if got := Detect(strings.Fields("python3 -c pass")); got.Reason != "no known worker in python -c" {
-		t.Errorf("python -c: reason %q", got.Reason)
-	}
-}
-
 func FuzzParseStop(f *testing.F) {
 	for _, s := range []string{"TERM,290s,QUIT,5s,KILL", "INT,4s,INT,5s,KILL", "TERM,30", "KILL", "", ",", "TERM,1.5s,KILL"} {
 		f.Add(s)
@@ -364,24 +414,12 @@ func FuzzParseStop(f *testing.F) {
 	})
 }
 
-func FuzzDetect(f *testing.F) {
-	f.Add("python -m celery -A x worker")
-	f.Add("env A=1 exec nice huey_consumer")
-	f.Add("python3 -W")
-	f.Fuzz(func(t *testing.T, in string) {
-		d := Detect(strings.Fields(in))
-		if _, ok := Lookup(d.Preset); !ok {
-			t.Fatalf("Detect(%q) = unknown preset %q", in, d.Preset)
-		}
-	})
-}
-
 func TestPreview(t *testing.T) {
 	p, _ := Lookup("huey")
 	l, _ := Plan(p, Budget{Grace: 10 * s})
 	var got []string
 	for _, r := range l.Preview(Budget{Grace: 10 * s}) {
-		got = append(got, fmt.Sprintf("%s@%s/%v", stepName(r.Signal), r.At, r.Timed))
+		got = append(got, fmt.Sprintf("%s@%s/%v", StepName(r.Signal), r.At, r.Timed))
 	}
 	if g := strings.Join(got, " "); g != "INT@0s/true INT@7.5s/true KILL@9s/true" {
 		t.Errorf("timed preview: %s", g)
@@ -389,134 +427,11 @@ func TestPreview(t *testing.T) {
 	l, _ = Plan(p, Budget{})
 	got = nil
 	for _, r := range l.Preview(Budget{}) {
-		got = append(got, fmt.Sprintf("%s/%v/%s", stepName(r.Signal), r.Timed, r.When))
+		got = append(got, fmt.Sprintf("%s/%v/%s", StepName(r.Signal), r.Timed, r.When))
 	}
 	if g := strings.Join(got, " "); g != "INT/true/at once INT/false/on a repeated stop signal KILL/false/on a repeated stop signal" {
 		t.Errorf("untimed preview: %s", g)
 	}
-}
-
-func TestDetectScript(t *testing.T) {
-	fs := map[string]string{
-		"/app/worker.py":          "import os\nfrom redis import Redis\nfrom rq import Worker, Queue\n\nWorker([Queue()]).work()\n",
-		"/app/hw/__main__.py":     "import logging\nimport tasks\nfrom huey.consumer import Consumer\nConsumer(tasks.huey).run()\n",
-		"/app/indirect.py":        "import sys\nimport jobs as j\nj.app.worker_main(argv=['worker'])\n",
-		"/app/jobs.py":            "import os, celery\n",
-		"/app/api.py":             "from http.server import ThreadingHTTPServer\nfrom tasks import compute, huey\nserve()\n",
-		"/app/tasks.py":           "from huey import SqliteHuey\nhuey = SqliteHuey('x')\n",
-		"/app/web.py":             "from fastapi import FastAPI\nfrom rq import Queue\nq = Queue()\nq.enqueue(f)\n",
-		"/app/old.py":             "from rq import Worker\n# Worker([q]).work()\n",
-		"/app/run.py":             "from tasks import huey\nhuey.create_consumer(workers=2).run()\n",
-		"/app/plain.py":           "print('hello')\n",
-		"/lib/pkg/consumer.py":    "from dramatiq.cli import main\n",
-		"/app/commented.py":       "# import rq\nx = 'import huey'\n",
-		"/app/scripts/start.py":   "import helper\n",
-		"/app/scripts/helper.py":  "from huey import SqliteHuey\n",
-		"/app/scripts/helper2.py": "",
-	}
-	files := Files{Dir: "/app", PythonPath: []string{"/lib"}, Read: func(p string) ([]byte, error) {
-		if s, ok := fs[p]; ok {
-			return []byte(s), nil
-		}
-		return nil, errors.New("no such file")
-	}}
-	cases := map[string]string{
-		"python -m worker":                "rq: worker.py imports rq",
-		"python3 -m hw":                   "huey: __main__.py imports huey",
-		"python3 indirect.py":             "celery: indirect.py imports jobs.py, which imports celery",
-		"python3 /app/plain.py":           "",
-		"python -m pkg.consumer":          "dramatiq: consumer.py imports dramatiq",
-		"python3 commented.py":            "",
-		"python3 scripts/start.py --flag": "generic: start.py imports helper.py, which imports huey, but starts no Huey consumer (huey_consumer, Consumer(, create_consumer(, consumer.run()): a producer, not a worker",
-		"python3 api.py":                  "generic: api.py imports tasks.py, which imports huey, but starts no Huey consumer (huey_consumer, Consumer(, create_consumer(, consumer.run()): a producer, not a worker",
-		"python3 web.py":                  "generic: web.py imports rq, but starts no RQ worker (Worker(...).work(), rq worker): a producer, not a worker",
-		"python3 old.py":                  "generic: old.py imports rq, but starts no RQ worker (Worker(...).work(), rq worker): a producer, not a worker",
-		"python3 run.py":                  "huey: run.py imports tasks.py, which imports huey",
-		"python3 -m missing":              "",
-		"rq worker":                       "",
-		"python3 -c import rq":            "",
-	}
-	for in, want := range cases {
-		d, ok := DetectScript(strings.Fields(in), files)
-		got := ""
-		if ok {
-			got = d.Preset + ": " + d.Reason
-		}
-		if got != want {
-			t.Errorf("DetectScript(%q) = %q, want %q", in, got, want)
-		}
-	}
-	reads := 0
-	many := Files{Dir: "/app", PythonPath: []string{"/a", "/b", "/c", "/d", "/e"}, Read: func(string) ([]byte, error) {
-		reads++
-		return []byte("import x1, x2, x3, x4, x5\n"), nil
-	}}
-	DetectScript([]string{"python", "-m", "w"}, many)
-	if reads > MaxScripts {
-		t.Errorf("%d files read, at most %d", reads, MaxScripts)
-	}
-}
-
-func FuzzImports(f *testing.F) {
-	f.Add("import os, sys as s\nfrom rq.worker import Worker\n")
-	f.Add("from . import x\nimport\n")
-	f.Fuzz(func(t *testing.T, src string) {
-		for _, m := range imports([]byte(src)) {
-			if m == "" || strings.ContainsAny(m, " .\t\n,") {
-				t.Fatalf("imports(%q) gave %q", src, m)
-			}
-		}
-	})
-}
-
-func TestShutdownTimeout(t *testing.T) {
-	cases := []struct {
-		preset, argv string
-		name         string
-		want         time.Duration
-	}{
-		{"gunicorn", "gunicorn -w 4 --graceful-timeout 60 app:app", "--graceful-timeout", 60 * s},
-		{"gunicorn", "gunicorn --graceful-timeout=45 app:app", "--graceful-timeout", 45 * s},
-		{"uvicorn", "python -m uvicorn --timeout-graceful-shutdown 20 app:app", "--timeout-graceful-shutdown", 20 * s},
-		{"dramatiq", "dramatiq app --worker-shutdown-timeout 600000", "--worker-shutdown-timeout", 600 * s},
-		{"sidekiq", "bundle exec sidekiq -t 25", "-t", 25 * s},
-		{"sidekiq", "sidekiq -t40", "-t", 40 * s},
-		{"sidekiq", "sidekiq --timeout=8", "--timeout", 8 * s},
-		{"gunicorn", "gunicorn app:app", "", 0},
-		{"gunicorn", "gunicorn --graceful-timeout soon", "", 0},
-		{"huey", "huey_consumer app.huey --graceful-timeout 60", "", 0},
-	}
-	for _, c := range cases {
-		name, d, ok := ShutdownTimeout(c.preset, strings.Fields(c.argv))
-		if name != c.name || d != c.want || ok != (c.name != "") {
-			t.Errorf("ShutdownTimeout(%s, %q) = %q %s %v", c.preset, c.argv, name, d, ok)
-		}
-	}
-	p, _ := Lookup("gunicorn")
-	l, _ := Plan(p, Budget{Grace: 30 * s})
-	w := CheckWorkerTimeout("gunicorn", strings.Fields("gunicorn --graceful-timeout 60 app"), l, Budget{Grace: 30 * s})
-	if len(w) != 1 || !strings.Contains(w[0], "gunicorn --graceful-timeout 1m0s is longer than the planned drain 27s") ||
-		!strings.Contains(w[0], "raise the grace period to at least 1m3s") {
-		t.Errorf("warning %q", w)
-	}
-	if w := CheckWorkerTimeout("gunicorn", strings.Fields("gunicorn --graceful-timeout 20 app"), l, Budget{Grace: 30 * s}); len(w) != 0 {
-		t.Errorf("a timeout inside the drain warned: %q", w)
-	}
-	untimed, _ := Plan(p, Budget{})
-	if w := CheckWorkerTimeout("gunicorn", strings.Fields("gunicorn --graceful-timeout 60 app"), untimed, Budget{}); len(w) != 0 {
-		t.Errorf("an untimed ladder warned: %q", w)
-	}
-}
-
-func FuzzShutdownTimeout(f *testing.F) {
-	f.Add("gunicorn", "gunicorn --graceful-timeout 60 app")
-	f.Add("sidekiq", "sidekiq -t1e9")
-	f.Add("dramatiq", "dramatiq --worker-shutdown-timeout=-5")
-	f.Fuzz(func(t *testing.T, preset, argv string) {
-		if _, d, ok := ShutdownTimeout(preset, strings.Fields(argv)); ok && (d < 0 || d > 1e9*time.Second) {
-			t.Fatalf("ShutdownTimeout(%q, %q) = %s", preset, argv, d)
-		}
-	})
 }
 
 // The margin before the orchestrator's SIGKILL, pinned to its values

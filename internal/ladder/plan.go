@@ -152,6 +152,9 @@ type FitError struct {
 	// Need is the grace period the waits need; Drain the drain that would
 	// be left (zero with a drain timeout).
 	Need, Drain time.Duration
+	// Quiet is true when the drain would be a Quiet rung, which Plan
+	// leaves out: then the fast stop alone does not fit.
+	Quiet bool
 }
 
 func (e *FitError) Error() string {
@@ -161,6 +164,11 @@ func (e *FitError) Error() string {
 			"later than the %s margin before the orchestrator's SIGKILL allows; the grace period must be at least %s",
 			b.FastStop, b.DrainTimeout, b.Grace, e.Preset, e.Need-Margin(e.Need), Margin(b.Grace), e.Need)
 	}
+	if e.Quiet {
+		return fmt.Sprintf("fast stop %s does not fit the grace period %s: the %s ladder's KILL would land %s after the stop, "+
+			"later than the %s margin before the orchestrator's SIGKILL allows; the grace period must be at least %s, or the fast stop shorter",
+			b.FastStop, b.Grace, e.Preset, b.StopDelay+b.FastStop, Margin(b.Grace), e.Need)
+	}
 	return fmt.Sprintf("fast stop %s does not fit the grace period %s: the %s ladder would leave the drain %s, below the %s "+
 		"a drain needs; the grace period must be at least %s, or the fast stop shorter", b.FastStop, b.Grace, e.Preset,
 		e.Drain, MinSpacing, e.Need)
@@ -168,8 +176,9 @@ func (e *FitError) Error() string {
 
 // Fit checks that a FastStop the user set fits p's ladder into a known
 // grace period: the drain keeps at least MinSpacing (or the drain timeout
-// holds) and KILL lands Margin before the grace period ends. It returns a
-// *FitError when it does not; nil when FastStop or the grace is unset.
+// holds; a Quiet drain may be left out) and KILL lands Margin before the
+// grace period ends. It returns a *FitError when it does not; nil when
+// FastStop or the grace is unset.
 func Fit(p Preset, b Budget) error {
 	if b.FastStop == 0 || b.Grace == 0 || !p.HasFastStop() {
 		return nil
@@ -186,6 +195,10 @@ func Fit(p Preset, b Budget) error {
 		}
 	}
 	drain := max(b.DrainTimeout, MinSpacing)
+	quiet := l.Steps[di].Quiet && b.DrainTimeout == 0
+	if quiet {
+		drain = 0 // Plan leaves the quiet rung out when there is no room for it
+	}
 	// The shortest grace that holds it: the margin is a tenth of a grace
 	// under 10s, so a grace g holds the ladder when g - Margin(g) >= used.
 	// Rounded up to a tenth of a second, as a user would write it.
@@ -204,7 +217,7 @@ func Fit(p Preset, b Budget) error {
 	if b.DrainTimeout > 0 {
 		left = 0
 	}
-	return &FitError{Preset: p.Name, Budget: b, Need: need, Drain: left}
+	return &FitError{Preset: p.Name, Budget: b, Need: need, Drain: left, Quiet: quiet}
 }
 
 // Plan fits p's ladder into the budget and returns it with warnings for a
@@ -212,15 +225,20 @@ func Fit(p Preset, b Budget) error {
 // ladder (plain forwarding).
 //
 // With a known grace period the ladder is timed: the fast-stop waits are
-// the budget's FastStop, or FastWait, and the drain gets the rest, so KILL lands Margin before the
-// grace period ends, counting the stop delay. With --drain-timeout the
-// drain is that instead. With neither, the ladder is untimed (see Ladder).
+// the budget's FastStop, or FastWait, and the drain gets the rest, so
+// KILL lands Margin before the grace period ends, counting the stop
+// delay. A Quiet drain rung that would get less than MinSpacing is left
+// out, and the next rung drains with all the time there is. With
+// --drain-timeout the drain is that instead. With neither, the ladder is
+// untimed (see Ladder), without its Quiet rungs: with no deadline of its
+// own, supervise could not know when to send the rung that ends them.
 func Plan(p Preset, b Budget) (Ladder, []string) {
 	if len(p.Steps) == 0 {
 		return Ladder{}, nil
 	}
 	l := p.Ladder()
 	if b.Grace == 0 && b.DrainTimeout == 0 {
+		l = l.withoutQuiet()
 		l.Timed = false
 		l.RepeatForwards = p.Name == Generic
 		return l, nil
@@ -237,6 +255,16 @@ func Plan(p Preset, b Budget) (Ladder, []string) {
 	if drain := avail - l.Total(); drain >= MinSpacing {
 		l.Steps[di].Wait = drain
 		return l, nil
+	}
+	if l.Steps[di].Quiet {
+		// No room to quiet the worker first: the rung that stops it goes
+		// out at once and gets all the time there is. Whether the
+		// worker's own timeout fits it is the plan's check to say.
+		l = l.withoutQuiet()
+		di = l.DrainIndex()
+		l.Steps[di].Wait = 0
+		l.Steps[di].Wait = max(avail-l.Total(), MinSpacing)
+		return l, Check(l, b)
 	}
 	// The grace is too short for the preset's other waits: shorten them to
 	// the minimum spacing and give the drain what is left.

@@ -21,6 +21,10 @@ type Preset struct {
 	// FastStopNote, when set, says when the worker's own "stop now" takes
 	// longer than the preset's wait, and what --fast-stop to set then.
 	FastStopNote string
+	// Timeout, when set, is the worker's own shutdown timeout, which
+	// the plan reads from its command line (or takes at its default) and
+	// checks against the ladder.
+	Timeout *WorkerTimeout
 	// Tested names the releases whose stop this preset was run against
 	// end to end (the worker under supervise as PID 1); empty when none
 	// was.
@@ -35,9 +39,30 @@ func (p Preset) Ladder() Ladder {
 	return Ladder{Steps: steps, Timed: true}
 }
 
-func drain(s unix.Signal) Step                 { return Step{Signal: s, Drain: true} }
-func then(s unix.Signal, w time.Duration) Step { return Step{Signal: s, Wait: w} }
+// WithStopWait is the preset with the wait after its "stop now" rung (the
+// rung after the drain) at least d: the worker's own timeout and what it
+// does after it, for a timeout that starts at that rung (BoundStop).
+func (p Preset) WithStopWait(d time.Duration) Preset {
+	steps := make([]Step, len(p.Steps))
+	copy(steps, p.Steps)
+	if i := p.Ladder().DrainIndex() + 1; i > 0 && i < len(steps)-1 {
+		steps[i].Wait = d
+	}
+	p.Steps = steps
+	return p
+}
+
+// A preset's rungs go to the main process (ToMain): each of these workers
+// passes the stop on to its own processes, and a group signal on top
+// would reach them twice (dramatiq's second TERM is "exit now"; Celery's
+// prefork children die on TERM; Resque's job child dies on QUIT).
+func drain(s unix.Signal) Step                 { return Step{Signal: s, Drain: true, To: ToMain} }
+func then(s unix.Signal, w time.Duration) Step { return Step{Signal: s, Wait: w, To: ToMain} }
 func kill() Step                               { return Step{Signal: unix.SIGKILL} }
+
+// quiet is a drain rung that only readies the worker for the next one:
+// Plan leaves it out when there is no room for it (Step.Quiet).
+func quiet(s unix.Signal) Step { return Step{Signal: s, Drain: true, Quiet: true, To: ToMain} }
 
 // Fast-stop waits, measured on Debian 12 with the worker under supervise:
 // time from the "stop now" signal, sent during a drain with tasks running,
@@ -49,14 +74,26 @@ func kill() Step                               { return Step{Signal: unix.SIGKIL
 // alike: 5.6's prefork on_stop joins a timer thread that sleeps 0.5 s,
 // billiard's pool supervisor thread sleeps 0.8 s between checks
 // (celery/concurrency/prefork.py TaskPool.on_stop, billiard/pool.py
-// Supervisor.body). Celery gets 3 s: KILL at 2 s cut 5.6's restore. Workers
-// not measured here get 2 s when their own documented fast stop involves a
-// timer of about 1.5 s.
+// Supervisor.body). Celery gets 3 s: KILL at 2 s cut 5.6's restore.
+// gunicorn 25 and later give their workers 2.0 s after a QUIT during the
+// drain, polling every 0.1 s (arbiter.py stop): 3 s. Workers not measured
+// here get 2 s when their own documented fast stop involves a timer of
+// about 1.5 s.
 const (
-	fastQuick  = MinSpacing
-	fastSlow   = 2 * time.Second
-	fastCelery = 3 * time.Second
+	fastQuick    = MinSpacing
+	fastSlow     = 2 * time.Second
+	fastCelery   = 3 * time.Second
+	fastGunicorn = 3 * time.Second
 )
+
+// Sidekiq's own shutdown: TERM quiets, waits -t (25 s by default), then
+// pushes the running jobs back to Redis and gives its threads up to 3 s
+// more (lib/sidekiq/launcher.rb stop, manager.rb stop and hard_shutdown).
+var sidekiqTimeout = WorkerTimeout{
+	Setting: "-t", Options: []string{"-t", "--timeout"}, Unit: time.Second, Integer: true,
+	Default: 25 * time.Second, After: 3 * time.Second, Bounds: BoundStop,
+	Elsewhere: ":timeout: in config/sidekiq.yml",
+}
 
 // Generic is the ladder auto gives a program it does not recognise: the
 // stop signal as received, the drain, then KILL.
@@ -75,7 +112,8 @@ var presets = map[string]Preset{
 		Name: Generic,
 		Summary: "any other program: the stop signal as received, then KILL before the grace period ends; " +
 			"without a grace period, plain forwarding as tini does",
-		Steps:  []Step{drain(AsReceived), kill()},
+		// To the child, or its group with -g, as tini would.
+		Steps:  []Step{{Signal: AsReceived, Drain: true}, kill()},
 		Source: "docker stop and the kubelet: the stop signal, then SIGKILL when the grace period ends",
 	},
 	"huey": {
@@ -112,37 +150,62 @@ var presets = map[string]Preset{
 		Name:    "dramatiq",
 		Summary: "TERM lets worker processes finish in-flight messages; a 2nd TERM makes them exit at once",
 		Steps:   []Step{drain(unix.SIGTERM), then(unix.SIGTERM, fastQuick), kill()},
-		Source:  "dramatiq docs 'Signals'; dramatiq/cli.py main_process termhandler @v2.2.0",
+		Source:  "dramatiq docs 'Signals'; dramatiq/cli.py main sighandler, worker_process termhandler @v2.2.0",
+		Timeout: &WorkerTimeout{Setting: "--worker-shutdown-timeout", Options: []string{"--worker-shutdown-timeout"},
+			Unit: time.Millisecond, Integer: true, Default: 600 * time.Second, After: time.Second, Bounds: BoundDrain},
 	},
 	"gunicorn": {
-		Name:    "gunicorn",
-		Summary: "TERM is graceful up to graceful_timeout (30s); QUIT is a quick shutdown",
-		Steps:   []Step{drain(unix.SIGTERM), then(unix.SIGQUIT, fastSlow), kill()},
-		Source:  "gunicorn docs 'Signal Handling: Master process'; gunicorn/arbiter.py handle_term/handle_quit",
+		Name: "gunicorn",
+		Summary: "TERM is graceful up to graceful_timeout (30s), after which gunicorn kills its workers; QUIT is " +
+			"a quick shutdown (2s on 25.0 and later)",
+		Steps:  []Step{drain(unix.SIGTERM), then(unix.SIGQUIT, fastGunicorn), kill()},
+		Source: "gunicorn docs 'Signal Handling: Master process'; gunicorn/arbiter.py handle_term, handle_quit, stop @26.1.0",
+		Timeout: &WorkerTimeout{Setting: "--graceful-timeout", Options: []string{"--graceful-timeout"}, Env: "GUNICORN_CMD_ARGS",
+			Unit: time.Second, Integer: true, Default: 30 * time.Second, After: time.Second, Bounds: BoundDrain,
+			Elsewhere: "graceful_timeout in gunicorn.conf.py"},
 	},
 	"uvicorn": {
-		Name:    "uvicorn",
-		Summary: "TERM or INT stop accepting and wait for connections; a 2nd INT forces the exit",
-		Steps:   []Step{drain(unix.SIGTERM), then(unix.SIGINT, fastQuick), kill()},
-		Source:  "uvicorn docs 'Server behavior: graceful shutdown'; uvicorn/server.py handle_exit @0.35.0",
+		Name: "uvicorn",
+		Summary: "TERM or INT stop accepting and wait for connections; a 2nd INT forces the exit (sent to the " +
+			"process group, which reaches --workers' processes)",
+		// With --workers N the parent stops reading signals after the
+		// first TERM (supervisors/multiprocess.py run: terminate_all,
+		// join_all), so "stop now" must reach each worker process itself.
+		Steps:  []Step{drain(unix.SIGTERM), {Signal: unix.SIGINT, Wait: fastQuick, To: ToGroup}, kill()},
+		Source: "uvicorn docs 'Server behavior: graceful shutdown'; uvicorn/server.py handle_exit, supervisors/multiprocess.py @0.51.0",
+		Timeout: &WorkerTimeout{Setting: "--timeout-graceful-shutdown", Options: []string{"--timeout-graceful-shutdown"},
+			Unit: time.Second, Integer: true, After: time.Second, Bounds: BoundDrain},
 	},
 	"arq": {
 		Name:    "arq",
-		Summary: "TERM cancels running jobs, which arq re-runs later (graceful only with job_completion_wait)",
+		Summary: "TERM cancels running jobs, which arq re-runs later; graceful only with job_completion_wait",
 		Steps:   []Step{drain(unix.SIGTERM), kill()},
-		Source:  "arq docs 'Worker: health checks and shutdown'; arq/worker.py handle_sig",
+		Source:  "arq docs 'Worker: health checks and shutdown'; arq/worker.py handle_sig, handle_sig_wait_for_completion @v0.26.1",
+		Timeout: &WorkerTimeout{Setting: "job_completion_wait", Unit: time.Second, Integer: true, NoneWaits: true,
+			After: time.Second, Bounds: BoundDrain, Elsewhere: "WorkerSettings.job_completion_wait in Python"},
 	},
 	"sidekiq": {
-		Name:    "sidekiq",
-		Summary: "TSTP quiets (stop fetching), TERM stops within -t (25s) and pushes unfinished jobs back",
-		Steps:   []Step{then(unix.SIGTSTP, MinSpacing), drain(unix.SIGTERM), kill()},
-		Source:  "sidekiq wiki 'Signals'",
+		Name: "sidekiq",
+		Summary: "TSTP quiets (stop fetching), TERM stops within -t (25s) and pushes unfinished jobs back; TSTP first " +
+			"only where the grace leaves room for -t after TERM",
+		Steps:   []Step{quiet(unix.SIGTSTP), then(unix.SIGTERM, sidekiqTimeout.Default+sidekiqTimeout.After), kill()},
+		Source:  "sidekiq wiki 'Signals', 'Deployment'; lib/sidekiq/launcher.rb stop, manager.rb hard_shutdown @v6.4.1",
+		Timeout: &sidekiqTimeout,
+	},
+	"resque": {
+		Name: "resque",
+		Summary: "QUIT finishes the current job, then exits; INT kills the job's child at once and records the job " +
+			"failed; TERM is INT unless GRACEFUL_TERM makes it QUIT",
+		Steps:  []Step{drain(unix.SIGQUIT), then(unix.SIGINT, fastSlow), kill()},
+		Source: "resque README 'Signals'; lib/resque/worker.rb register_signal_handlers, shutdown, shutdown! @v3.0.0",
+		FastStopNote: "with TERM_CHILD set, Resque gives the job RESQUE_TERM_TIMEOUT (4s by default) after INT before " +
+			"it kills it; set --fast-stop to that plus 2s",
 	},
 	"nginx": {
 		Name:    "nginx",
 		Summary: "QUIT closes listeners and finishes in-flight requests; TERM is a fast shutdown",
 		Steps:   []Step{drain(unix.SIGQUIT), then(unix.SIGTERM, fastSlow), kill()},
-		Source:  "nginx docs 'Controlling nginx'",
+		Source:  "nginx docs 'Controlling nginx'; src/os/unix/ngx_process_cycle.c ngx_master_process_cycle @1.22.1",
 	},
 	"postgres": {
 		Name:    "postgres",
@@ -152,9 +215,11 @@ var presets = map[string]Preset{
 	},
 	"php-fpm": {
 		Name:    "php-fpm",
-		Summary: "QUIT lets children finish their request (set process_control_timeout); TERM terminates",
+		Summary: "QUIT lets children finish their request for process_control_timeout (0 by default: no time); TERM terminates",
 		Steps:   []Step{drain(unix.SIGQUIT), then(unix.SIGTERM, fastSlow), kill()},
-		Source:  "php-fpm man page 'SIGNALS'; sapi/fpm/fpm/fpm_signals.c",
+		Source:  "php-fpm man page 'SIGNALS'; sapi/fpm/fpm/fpm_signals.c, fpm_process_ctl.c fpm_pctl_action_next",
+		Timeout: &WorkerTimeout{Setting: "process_control_timeout", Unit: time.Second, Integer: true, Suffix: "s",
+			NoneWaits: true, After: time.Second, Bounds: BoundDrain, Elsewhere: "php-fpm.conf's [global] section"},
 	},
 }
 

@@ -41,6 +41,8 @@ type Rung struct {
 	At time.Duration
 	// AfterDrain is true for the rung that ended the drain wait.
 	AfterDrain bool
+	// To is where it goes (Step.To).
+	To Target
 }
 
 // Stepper drives one stop through a ladder. It is told the time of every
@@ -87,7 +89,7 @@ func (s *Stepper) Fire(now time.Time) (Rung, bool) {
 	}
 	i := s.next
 	r := Rung{Index: i, Signal: s.ladder.Steps[i].Signal, Cause: s.cause, At: now.Sub(s.stopAt),
-		AfterDrain: i > 0 && s.ladder.Steps[i-1].Drain}
+		AfterDrain: i > 0 && s.ladder.Steps[i-1].Drain, To: s.ladder.Steps[i].To}
 	s.sent = append(s.sent, r)
 	s.next++
 	s.lastAt = now

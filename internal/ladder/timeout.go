@@ -1,79 +1,61 @@
 package ladder
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-	"time"
+import "time"
+
+// WorkerTimeout is a worker's own shutdown timeout: once it runs out, the
+// worker gives up by itself the wait it bounds, and then does some work
+// of its own before it exits (Sidekiq pushes its running jobs back to
+// Redis). supervise's ladder must leave room for both, or its next rung
+// cuts what the worker still does.
+type WorkerTimeout struct {
+	// Setting names the timeout as the worker's documentation does: its
+	// command-line option ("-t"), or the configuration setting
+	// ("process_control_timeout") when no option sets it.
+	Setting string
+	// Options are the command-line spellings supervise reads; none when
+	// only a configuration file or code sets it.
+	Options []string
+	// Env names an environment variable that holds more of the worker's
+	// options, read when the command line has none (GUNICORN_CMD_ARGS).
+	Env string
+	// Unit is what the setting's number counts; Integer says it takes
+	// whole numbers only (Sidekiq's -t 7.5 stops Sidekiq from starting).
+	Unit    time.Duration
+	Integer bool
+	// Suffix is written after the number in advice ("s" for php-fpm's
+	// "7s"); "" for a bare number.
+	Suffix string
+	// Default is the worker's own value when nothing sets it; zero when
+	// the worker then waits without a limit (or, for NoneWaits, not at all).
+	Default time.Duration
+	// NoneWaits says that an unset timeout means no wait at all: the
+	// worker cuts its work at once (arq's job_completion_wait 0, php-fpm's
+	// process_control_timeout 0).
+	NoneWaits bool
+	// After is the worker's own work once the timeout runs out, before
+	// it exits.
+	After time.Duration
+	// Bounds says which of supervise's waits must hold the timeout and
+	// After: the drain, or the wait after the "stop now" rung.
+	Bounds Bound
+	// Elsewhere names where else the timeout can be set, where supervise
+	// cannot read it (a configuration file, Python code).
+	Elsewhere string
+}
+
+// Bound is which wait of a ladder a worker's own timeout must fit in.
+type Bound int
+
+const (
+	// BoundDrain: the timeout bounds the drain (gunicorn's
+	// graceful_timeout); the rung after the drain must not come first.
+	BoundDrain Bound = iota
+	// BoundStop: the timeout starts at the "stop now" rung (Sidekiq's
+	// TERM); the KILL must not come first, so that rung's wait is the
+	// timeout plus After.
+	BoundStop
 )
 
-// workerTimeout is a worker's own shutdown timeout option: after that
-// long, the worker gives up its drain by itself.
-type workerTimeout struct {
-	preset string
-	names  []string      // the option's spellings
-	unit   time.Duration // what its number counts
-}
-
-var workerTimeouts = []workerTimeout{
-	{"gunicorn", []string{"--graceful-timeout"}, time.Second},
-	{"uvicorn", []string{"--timeout-graceful-shutdown"}, time.Second},
-	{"dramatiq", []string{"--worker-shutdown-timeout"}, time.Millisecond},
-	{"sidekiq", []string{"-t", "--timeout"}, time.Second},
-}
-
-// ShutdownTimeout finds the worker's own shutdown timeout in its command
-// line: gunicorn --graceful-timeout, uvicorn --timeout-graceful-shutdown,
-// dramatiq --worker-shutdown-timeout (milliseconds), sidekiq -t. It
-// returns the option as written and its value; false when argv carries
-// none (or not a number).
-func ShutdownTimeout(preset string, argv []string) (string, time.Duration, bool) {
-	_, args, _ := program(argv)
-	for _, wt := range workerTimeouts {
-		if wt.preset != preset {
-			continue
-		}
-		for i, a := range args {
-			for _, n := range wt.names {
-				var v string
-				switch {
-				case a == n && i+1 < len(args):
-					v = args[i+1]
-				case strings.HasPrefix(a, n+"="):
-					v = a[len(n)+1:]
-				case len(n) == 2 && strings.HasPrefix(a, n) && len(a) > 2: // -t25
-					v = a[2:]
-				default:
-					continue
-				}
-				x, err := strconv.ParseFloat(v, 64)
-				if err != nil || x < 0 || x > 1e9 {
-					return "", 0, false
-				}
-				return n, time.Duration(x * float64(wt.unit)), true
-			}
-		}
-	}
-	return "", 0, false
-}
-
-// CheckWorkerTimeout warns when the worker's own shutdown timeout is
-// longer than the drain a timed ladder gives it: the ladder would cut
-// what the worker still waits for. It says what to set.
-func CheckWorkerTimeout(preset string, argv []string, l Ladder, b Budget) []string {
-	di := l.DrainIndex()
-	if !l.Timed || di < 0 {
-		return nil
-	}
-	name, d, ok := ShutdownTimeout(preset, argv)
-	drain := l.Steps[di].Wait
-	if !ok || d <= drain {
-		return nil
-	}
-	msg := fmt.Sprintf("%s %s %s is longer than the planned drain %s: supervise's next rung will cut what %s still waits for; "+
-		"set %s to %s or less", preset, name, d, drain, preset, name, drain)
-	if b.Grace > 0 && b.DrainTimeout == 0 {
-		msg += fmt.Sprintf(", or raise the grace period to at least %s", b.Grace+d-drain)
-	}
-	return []string{msg}
-}
+// Readable reports whether supervise can read the timeout from the
+// worker's command line or environment.
+func (t WorkerTimeout) Readable() bool { return len(t.Options) > 0 }

@@ -93,6 +93,9 @@ func (p Plan) Describe(w io.Writer) {
 	if fs := p.fastStop(); fs != "" {
 		fmt.Fprintf(w, "fast stop:    %s\n", fs)
 	}
+	for _, n := range p.Notes {
+		fmt.Fprint(w, field("check", n+"."))
+	}
 	fmt.Fprint(w, field("deadline", p.Deadline()+"."))
 	if r := p.Rule(); r != "" {
 		fmt.Fprint(w, field("rule", r+"."))
@@ -168,6 +171,10 @@ func (p Plan) fastStop() string {
 	switch {
 	case p.Budget.FastStop > 0:
 		s = fmt.Sprintf("%s after %s, from %s", p.Budget.FastStop, sig, p.FastStopFrom)
+	case lad.Timed && p.Timeout.Bounds == ladder.BoundStop && p.Timeout.Value > 0:
+		t := p.Timeout
+		s = fmt.Sprintf("%s after %s: %s's %s %s (%s) and %s for its own work after it (--fast-stop sets it)",
+			lad.Steps[di+1].Wait, sig, p.Preset, t.Setting, t.Value, t.From, t.After)
 	case !lad.Timed:
 		s = fmt.Sprintf("after %s: untimed without a grace period", sig)
 	default:

@@ -6,24 +6,56 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/detect"
 	"github.com/supervise/supervise/internal/proctree"
 )
 
-// ScriptFiles is how auto reads a Python worker's own files before the
-// child runs (at start, and for supervise plan): supervise's working
-// directory and the PYTHONPATH of env.
-func ScriptFiles(env []string) ladder.Files {
-	wd, _ := os.Getwd()
-	return ladder.Files{Dir: wd, PythonPath: pythonPath(envValue(env, "PYTHONPATH")), Read: readHead}
+// Env is what a plan may read beside the command line: the worker's own
+// Python files, for auto's look inside a script, and its environment,
+// for options a worker takes from there (GUNICORN_CMD_ARGS). A nil Env
+// reads nothing.
+type Env interface {
+	// Files says how to read the worker's own files.
+	Files() detect.Files
+	// Getenv returns one variable of the worker's environment; "" when
+	// unset.
+	Getenv(name string) string
 }
 
-// ChildScriptFiles reads them as the running child pid sees them: its
-// working directory (/proc/PID/cwd) and its PYTHONPATH.
-func ChildScriptFiles(pid int) ladder.Files {
-	return ladder.Files{Dir: proctree.Cwd(pid), PythonPath: pythonPath(proctree.Getenv(pid, "PYTHONPATH")),
-		Read: readHead}
+// StartEnv is the Env of a command about to start with the environment
+// env, in supervise's working directory (at start, and for supervise
+// plan).
+func StartEnv(env []string) Env { return startEnv(env) }
+
+type startEnv []string
+
+func (e startEnv) Files() detect.Files {
+	wd, _ := os.Getwd()
+	return detect.Files{Dir: wd, PythonPath: pythonPath(e.Getenv("PYTHONPATH")), Read: readHead}
 }
+
+func (e startEnv) Getenv(name string) string {
+	v := ""
+	for _, kv := range e {
+		if s, ok := strings.CutPrefix(kv, name+"="); ok {
+			v = s
+		}
+	}
+	return v
+}
+
+// ChildEnv is the Env of the running child pid, as it sees it: its
+// working directory (/proc/PID/cwd) and its environment
+// (/proc/PID/environ, one variable at a time).
+func ChildEnv(pid int) Env { return childEnv(pid) }
+
+type childEnv int
+
+func (c childEnv) Files() detect.Files {
+	return detect.Files{Dir: proctree.Cwd(int(c)), PythonPath: pythonPath(c.Getenv("PYTHONPATH")), Read: readHead}
+}
+
+func (c childEnv) Getenv(name string) string { return proctree.Getenv(int(c), name) }
 
 func pythonPath(v string) []string {
 	var out []string
@@ -33,16 +65,6 @@ func pythonPath(v string) []string {
 		}
 	}
 	return out
-}
-
-func envValue(env []string, name string) string {
-	v := ""
-	for _, kv := range env {
-		if s, ok := strings.CutPrefix(kv, name+"="); ok {
-			v = s
-		}
-	}
-	return v
 }
 
 // readHead reads the first MaxScriptBytes of a regular file.
@@ -55,5 +77,5 @@ func readHead(path string) ([]byte, error) {
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		return nil, os.ErrNotExist
 	}
-	return io.ReadAll(io.LimitReader(f, ladder.MaxScriptBytes))
+	return io.ReadAll(io.LimitReader(f, detect.MaxScriptBytes))
 }

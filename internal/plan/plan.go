@@ -14,8 +14,10 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/supervise/supervise/internal/detect"
 	"github.com/supervise/supervise/internal/ladder"
 )
 
@@ -45,7 +47,7 @@ type Options struct {
 type Plan struct {
 	Argv []string
 	// Preset and Reason: which stop protocol, and why.
-	ladder.Detection
+	detect.Detection
 	// Ladder is planned inside Budget; it has no steps when stop signals
 	// are plainly forwarded (preset none).
 	Ladder    ladder.Ladder
@@ -59,6 +61,14 @@ type Plan struct {
 	// Warnings are one line each: a budget too short for the ladder, a
 	// worker timeout longer than the drain.
 	Warnings []string
+	// Notes are one line each about what supervise cannot see and the
+	// plan depends on: a worker's shutdown setting kept in its
+	// configuration file or code, with the value to give it.
+	Notes []string
+	// Timeout is what the plan knows of the worker's own shutdown timeout.
+	Timeout Timeout
+	// stop is --stop's ladder, when given.
+	stop ladder.Ladder
 	// Err, when set, is a *ladder.FitError: the waits the user set do not
 	// fit the grace period. At start that is bad input; at a stop, whose
 	// grace the orchestrator has just told, it is one more warning (the
@@ -69,17 +79,17 @@ type Plan struct {
 // Choose says which preset a stop of argv uses: --stop's ladder
 // ("custom"), --preset's, or auto's pick from argv. When argv runs a
 // Python script or module auto does not know by name, it looks inside,
-// reading files as files says; files is called only then.
-func Choose(o Options, argv []string, files func() ladder.Files) ladder.Detection {
+// reading files as env says (only then).
+func Choose(o Options, argv []string, env Env) detect.Detection {
 	if len(o.Stop.Steps) > 0 {
-		return ladder.Detection{Preset: "custom", Reason: "--stop given"}
+		return detect.Detection{Preset: "custom", Reason: "--stop given"}
 	}
 	if o.Preset != "" && o.Preset != "auto" {
-		return ladder.Detection{Preset: o.Preset, Reason: "--preset given"}
+		return detect.Detection{Preset: o.Preset, Reason: "--preset given"}
 	}
-	d := ladder.Detect(argv)
-	if d.Preset == ladder.Generic && ladder.RunsPython(argv) {
-		if s, ok := ladder.DetectScript(argv, files()); ok {
+	d := detect.Command(argv)
+	if d.Preset == ladder.Generic && detect.RunsPython(argv) && env != nil {
+		if s, ok := detect.Script(argv, env.Files()); ok {
 			d = s
 		}
 	}
@@ -87,38 +97,95 @@ func Choose(o Options, argv []string, files func() ladder.Files) ladder.Detectio
 	return d
 }
 
-// Make plans a stop of argv: Choose, then the ladder inside o.Budget.
-func Make(o Options, argv []string, files func() ladder.Files) Plan {
-	return o.plan(argv, Choose(o, argv, files), o.Budget)
+// Make plans a stop of argv: Choose, then the ladder inside o.Budget,
+// with the worker's own shutdown timeout read from argv (or env) and
+// checked against it.
+func Make(o Options, argv []string, env Env) Plan {
+	return o.plan(argv, Choose(o, argv, env), env, o.Budget)
+}
+
+// AtStop is the plan of a stop that comes now, when the child's command
+// line reads now: under auto, the pick is made again, for an entrypoint
+// script may have exec'd the worker since the start. A program that
+// rewrote its process title is the same program, so a title auto
+// recognises keeps p when it names p's preset, and a command line it
+// does not recognise keeps p unless the child exec'd another program
+// since the start (execd, asked only then). The start's command line
+// stays the one whose options are read whenever p is kept. changed is
+// true when the preset differs from p's.
+func (p Plan) AtStop(o Options, now []string, env Env, execd func() bool) (next Plan, changed bool) {
+	if o.Preset != "auto" || len(o.Stop.Steps) > 0 || len(now) == 0 {
+		return p, false
+	}
+	if t, ok := detect.Title(now); ok {
+		if t.Preset == p.Preset {
+			return p, false
+		}
+		t.Reason = "auto: " + t.Reason
+		return o.plan(now, t, env, p.Budget), true
+	}
+	if slices.Equal(now, p.Argv) {
+		return p, false
+	}
+	d := Choose(o, now, env)
+	switch {
+	case d.Preset == p.Preset:
+		// Another command line of the same worker: an entrypoint that
+		// exec'd it. Its options are the ones to read now.
+		return o.plan(now, d, env, p.Budget), false
+	case d.Preset == ladder.Generic && p.Preset != ladder.Generic && !execd():
+		// A retitle auto does not know: the same program.
+		return p, false
+	}
+	return o.plan(now, d, env, p.Budget), true
 }
 
 // Within is the same plan in another budget: the grace period a stop
 // learned while under way.
-func (p Plan) Within(o Options, b ladder.Budget, graceFrom string) Plan {
-	o.GraceFrom = graceFrom
-	return o.plan(p.Argv, p.Detection, b)
+func (p Plan) Within(b ladder.Budget, graceFrom string) Plan {
+	p.Budget, p.GraceFrom = b, graceFrom
+	p.replan()
+	return p
 }
 
-func (o Options) plan(argv []string, d ladder.Detection, b ladder.Budget) Plan {
+func (o Options) plan(argv []string, d detect.Detection, env Env, b ladder.Budget) Plan {
 	p := Plan{Argv: argv, Detection: d, Budget: b, GraceFrom: o.GraceFrom, Kubelet: o.Kubelet, FastStopFrom: o.FastStopFrom,
-		KubeletStopGrace: o.KubeletStopGrace}
-	if len(o.Stop.Steps) > 0 {
-		p.Ladder, p.Warnings = o.Stop, ladder.Check(o.Stop, b)
-	} else if pr, ok := ladder.Lookup(d.Preset); ok {
-		p.Ladder, p.Warnings = ladder.Plan(pr, b)
-		if p.Err = ladder.Fit(pr, b); p.Err != nil {
-			p.Warnings = append([]string{p.Err.Error()}, p.Warnings...)
-		}
-		if b.FastStop > 0 && !pr.HasFastStop() {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s %s has no effect: the %s ladder has no \"stop now\" rung for it to time",
-				p.FastStopFrom, b.FastStop, pr.Name))
-		}
-	} else {
-		p.Warnings = []string{fmt.Sprintf("unknown preset %q: forwarding stop signals", d.Preset)}
-		return p
+		KubeletStopGrace: o.KubeletStopGrace, stop: o.Stop}
+	if pr, ok := ladder.Lookup(d.Preset); ok && pr.Timeout != nil {
+		p.Timeout = readTimeout(*pr.Timeout, argv, env)
 	}
-	p.Warnings = append(p.Warnings, ladder.CheckWorkerTimeout(d.Preset, argv, p.Ladder, b)...)
+	p.replan()
 	return p
+}
+
+// replan makes the ladder, the warnings and the notes from what p holds.
+func (p *Plan) replan() {
+	b := p.Budget
+	p.Warnings, p.Notes, p.Err = nil, nil, nil
+	if len(p.stop.Steps) > 0 {
+		p.Ladder, p.Warnings = p.stop, ladder.Check(p.stop, b)
+		return
+	}
+	pr, ok := ladder.Lookup(p.Preset)
+	if !ok {
+		p.Ladder = ladder.Ladder{}
+		p.Warnings = []string{fmt.Sprintf("unknown preset %q: forwarding stop signals", p.Preset)}
+		return
+	}
+	if t := p.Timeout; t.Setting != "" && t.Bounds == ladder.BoundStop && t.Value > 0 && b.FastStop == 0 {
+		pr = pr.WithStopWait(t.Value + t.After)
+	}
+	p.Ladder, p.Warnings = ladder.Plan(pr, b)
+	if p.Err = ladder.Fit(pr, b); p.Err != nil {
+		p.Warnings = append([]string{p.Err.Error()}, p.Warnings...)
+	}
+	if b.FastStop > 0 && !pr.HasFastStop() {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s %s has no effect: the %s ladder has no \"stop now\" rung for it to time",
+			p.FastStopFrom, b.FastStop, pr.Name))
+	}
+	w, n := p.Timeout.check(p.Preset, p.Ladder, b)
+	p.Warnings = append(p.Warnings, w...)
+	p.Notes = append(p.Notes, n...)
 }
 
 // KillAt is when a timed plan's KILL lands, counted from the stop signal.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/supervise/supervise/internal/detect"
 	"github.com/supervise/supervise/internal/ladder"
 )
 
@@ -52,8 +53,11 @@ func WritePresets(w io.Writer, b ladder.Budget) {
 			tested = "not run against a real worker by supervise's tests"
 		}
 		fmt.Fprint(w, wrap("tested with: "+tested, "  ", 78))
-		if r := ladder.Recognised(name); len(r) > 0 {
+		if r := detect.Recognised(name); len(r) > 0 {
 			fmt.Fprintf(w, "  auto picks it for: %s\n", strings.Join(r, ", "))
+		}
+		if t := detect.Titles(name); len(t) > 0 {
+			fmt.Fprint(w, wrap("and by its process title: "+strings.Join(t, ", "), "  ", 78))
 		}
 		fmt.Fprintln(w)
 	}

@@ -220,6 +220,20 @@ func (f *CmdlineFile) Close() {
 	}
 }
 
+// FileID names a file: its device and inode.
+type FileID struct{ Dev, Ino uint64 }
+
+// Exe is the identity of the program pid runs (the file /proc/PID/exe
+// names); false when it cannot be read. It changes when the process
+// execs another program, and not when the process rewrites its title.
+func Exe(pid int) (FileID, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/exe", &st); err != nil {
+		return FileID{}, false
+	}
+	return FileID{Dev: st.Dev, Ino: st.Ino}, true
+}
+
 // Children lists the pids whose parent is pid, from one pass over /proc.
 func Children(pid int) []int {
 	all, err := Snapshot()

@@ -37,6 +37,10 @@ type executor struct {
 	// whose it is.
 	cmdline  *proctree.CmdlineFile
 	childPID int
+	// exe is the program the child ran at its start, to tell at the stop
+	// an exec (another program) from a retitle (proctree.Exe).
+	exe   proctree.FileID
+	exeOK bool
 }
 
 // do carries out one action. A start returns its result as the event the
@@ -86,6 +90,7 @@ func (x *executor) spawnChild() event {
 	if err == nil {
 		x.cmdline.Close()
 		x.cmdline, x.childPID = proctree.OpenCmdline(pid), pid
+		x.exe, x.exeOK = proctree.Exe(pid)
 		if x.cfg.Memory != nil {
 			x.oomAtStart, _ = x.cfg.Memory.OOMKills()
 		}
@@ -109,19 +114,36 @@ func (x *executor) deliver(pid int, sig syscall.Signal) {
 	x.log.Debug("forwarded signal", "signal", signals.Name(sig), "pid", pid, "group", x.cfg.Group)
 }
 
-// signalChild sends sig to the child pid, or its group with -g. The child
-// leads its own process group, so the group id is its pid.
+// signalChild sends sig to the child pid, or its group with -g.
 func (x *executor) signalChild(pid int, sig syscall.Signal) error {
+	return signalTo(pid, sig, x.cfg.Group)
+}
+
+// signalTo sends sig to pid, or to its process group: the child leads
+// its own, so the group id is its pid.
+func signalTo(pid int, sig syscall.Signal, group bool) error {
 	target := pid
-	if x.cfg.Group {
+	if group {
 		target = -pid
 	}
 	err := unix.Kill(target, sig)
-	if errors.Is(err, unix.ESRCH) && x.cfg.Group {
+	if errors.Is(err, unix.ESRCH) && group {
 		// The leader may be gone while its group lives on, or the reverse.
 		err = unix.Kill(pid, sig)
 	}
 	return err
+}
+
+// rungGroup says whether a rung goes to the child's process group: where
+// the rung says (ladder.Target), with -g deciding for ToChild.
+func (x *executor) rungGroup(to ladder.Target) bool {
+	switch to {
+	case ladder.ToMain:
+		return false
+	case ladder.ToGroup:
+		return true
+	}
+	return x.cfg.Group
 }
 
 // signalRung sends one rung. KILL goes to the whole tree and is logged
@@ -135,7 +157,8 @@ func (x *executor) signalRung(a action) {
 		x.log.Log(context.Background(), a.level, a.msg, append(a.attrs, "processes", n)...)
 		return
 	}
-	if err := x.signalChild(a.pid, r.Signal); err != nil {
+	group := x.rungGroup(r.To)
+	if err := signalTo(a.pid, r.Signal, group); err != nil {
 		x.log.Warn("stop rung failed", "rung", r.Index+1, "signal", signals.Name(r.Signal), "pid", a.pid, "syscall", "kill", "error", err)
 		return
 	}
@@ -143,7 +166,7 @@ func (x *executor) signalRung(a action) {
 	// it, or a SIGSTOPped worker could not drain and would only die at KILL.
 	if proctree.State(a.pid) == "T" {
 		x.log.Warn("child was stopped (SIGSTOP): sending CONT so it can act on the rung", "pid", a.pid)
-		x.signalChild(a.pid, unix.SIGCONT)
+		signalTo(a.pid, unix.SIGCONT, group)
 	}
 }
 
@@ -212,15 +235,22 @@ func (f systemFacts) leftovers() []proctree.Proc {
 	return left
 }
 
-func (f systemFacts) planAtStop(pid int) (plan.Plan, bool) {
+func (f systemFacts) planAtStop(start plan.Plan, pid int) (plan.Plan, bool) {
 	var argv []string
 	if f.x != nil && f.x.childPID == pid {
 		argv = f.x.cmdline.Argv()
 	} else {
 		argv = proctree.Cmdline(pid)
 	}
-	if len(argv) == 0 {
-		return plan.Plan{}, false
+	return start.AtStop(f.cfg.PlanOptions(), argv, plan.ChildEnv(pid), func() bool { return f.x.execd(pid) })
+}
+
+// execd reports whether the child pid runs another program than at its
+// start: false when either cannot be told.
+func (x *executor) execd(pid int) bool {
+	if x == nil || x.childPID != pid || !x.exeOK {
+		return false
 	}
-	return plan.Make(f.cfg.PlanOptions(), argv, func() ladder.Files { return plan.ChildScriptFiles(pid) }), true
+	now, ok := proctree.Exe(pid)
+	return ok && now != x.exe
 }

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/proctree"
 	"github.com/supervise/supervise/internal/reaper"
@@ -135,7 +134,7 @@ func (l *loop) startPlan() plan.Plan {
 	if l.cfg.StartPlan != nil {
 		return *l.cfg.StartPlan
 	}
-	return plan.Make(l.cfg.PlanOptions(), l.cfg.Argv, func() ladder.Files { return plan.ScriptFiles(l.cfg.Env) })
+	return plan.Make(l.cfg.PlanOptions(), l.cfg.Argv, plan.StartEnv(l.cfg.Env))
 }
 
 // subscribe routes every catchable signal into the loop's channels. A

@@ -89,9 +89,10 @@ type facts interface {
 	childrenLeft() bool
 	// leftovers lists the live processes below supervise.
 	leftovers() []proctree.Proc
-	// planAtStop is the plan made again from the child's command line as
-	// it is at the stop; false when it cannot be read.
-	planAtStop(pid int) (plan.Plan, bool)
+	// planAtStop is the plan of a stop of the child pid that comes now,
+	// from start, the plan made at start, and the child's command line as
+	// it is now (plan.AtStop); changed is true when the preset changed.
+	planAtStop(start plan.Plan, pid int) (p plan.Plan, changed bool)
 }
 
 // actionKind says what the executor is to do.
@@ -311,6 +312,9 @@ func (m *machine) begin(ev event) phase {
 	m.log(slog.LevelInfo, msg, attrs...)
 	for _, w := range m.startPlan.Warnings {
 		m.log(slog.LevelWarn, w)
+	}
+	for _, n := range m.startPlan.Notes {
+		m.log(slog.LevelInfo, n)
 	}
 	return m.startChild()
 }

@@ -24,11 +24,11 @@ type fakeFacts struct {
 
 func (f *fakeFacts) childrenLeft() bool         { return f.children }
 func (f *fakeFacts) leftovers() []proctree.Proc { return f.left }
-func (f *fakeFacts) planAtStop(int) (plan.Plan, bool) {
+func (f *fakeFacts) planAtStop(start plan.Plan, _ int) (plan.Plan, bool) {
 	if f.atStop == nil {
-		return plan.Plan{}, false
+		return start, false
 	}
-	return *f.atStop, true
+	return *f.atStop, f.atStop.Preset != start.Preset
 }
 
 var t0 = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
@@ -79,7 +79,7 @@ func newMachine(t *testing.T, c machineConfig, change func(*Config)) (*machine, 
 	}
 	f := &fakeFacts{}
 	m := &machine{cfg: cfg, facts: f}
-	p := plan.Make(cfg.PlanOptions(), cfg.Argv, func() ladder.Files { return ladder.Files{} })
+	p := plan.Make(cfg.PlanOptions(), cfg.Argv, nil)
 	m.step(event{kind: evBegin, at: t0, plan: p})
 	m.step(event{kind: evStarted, at: t0, pid: 42})
 	return m, f

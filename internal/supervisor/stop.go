@@ -121,18 +121,10 @@ func (m *machine) announce(ev event) {
 
 // planAtStop is the stop's plan: the one made at start, or under auto,
 // made again from the child's command line as it is now (an entrypoint
-// script may have exec'd the worker, and a worker script is read as the
-// child sees it). changed is true when auto's pick changed.
+// script may have exec'd the worker; a worker that retitled itself keeps
+// its preset). changed is true when auto's pick changed.
 func (m *machine) planAtStop() (p plan.Plan, changed bool) {
-	p = m.startPlan
-	if m.cfg.Preset != "auto" || len(m.cfg.Stop.Steps) > 0 {
-		return p, false
-	}
-	again, ok := m.facts.planAtStop(m.pid)
-	if !ok {
-		return p, false
-	}
-	return again, again.Preset != p.Preset
+	return m.facts.planAtStop(m.startPlan, m.pid)
 }
 
 // stopLogs says what the stop's plan changed or warns of.
@@ -218,7 +210,7 @@ func (m *machine) graceLearned(ev event) {
 	case p.Budget.Grace > 0:
 		attrs = append(attrs, "replaces", p.Grace())
 	}
-	next := p.Within(m.cfg.PlanOptions(), b, from)
+	next := p.Within(b, from)
 	for _, w := range next.Warnings {
 		m.log(slog.LevelWarn, w)
 	}

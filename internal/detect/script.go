@@ -1,4 +1,4 @@
-package ladder
+package detect
 
 import (
 	"path"
@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// Files is how DetectScript reads a worker's own Python files: the
+// Files is how Script reads a worker's own Python files: the
 // child's working directory, its PYTHONPATH, and a bounded reader.
 type Files struct {
 	// Dir is the child's working directory; relative paths start there.
@@ -19,7 +19,7 @@ type Files struct {
 	Read func(path string) ([]byte, error)
 }
 
-// Bounds of DetectScript's reading: it looks into at most MaxScripts
+// Bounds of Script's reading: it looks into at most MaxScripts
 // files, and reads at most MaxScriptBytes of each.
 const (
 	MaxScripts     = 4
@@ -77,13 +77,13 @@ var importLine = sync.OnceValue(func() *regexp.Regexp {
 })
 
 // RunsPython reports whether argv runs a Python script or module, the
-// command lines DetectScript can look into.
+// command lines Script can look into.
 func RunsPython(argv []string) bool {
-	_, _, how := program(argv)
+	how := program(argv).how
 	return how == "python script" || how == "python module"
 }
 
-// DetectScript looks inside the Python program a command line runs, for
+// Script looks inside the Python program a command line runs, for
 // a worker started from its own module: "python -m worker" (worker.py or
 // worker/__main__.py under the working directory or PYTHONPATH) or
 // "python path/script.py". It finds imports of rq, huey, celery or
@@ -92,10 +92,11 @@ func RunsPython(argv []string) bool {
 // that imports a queue library but starts no worker is a producer: it gets
 // Generic, with the reason. It returns false when argv runs no Python
 // script or none of the libraries is imported.
-func DetectScript(argv []string, f Files) (Detection, bool) {
-	prog, _, how := program(argv)
+func Script(argv []string, f Files) (Detection, bool) {
+	c := program(argv)
+	prog := c.name
 	var candidates []string
-	switch how {
+	switch c.how {
 	case "python module":
 		rel := strings.ReplaceAll(prog, ".", "/")
 		for _, dir := range append([]string{f.Dir}, f.PythonPath...) {
