@@ -21,6 +21,11 @@ var (
 	rqDir      = vendored{"RQ_SRC", "rq-2.10.0", "rq/worker/base.py"}
 	redisPyDir = vendored{"REDIS_PY_SRC", "redis-py-7.4.1", "redis/client.py"}
 	celeryDir  = vendored{"CELERY_SRC", "celery-5.6.3", "celery/apps/worker.py"}
+	resqueDir  = vendored{"RESQUE_SRC", "resque-3.0.0", "lib/resque/worker.rb"}
+	dramatiq   = vendored{"DRAMATIQ_SRC", "dramatiq-2.2.0", "dramatiq/cli.py"}
+	arqDir     = vendored{"ARQ_SRC", "arq-0.26.1", "arq/worker.py"}
+	gunicorn   = vendored{"GUNICORN_SRC", "gunicorn-26.1.0", "gunicorn/arbiter.py"}
+	uvicorn    = vendored{"UVICORN_SRC", "uvicorn-0.51.0", "uvicorn/server.py"}
 )
 
 // find returns the folder: $ENV, or vendor/DIR in the shared folder
@@ -114,4 +119,56 @@ func CeleryReleases() []Release {
 		v.Path = []string{celery, redis}
 	}
 	return []Release{{Name: "debian", Version: "Celery 5.2.6 (Debian's python3-celery)"}, v}
+}
+
+// Vendored is one vendored release a test runs: the folder holding it,
+// or a SKIP with the reason when there is none.
+func vendoredOrSkip(t testing.TB, v vendored, what string) string {
+	t.Helper()
+	src := v.find()
+	if src == "" {
+		t.Skipf("SKIP: %s not found (set %s to a folder holding %s)", what, v.env, v.marker)
+	}
+	return src
+}
+
+// Resque is the vendored Resque 3.0.0 (its lib/ folder's parent), or a
+// SKIP with the reason.
+func Resque(t testing.TB) string { return vendoredOrSkip(t, resqueDir, "Resque 3.0.0") }
+
+// Dramatiq is the vendored Dramatiq 2.2.0, or a SKIP with the reason.
+func Dramatiq(t testing.TB) string { return vendoredOrSkip(t, dramatiq, "Dramatiq 2.2.0") }
+
+// Arq is the vendored arq 0.26.1, or a SKIP with the reason.
+func Arq(t testing.TB) string { return vendoredOrSkip(t, arqDir, "arq 0.26.1") }
+
+// GunicornSource is the vendored Gunicorn 26.1.0; "" when there is none.
+func GunicornSource() string { return gunicorn.find() }
+
+// UvicornSource is the vendored Uvicorn 0.51.0; "" when there is none.
+func UvicornSource() string { return uvicorn.find() }
+
+// RedisPy is the vendored redis-py 7.4.1; "" when there is none.
+func RedisPy() string { return redisPyDir.find() }
+
+// setproctitleDirs are where `make e2e` unpacks Debian's
+// python3-setproctitle (scripts/unpack-deb), not installed system-wide:
+// only the tests that want renamed workers put it on PYTHONPATH.
+var setproctitleDirs = []string{"/var/cache/supervise-test/debs/python3-setproctitle/usr/lib/python3/dist-packages"}
+
+// Setproctitle is a folder holding the setproctitle module for Debian's
+// python3 ($SETPROCTITLE_PATH, or where scripts/unpack-deb puts it), or
+// a SKIP with the reason.
+func Setproctitle(t testing.TB) string {
+	t.Helper()
+	for _, d := range append([]string{os.Getenv("SETPROCTITLE_PATH")}, setproctitleDirs...) {
+		if d == "" {
+			continue
+		}
+		if m, _ := filepath.Glob(filepath.Join(d, "setproctitle", "_setproctitle*.so")); len(m) > 0 {
+			return d
+		}
+	}
+	t.Skip("SKIP: setproctitle not found (scripts/unpack-deb python3-setproctitle, or set SETPROCTITLE_PATH)")
+	return ""
 }

@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/supervise/supervise/internal/ladder"
+)
+
+// Helpers for the tests that run each preset's real program under
+// supervise: nginx, php-fpm, PostgreSQL, Sidekiq, Resque, gunicorn,
+// uvicorn, Dramatiq and arq.
+
+// need skips t, naming the Debian package, when a program is missing.
+func need(t *testing.T, program, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(program)
+	if err != nil {
+		t.Skipf("SKIP: %s not installed (apt-get install %s)", program, pkg)
+	}
+	return path
+}
+
+// needPython skips t when Debian's python3 cannot import module.
+func needPython(t *testing.T, module, pkg string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(python, "-c", "import "+module)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("SKIP: python3 cannot import %s (apt-get install %s): %s", module, pkg, firstLine(string(out)))
+	}
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// waitListening waits until something accepts connections on addr.
+func waitListening(t *testing.T, addr string, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, "a listener on "+addr, timeout, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+// fetched is what a request in flight got: its status, body, the bytes
+// read, its error and when it ended.
+type fetched struct {
+	status int
+	body   []byte
+	err    error
+	at     time.Time
+}
+
+// fetch sends GET url in the background; the request is under way (its
+// connection accepted) when fetch returns. The result comes on the
+// channel.
+func fetch(t *testing.T, url string) <-chan fetched {
+	t.Helper()
+	out := make(chan fetched, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	connected := make(chan struct{})
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		close(connected)
+		return c, err
+	}, DisableKeepAlives: true}
+	go func() {
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			out <- fetched{err: err, at: time.Now()}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		out <- fetched{status: resp.StatusCode, body: body, err: err, at: time.Now()}
+	}()
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("GET %s: no connection within 10s", url)
+	}
+	return out
+}
+
+// result waits for a fetch's result.
+func result(t *testing.T, c <-chan fetched, timeout time.Duration) fetched {
+	t.Helper()
+	select {
+	case r := <-c:
+		return r
+	case <-time.After(timeout):
+		t.Fatalf("the request in flight did not end within %s", timeout)
+	}
+	return fetched{}
+}
+
+// entrypoint writes an image's entrypoint script, which execs its
+// arguments: auto knows no worker in it at start, and must recognise the
+// worker at the stop from what the child has become.
+func entrypoint(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "entrypoint.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nset -e\nexec \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// drainOf is the planned drain of preset at grace.
+func drainOf(t *testing.T, preset string, grace time.Duration) time.Duration {
+	t.Helper()
+	l := planned(t, preset, ladder.Budget{Grace: grace})
+	return l.Steps[l.DrainIndex()].Wait
+}
+
+// noPresetChange fails t when supervise changed its mind about the preset
+// at the stop, or the stop ran with another preset than want.
+func noPresetChange(t *testing.T, p *proc, want string) {
+	t.Helper()
+	if l, ok := p.find(`preset changed at stop`, 0); ok {
+		t.Errorf("the preset changed at the stop: %s", l.text)
+	}
+	p.waitFor(`stop requested.*preset=`+regexp.QuoteMeta(want)+` `, time.Second)
+}
+
+// fileWith writes data to name in dir and returns its path.
+func fileWith(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	write(t, path, data)
+	return path
+}
+
+// sized writes a file of n bytes (a repeated pattern) and returns its path.
+func sized(t *testing.T, dir, name string, n int) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, bytes.Repeat([]byte("supervise\n"), n/10+1)[:n], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
