@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,4 +163,86 @@ func sized(t *testing.T, dir, name string, n int) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// redisDo sends one command to the Redis at url (redis://HOST:PORT) and
+// returns its reply: a string, an integer as text, an array's elements,
+// or nil for a nil reply.
+func redisDo(t *testing.T, url string, args ...string) []string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "redis://"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("redis %v: %v", args, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		t.Fatalf("redis %v: %v", args, err)
+	}
+	r := bufio.NewReader(c)
+	out, err := readReply(r)
+	if err != nil {
+		t.Fatalf("redis %v: %v", args, err)
+	}
+	return out
+}
+
+// readReply reads one RESP2 reply.
+func readReply(r *bufio.Reader) ([]string, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return nil, fmt.Errorf("empty reply")
+	}
+	switch line[0] {
+	case '+', ':':
+		return []string{line[1:]}, nil
+	case '-':
+		return nil, fmt.Errorf("%s", line[1:])
+	case '$':
+		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return nil, nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return []string{string(buf[:n])}, nil
+	case '*':
+		n, _ := strconv.Atoi(line[1:])
+		var out []string
+		for i := 0; i < n; i++ {
+			e, err := readReply(r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e...)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown reply %q", line)
+}
+
+// waitTitle waits until a process's command line starts with prefix: a
+// worker that rewrites its title has done so (Sidekiq at its first
+// heartbeat, after its signal handlers are in place).
+func waitTitle(t *testing.T, prefix string, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, "a process titled "+prefix+"...", timeout, func() bool {
+		for _, q := range procs() {
+			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", q.pid)); strings.HasPrefix(string(cmd), prefix) {
+				return true
+			}
+		}
+		return false
+	})
 }
