@@ -246,3 +246,19 @@ func waitTitle(t *testing.T, prefix string, timeout time.Duration) {
 		return false
 	})
 }
+
+// consoleScript writes the script pip installs for a console entry point
+// (module:function) and returns its path: how a vendored release runs
+// as its users run it.
+func consoleScript(t *testing.T, name, module, function string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	script := "#!" + python + "\nimport sys\nfrom " + module + " import " + function + "\nsys.exit(" + function + "())\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// pythonPath joins PYTHONPATH entries.
+func pythonPath(dirs ...string) string { return "PYTHONPATH=" + strings.Join(dirs, ":") }

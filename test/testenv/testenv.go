@@ -172,3 +172,30 @@ func Setproctitle(t testing.TB) string {
 	t.Skip("SKIP: setproctitle not found (scripts/unpack-deb python3-setproctitle, or set SETPROCTITLE_PATH)")
 	return ""
 }
+
+// GunicornReleases are the gunicorn releases the gunicorn tests run on:
+// Debian's (20.1, the gunicorn package), and Gunicorn 26.1.0
+// ($GUNICORN_SRC or vendor/gunicorn-26.1.0). The Debian one's Missing
+// is left for the caller to fill in.
+func GunicornReleases() []Release {
+	v := Release{Name: "26.1", Version: "Gunicorn 26.1.0"}
+	if src := gunicorn.find(); src == "" {
+		v.Missing = "Gunicorn 26.1.0 not found (set GUNICORN_SRC to a folder holding gunicorn/arbiter.py)"
+	} else {
+		v.Path = []string{src}
+	}
+	return []Release{{Name: "debian", Version: "Gunicorn 20.1.0 (Debian's gunicorn)"}, v}
+}
+
+// UvicornReleases are the uvicorn releases the uvicorn tests run on:
+// Debian's (0.17.6, the uvicorn package), and Uvicorn 0.51.0
+// ($UVICORN_SRC or vendor/uvicorn-0.51.0).
+func UvicornReleases() []Release {
+	v := Release{Name: "0.51", Version: "Uvicorn 0.51.0"}
+	if src := uvicorn.find(); src == "" {
+		v.Missing = "Uvicorn 0.51.0 not found (set UVICORN_SRC to a folder holding uvicorn/server.py)"
+	} else {
+		v.Path = []string{src}
+	}
+	return []Release{{Name: "debian", Version: "Uvicorn 0.17.6 (Debian's uvicorn)"}, v}
+}
