@@ -35,7 +35,9 @@ func newResque(t *testing.T) *resqueEnv {
 }
 
 // argv is `rake resque:work`, as Resque's README starts a worker.
-func (r *resqueEnv) argv() []string { return []string{"rake", "-f", filepath.Join(r.dir, "Rakefile"), "resque:work"} }
+func (r *resqueEnv) argv() []string {
+	return []string{"rake", "-f", filepath.Join(r.dir, "Rakefile"), "resque:work"}
+}
 
 // enqueue queues one SlowJob per duration (seconds), as Resque.enqueue
 // does, and returns their ids.
