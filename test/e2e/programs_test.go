@@ -248,12 +248,15 @@ func waitTitle(t *testing.T, prefix string, timeout time.Duration) {
 }
 
 // consoleScript writes the script pip installs for a console entry point
-// (module:function) and returns its path: how a vendored release runs
-// as its users run it.
+// (module:function), the __main__ guard included (a worker that spawns
+// processes imports it again), and returns its path: how a vendored
+// release runs as its users run it.
 func consoleScript(t *testing.T, name, module, function string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	script := "#!" + python + "\nimport sys\nfrom " + module + " import " + function + "\nsys.exit(" + function + "())\n"
+	script := "#!" + python + "\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom " + module + " import " + function +
+		"\nif __name__ == \"__main__\":\n    sys.argv[0] = re.sub(r\"(-script\\.pyw|\\.exe)?$\", \"\", sys.argv[0])\n    sys.exit(" +
+		function + "())\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
