@@ -25,7 +25,17 @@ build:
 # packaging.
 TEST_DEBS := redis-server redis-tools python3-rq python3-celery util-linux procps gcc libc6-dev \
 	python3-croniter python3-click python3-click-didyoumean python3-click-repl python3-click-plugins \
-	python3-amqp python3-dateutil python3-tzlocal python3-packaging
+	python3-amqp python3-dateutil python3-tzlocal python3-packaging $(PROGRAM_DEBS)
+# The other presets' programs, each run under supervise by test/e2e: nginx,
+# php-fpm (with cgi-fcgi, a FastCGI client), PostgreSQL, Sidekiq and the
+# Ruby that Resque 3.0 (vendored) runs on, gunicorn, uvicorn, and the
+# redis-py that Dramatiq 2.2 and arq 0.26 (vendored) use.
+PROGRAM_DEBS := nginx php8.2-fpm libfcgi-bin postgresql-15 postgresql-client-15 \
+	ruby ruby-sidekiq rake ruby-redis ruby-redis-namespace ruby-mono-logger ruby-multi-json \
+	gunicorn python3-gunicorn uvicorn python3-uvicorn python3-h11 python3-redis
+# Unpacked for the tests that want it, never installed: setproctitle
+# renames every Python worker that can import it.
+TEST_UNPACKED := python3-setproctitle
 DOCKER_DEBS := debootstrap
 
 # Static binaries for every Linux architecture and SHA256SUMS in dist/.
@@ -83,6 +93,7 @@ test: test-deps vet fmt-check actionlint unit e2e fuzz rules
 
 test-deps:
 	@scripts/need-debs $(TEST_DEBS)
+	@scripts/unpack-deb $(TEST_UNPACKED)
 
 # The Prometheus rules of examples/prometheus: checked, and every alert
 # unit-tested with promtool (Debian's prometheus package).

@@ -467,3 +467,13 @@ func TestBudgetSet(t *testing.T) {
 		}
 	}
 }
+
+// Every preset names the releases its tests run it against: a preset is
+// a promise about a program.
+func TestEveryPresetTested(t *testing.T) {
+	for _, name := range Names() {
+		if p, ok := Lookup(name); ok && p.Tested == "" {
+			t.Errorf("preset %s names no release its tests run", name)
+		}
+	}
+}

@@ -107,6 +107,7 @@ var presets = map[string]Preset{
 		Name:    "none",
 		Summary: "forward stop signals as they come, never a timer (tini behaviour)",
 		Source:  "tini and dumb-init: plain signal forwarding",
+		Tested: "supervise's own test programs under a real PID 1 (any program, as tini)",
 	},
 	Generic: {
 		Name: Generic,
@@ -115,6 +116,7 @@ var presets = map[string]Preset{
 		// To the child, or its group with -g, as tini would.
 		Steps:  []Step{{Signal: AsReceived, Drain: true}, kill()},
 		Source: "docker stop and the kubelet: the stop signal, then SIGKILL when the grace period ends",
+		Tested: "supervise's own test programs under a real PID 1 (any program, as tini)",
 	},
 	"huey": {
 		Name: "huey",
@@ -131,7 +133,7 @@ var presets = map[string]Preset{
 		Steps: []Step{drain(unix.SIGTERM), then(unix.SIGTERM, fastQuick), kill()},
 		Source: "rq docs 'Workers: Taking down workers'; rq/worker.py request_stop/request_force_stop @v1.13.0; " +
 			"rq/worker/base.py request_stop/request_force_stop @v2.10.0",
-		Tested: "RQ 1.13 with redis-py 4.3 (Debian 12), RQ 2.10.0 with redis-py 7.4.1",
+		Tested: "RQ 1.13 with redis-py 4.3 (Debian 12), RQ 2.10.0 with redis-py 7.4.1; each also renamed by setproctitle 1.3",
 	},
 	"celery": {
 		Name: "celery",
@@ -141,7 +143,7 @@ var presets = map[string]Preset{
 		Steps: []Step{drain(unix.SIGTERM), then(unix.SIGQUIT, fastCelery), kill()},
 		Source: "celery docs 'Workers Guide: Stopping the worker'; celery/apps/worker.py install_worker_term_handler, " +
 			"on_cold_shutdown @v5.6.3",
-		Tested: "Celery 5.2.6 (Debian 12), Celery 5.6.3 (kombu 5.6.2, billiard 4.2.4)",
+		Tested: "Celery 5.2.6 (Debian 12), Celery 5.6.3 (kombu 5.6.2, billiard 4.2.4); each also renamed by setproctitle 1.3",
 		FastStopNote: "Celery 5.5+ with worker_soft_shutdown_timeout set: after QUIT the worker first waits that long " +
 			"for running tasks, then restores their messages (about 2 s more); set --fast-stop to " +
 			"worker_soft_shutdown_timeout plus 3s",
@@ -159,6 +161,7 @@ var presets = map[string]Preset{
 		// timeout: exit 3.96 s after TERM.
 		Timeout: &WorkerTimeout{Setting: "--worker-shutdown-timeout", Options: []string{"--worker-shutdown-timeout"},
 			Unit: time.Millisecond, Integer: true, Default: 600 * time.Second, After: 3 * time.Second, Bounds: BoundDrain},
+		Tested: "Dramatiq 2.2.0 (Redis broker, redis-py 4.3), with and without -g",
 	},
 	"gunicorn": {
 		Name: "gunicorn",
@@ -169,6 +172,7 @@ var presets = map[string]Preset{
 		Timeout: &WorkerTimeout{Setting: "--graceful-timeout", Options: []string{"--graceful-timeout"}, Env: "GUNICORN_CMD_ARGS",
 			Unit: time.Second, Integer: true, Default: 30 * time.Second, After: time.Second, Bounds: BoundDrain,
 			Elsewhere: "graceful_timeout in gunicorn.conf.py"},
+		Tested: "Gunicorn 20.1.0 (Debian 12), Gunicorn 26.1.0; each also renamed by setproctitle 1.3",
 	},
 	"uvicorn": {
 		Name: "uvicorn",
@@ -181,6 +185,7 @@ var presets = map[string]Preset{
 		Source: "uvicorn docs 'Server behavior: graceful shutdown'; uvicorn/server.py handle_exit, supervisors/multiprocess.py @0.51.0",
 		Timeout: &WorkerTimeout{Setting: "--timeout-graceful-shutdown", Options: []string{"--timeout-graceful-shutdown"},
 			Unit: time.Second, Integer: true, After: time.Second, Bounds: BoundDrain},
+		Tested: "Uvicorn 0.17.6 (Debian 12), Uvicorn 0.51.0; each with one process and with --workers 2",
 	},
 	"arq": {
 		Name:    "arq",
@@ -189,6 +194,7 @@ var presets = map[string]Preset{
 		Source:  "arq docs 'Worker: health checks and shutdown'; arq/worker.py handle_sig, handle_sig_wait_for_completion @v0.26.1",
 		Timeout: &WorkerTimeout{Setting: "job_completion_wait", Unit: time.Second, Integer: true, NoneWaits: true,
 			After: time.Second, Bounds: BoundDrain, Elsewhere: "WorkerSettings.job_completion_wait in Python"},
+		Tested: "arq 0.26.1 (redis-py 4.3)",
 	},
 	"sidekiq": {
 		Name: "sidekiq",
@@ -197,6 +203,7 @@ var presets = map[string]Preset{
 		Steps:   []Step{quiet(unix.SIGTSTP), then(unix.SIGTERM, sidekiqTimeout.Default+sidekiqTimeout.After), kill()},
 		Source:  "sidekiq wiki 'Signals', 'Deployment'; lib/sidekiq/launcher.rb stop, manager.rb hard_shutdown @v6.4.1",
 		Timeout: &sidekiqTimeout,
+		Tested: "Sidekiq 6.4.1 (Debian 12, Ruby 3.1)",
 	},
 	"resque": {
 		Name: "resque",
@@ -206,18 +213,21 @@ var presets = map[string]Preset{
 		Source: "resque README 'Signals'; lib/resque/worker.rb register_signal_handlers, shutdown, shutdown! @v3.0.0",
 		FastStopNote: "with TERM_CHILD set, Resque gives the job RESQUE_TERM_TIMEOUT (4s by default) after INT before " +
 			"it kills it; set --fast-stop to that plus 2s",
+		Tested: "Resque 3.0.0 (Ruby 3.1, redis-rb 4.8), started by rake and by a shell's -c string",
 	},
 	"nginx": {
 		Name:    "nginx",
 		Summary: "QUIT closes listeners and finishes in-flight requests; TERM is a fast shutdown",
 		Steps:   []Step{drain(unix.SIGQUIT), then(unix.SIGTERM, fastSlow), kill()},
 		Source:  "nginx docs 'Controlling nginx'; src/os/unix/ngx_process_cycle.c ngx_master_process_cycle @1.22.1",
+		Tested: "nginx 1.22.1 (Debian 12), run directly and by an entrypoint script",
 	},
 	"postgres": {
 		Name:    "postgres",
 		Summary: "INT is a fast shutdown (abort transactions, checkpoint); QUIT is immediate (recovery on start)",
 		Steps:   []Step{drain(unix.SIGINT), then(unix.SIGQUIT, fastSlow), kill()},
 		Source:  "PostgreSQL docs 'Shutting Down the Server' (server-shutdown.html)",
+		Tested: "PostgreSQL 15 (Debian 12), under --user postgres",
 	},
 	"php-fpm": {
 		Name:    "php-fpm",
@@ -226,6 +236,7 @@ var presets = map[string]Preset{
 		Source:  "php-fpm man page 'SIGNALS'; sapi/fpm/fpm/fpm_signals.c, fpm_process_ctl.c fpm_pctl_action_next",
 		Timeout: &WorkerTimeout{Setting: "process_control_timeout", Unit: time.Second, Integer: true, Suffix: "s",
 			NoneWaits: true, After: time.Second, Bounds: BoundDrain, Elsewhere: "php-fpm.conf's [global] section"},
+		Tested: "PHP-FPM 8.2 (Debian 12), run directly and by an entrypoint script",
 	},
 }
 

@@ -48,11 +48,7 @@ func WritePresets(w io.Writer, b ladder.Budget) {
 			fmt.Fprintf(w, "  %-20s %s (… = on a repeated stop signal)\n", "no grace period:", l)
 		}
 		fmt.Fprint(w, wrap("source: "+p.Source, "  ", 78))
-		tested := p.Tested
-		if tested == "" {
-			tested = "not run against a real worker by supervise's tests"
-		}
-		fmt.Fprint(w, wrap("tested with: "+tested, "  ", 78))
+		fmt.Fprint(w, wrap("tested with: "+p.Tested, "  ", 78))
 		if r := detect.Recognised(name); len(r) > 0 {
 			fmt.Fprintf(w, "  auto picks it for: %s\n", strings.Join(r, ", "))
 		}
