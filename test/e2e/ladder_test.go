@@ -127,7 +127,7 @@ func TestAutoDetectsAtStop(t *testing.T) {
 	}
 	p := start(t, options{env: hueyChild{task: "2s"}.env()},
 		"--", "sh", "-c", `exec "$0" app.huey -w 4`, link)
-	p.waitFor(`preset=generic reason="auto: no known worker in program sh"`, 10*time.Second)
+	p.waitFor(`preset=generic reason="auto: no known worker in a shell's -c string"`, 10*time.Second)
 	p.waitFor(`^task started`, 10*time.Second)
 	p.signal(syscall.SIGTERM)
 	p.waitFor(`preset changed at stop.*from=generic to=huey`, 2*time.Second)
