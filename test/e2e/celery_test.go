@@ -204,3 +204,23 @@ func TestCelerySoftShutdown(t *testing.T) {
 		}
 	})
 }
+
+// With -g (tini's "signal the process group") the preset's TERM still
+// goes to the worker's main process only: the prefork pool's children
+// reset TERM to its default action, and a group TERM would kill the
+// running task (WorkerLostError).
+func TestCeleryGroupFlag(t *testing.T) {
+	rel := celeryReleases()[0]
+	rel.Skip(t)
+	c := newCelery(t, rel, redisServer(t))
+	id := c.send("3")[0]
+	p := c.start("3", nil, "-g", "--grace-period", "30s")
+	p.signal(syscall.SIGTERM)
+	p.waitFor(`stop rung: draining.*signal=TERM`, 2*time.Second)
+	if code := p.exit(35 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	if got := c.where(id); got.place != "done" || got.state != "SUCCESS" {
+		t.Errorf("task after a stop under -g: %+v, want SUCCESS", got)
+	}
+}
