@@ -107,7 +107,7 @@ var presets = map[string]Preset{
 		Name:    "none",
 		Summary: "forward stop signals as they come, never a timer (tini behaviour)",
 		Source:  "tini and dumb-init: plain signal forwarding",
-		Tested: "supervise's own test programs under a real PID 1 (any program, as tini)",
+		Tested:  "supervise's own test programs under a real PID 1 (any program, as tini)",
 	},
 	Generic: {
 		Name: Generic,
@@ -203,7 +203,7 @@ var presets = map[string]Preset{
 		Steps:   []Step{quiet(unix.SIGTSTP), then(unix.SIGTERM, sidekiqTimeout.Default+sidekiqTimeout.After), kill()},
 		Source:  "sidekiq wiki 'Signals', 'Deployment'; lib/sidekiq/launcher.rb stop, manager.rb hard_shutdown @v6.4.1",
 		Timeout: &sidekiqTimeout,
-		Tested: "Sidekiq 6.4.1 (Debian 12, Ruby 3.1)",
+		Tested:  "Sidekiq 6.4.1 (Debian 12, Ruby 3.1)",
 	},
 	"resque": {
 		Name: "resque",
@@ -220,14 +220,14 @@ var presets = map[string]Preset{
 		Summary: "QUIT closes listeners and finishes in-flight requests; TERM is a fast shutdown",
 		Steps:   []Step{drain(unix.SIGQUIT), then(unix.SIGTERM, fastSlow), kill()},
 		Source:  "nginx docs 'Controlling nginx'; src/os/unix/ngx_process_cycle.c ngx_master_process_cycle @1.22.1",
-		Tested: "nginx 1.22.1 (Debian 12), run directly and by an entrypoint script",
+		Tested:  "nginx 1.22.1 (Debian 12), run directly and by an entrypoint script",
 	},
 	"postgres": {
 		Name:    "postgres",
 		Summary: "INT is a fast shutdown (abort transactions, checkpoint); QUIT is immediate (recovery on start)",
 		Steps:   []Step{drain(unix.SIGINT), then(unix.SIGQUIT, fastSlow), kill()},
 		Source:  "PostgreSQL docs 'Shutting Down the Server' (server-shutdown.html)",
-		Tested: "PostgreSQL 15 (Debian 12), under --user postgres",
+		Tested:  "PostgreSQL 15 (Debian 12), under --user postgres",
 	},
 	"php-fpm": {
 		Name:    "php-fpm",
