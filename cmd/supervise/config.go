@@ -198,6 +198,7 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 	}
 	cfg.Argv = argv
 	cfg.Env = os.Environ()
+	cfg.Defaults = in.engineDefaults().text()
 
 	log, err := in.buildLogger()
 	if err != nil {
@@ -221,6 +222,13 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 		cfg.ExitZero[n] = true
 	}
 
+	if c.Bool("close-fds") {
+		// The descriptors socket activation names are gone with the rest.
+		cfg.CloseFiles = true
+		cfg.Env = slices.DeleteFunc(cfg.Env, func(kv string) bool {
+			return strings.HasPrefix(kv, "LISTEN_FDS=") || strings.HasPrefix(kv, "LISTEN_PID=") || strings.HasPrefix(kv, "LISTEN_FDNAMES=")
+		})
+	}
 	cfg.Subreaper = c.Bool("subreaper") || envSet("TINI_SUBREAPER")
 	cfg.Group = c.Bool("group") || envSet("TINI_KILL_PROCESS_GROUP")
 	cfg.WarnOnReap = c.Bool("warn-reap")
@@ -244,7 +252,11 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 // --listen off) and opens the listener.
 func (in input) health(log *slog.Logger, mem cgroup.Memory) (*health.Service, error) {
 	c := in.c
-	o := health.Options{Listen: c.String("listen"), ListenGiven: c.IsSet("listen"), HeartbeatFile: c.String("heartbeat-file"),
+	listen := c.String("listen")
+	if in.engineDefaults().listenOff {
+		listen = "off"
+	}
+	o := health.Options{Listen: listen, ListenGiven: c.IsSet("listen"), HeartbeatFile: c.String("heartbeat-file"),
 		ReadyTCP: c.StringSlice("ready-tcp"), Cmd: c.String("health-cmd"), Memory: mem,
 		Build: metrics.Build{Version: version.Version(), Revision: version.Commit(), GoVersion: runtime.Version()}}
 	for _, d := range []struct {
@@ -298,8 +310,12 @@ func (in input) checkArgv(argv []string) error {
 // (logging.FromOptions).
 func (in input) buildLogger() (*slog.Logger, error) {
 	tini, tiniSet := os.LookupEnv("TINI_VERBOSITY")
-	log, opt, err := logging.FromOptions(os.Stderr, logging.Options{Tini: tini, TiniSet: tiniSet, Verbose: in.c.Count("verbose"),
-		Level: in.c.String("log-level"), Format: in.c.String("log-format")})
+	o := logging.Options{Tini: tini, TiniSet: tiniSet, Verbose: in.c.Count("verbose"), Level: in.c.String("log-level"),
+		Format: in.c.String("log-format")}
+	if in.engineDefaults().quiet {
+		o.Default = slog.LevelWarn
+	}
+	log, opt, err := logging.FromOptions(os.Stderr, o)
 	switch {
 	case opt == logging.OptTini:
 		return nil, usagef("invalid TINI_VERBOSITY %v", err)

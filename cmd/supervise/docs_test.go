@@ -117,7 +117,7 @@ func TestReference(t *testing.T) {
 		for _, m := range regexp.MustCompile("--([a-z-]+)").FindAllStringSubmatch(cells[1], -1) {
 			rows[m[1]] = line
 		}
-		for _, m := range regexp.MustCompile("`-([a-z])[ ,`]").FindAllStringSubmatch(cells[1], -1) {
+		for _, m := range regexp.MustCompile("`-([a-zA-Z])[ ,`]").FindAllStringSubmatch(cells[1], -1) {
 			rows["-"+m[1]] = line
 		}
 	}

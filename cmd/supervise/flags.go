@@ -68,6 +68,7 @@ var runOptions = []opt{
 	{name: "restart", group: catChild, def: "no", usage: "`POLICY`: no, on-failure, always"},
 	{name: "restart-max", group: catChild, def: "0", usage: "at most `N` restarts (0: no limit)"},
 	{name: "user", group: catChild, usage: "run the child as `USER[:GROUP]`"},
+	{name: "close-fds", group: catChild, kind: flag, usage: "child gets no descriptor but 0, 1, 2"},
 
 	{name: "listen", group: catHealth, def: defaultListen, usage: "health `ADDR`, or off"},
 	{name: "heartbeat-file", group: catHealth, usage: "liveness needs `FILE` touched"},
@@ -85,6 +86,7 @@ var runOptions = []opt{
 	{name: "warn-reap", alias: "w", group: catCompat, kind: flag, usage: "warn for each orphan reaped"},
 	{name: "verbose", alias: "v", group: catCompat, kind: count, noEnv: true, usage: "more logging, tini's scale (-vv debug)"},
 	{name: "license", alias: "l", group: catCompat, kind: flag, noEnv: true, usage: "print the licence and exit"},
+	{name: "pause", alias: "P", group: catCompat, kind: flag, noEnv: true, usage: "no child: reap, exit on TERM (catatonit)"},
 
 	{name: "log-level", group: catLog, usage: "`LEVEL`: debug, info, warn, error"},
 	{name: "log-format", group: catLog, def: "text", usage: "`FORMAT`: text or json"},

@@ -37,7 +37,7 @@ and -l. Durations: 30s, 1m30s, 250ms or whole seconds.
 			}
 		}
 	}
-	fmt.Fprint(w, "\nGeneral:\n  -h, --help                 this help\n      --version              the version, as supervise version prints it\n")
+	fmt.Fprint(w, "\nGeneral:\n  -h, --help                 this help\n      --version              the version, as tini prints it (engines read it)\n")
 }
 
 // helpLine renders one option: "  -r, --rewrite FROM:TO   rewrite ... (default x)".

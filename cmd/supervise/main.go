@@ -37,7 +37,9 @@ func main() {
 	// the reading and parsing of /etc/localtime (callgrind: 5% of start-up
 	// instructions) and every log line a per-attribute hook.
 	time.Local = time.UTC
-	proctree.CloseInheritedFiles()
+	// A child started through supervise's own binary to set LISTEN_PID
+	// execs its program here, before anything else runs.
+	supervisor.RunTrampoline()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
@@ -48,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags := runFlags()
 	cl := scan(args, runOptions, "plan", "presets")
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
-	cli.VersionPrinter = func(*cli.Context) { fmt.Fprintln(stdout, version.Line()) }
+	cli.VersionPrinter = func(*cli.Context) { fmt.Fprintln(stdout, version.EngineLine()) }
 	defaultHelp := cli.HelpPrinter
 	cli.HelpPrinter = func(w io.Writer, templ string, data any) {
 		if _, ok := data.(*cli.App); ok {
@@ -70,6 +72,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if c.Bool("license") {
 				fmt.Fprint(stdout, license)
 				return nil
+			}
+			if c.Bool("pause") {
+				if c.Args().Present() {
+					return usagef("-P (pause) runs no child, but a command was given: %q", c.Args().First())
+				}
+				in := input{c: c, cl: cl}
+				log, err := in.buildLogger()
+				if err == nil {
+					code = supervisor.Pause(log)
+				}
+				return err
 			}
 			child = &input{c: c, cl: cl}
 			return nil

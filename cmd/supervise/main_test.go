@@ -193,8 +193,18 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	_, v1, _ := runCLI("version")
 	code, v2, _ := runCLI("--version")
-	if code != 0 || v1 != v2 || !strings.HasPrefix(v1, "supervise ") || !strings.Contains(v1, "linux/") {
-		t.Errorf("--version exit %d %q, version %q", code, v2, v1)
+	if code != 0 || !strings.HasPrefix(v1, "supervise ") || !strings.Contains(v1, "linux/") {
+		t.Errorf("version %q", v1)
+	}
+	// --version is read by dockerd as its init's version: split at " - ",
+	// "tini version " before, "git." and the commit after, each part
+	// whole (moby daemon/info_unix.go parseInitVersion).
+	line := strings.TrimSpace(v2)
+	before, after, ok := strings.Cut(line, " - ")
+	git := strings.Split(after, ".")
+	if code != 0 || strings.Count(v2, "\n") != 1 || !ok || !strings.HasPrefix(before, "tini version ") ||
+		len(git) != 2 || git[0] != "git" || git[1] == "" || strings.Contains(after, " ") {
+		t.Errorf("--version exit %d %q: not a line dockerd reads", code, v2)
 	}
 	if code, _, stderr := runCLI("check", "--url", "localhost:9797"); code != 2 || !strings.Contains(stderr, "invalid --url") {
 		t.Errorf("check with a bad URL: exit %d %q", code, stderr)

@@ -27,7 +27,7 @@ func planCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
 			if err := in.checkArgv(argv); err != nil {
 				return err
 			}
-			cfg := supervisor.Config{Argv: argv, Env: os.Environ()}
+			cfg := supervisor.Config{Argv: argv, Env: os.Environ(), Defaults: in.engineDefaults().text()}
 			if err := in.stopPlan(&cfg); err != nil {
 				return err
 			}

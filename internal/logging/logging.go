@@ -63,6 +63,9 @@ type Options struct {
 	TiniSet       bool
 	Verbose       int
 	Level, Format string
+	// Default is the level when none of the others is given: info (the
+	// zero value), or warn where supervise runs as an engine's init.
+	Default slog.Level
 }
 
 // The options FromOptions reads, as its errors name them.
@@ -75,7 +78,7 @@ const (
 // FromOptions builds the logger o describes, writing to w. An option it
 // cannot read is named (Opt*) with its error.
 func FromOptions(w io.Writer, o Options) (log *slog.Logger, option string, err error) {
-	level := slog.LevelInfo
+	level := o.Default
 	if o.TiniSet {
 		if level, err = ParseTiniVerbosity(o.Tini); err != nil {
 			return nil, OptTini, err

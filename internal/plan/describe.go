@@ -56,6 +56,9 @@ func (p Plan) orchestrator() string {
 // `docker logs`; Describe has the long form.
 func (p Plan) StartLine() (string, []any) {
 	attrs := []any{"preset", p.Preset, "reason", p.Reason}
+	if p.Defaults != "" {
+		attrs = append(attrs, "defaults", p.Defaults)
+	}
 	if p.Budget.FastStop > 0 {
 		attrs = append(attrs, "fast_stop", p.Budget.FastStop.String(), "fast_stop_from", p.FastStopFrom)
 	}
@@ -87,6 +90,9 @@ func (p Plan) Describe(w io.Writer) {
 	fmt.Fprintf(w, "command:      %s\n", strings.Join(p.Argv, " "))
 	fmt.Fprintf(w, "preset:       %s (%s)\n", p.Preset, p.Reason)
 	fmt.Fprintf(w, "grace period: %s\n", strings.Replace(p.Grace(), " from ", ", from ", 1))
+	if p.Defaults != "" {
+		fmt.Fprint(w, field("defaults", p.Defaults+"."))
+	}
 	if len(lad.Steps) > 0 {
 		fmt.Fprintf(w, "ladder:       %s\n", lad)
 	}

@@ -41,6 +41,9 @@ type Options struct {
 	// KubeletStopGrace is --kubelet-stop-grace (with Kubelet): the grace of
 	// the kubelet's own stops; 0 when not told.
 	KubeletStopGrace time.Duration
+	// Defaults, when set, says which defaults applied and why (supervise
+	// run as an engine's injected init).
+	Defaults string
 }
 
 // Plan is what a stop of one command line will do.
@@ -58,6 +61,8 @@ type Plan struct {
 	FastStopFrom string
 	// KubeletStopGrace is Options.KubeletStopGrace.
 	KubeletStopGrace time.Duration
+	// Defaults is Options.Defaults.
+	Defaults string
 	// Warnings are one line each: a budget too short for the ladder, a
 	// worker timeout longer than the drain.
 	Warnings []string
@@ -150,7 +155,7 @@ func (p Plan) Within(b ladder.Budget, graceFrom string) Plan {
 
 func (o Options) plan(argv []string, d detect.Detection, env Env, b ladder.Budget) Plan {
 	p := Plan{Argv: argv, Detection: d, Budget: b, GraceFrom: o.GraceFrom, Kubelet: o.Kubelet, FastStopFrom: o.FastStopFrom,
-		KubeletStopGrace: o.KubeletStopGrace, stop: o.Stop}
+		KubeletStopGrace: o.KubeletStopGrace, Defaults: o.Defaults, stop: o.Stop}
 	if pr, ok := ladder.Lookup(d.Preset); ok && pr.Timeout != nil {
 		p.Timeout = readTimeout(*pr.Timeout, argv, env)
 	}

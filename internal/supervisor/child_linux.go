@@ -22,9 +22,12 @@ type startError struct {
 func (e *startError) Error() string { return e.err.Error() }
 
 // forkExec forks and execs the child in its own process group. stdio is
-// inherited as it is; every other descriptor of supervise is close-on-exec,
-// so the child gets 0, 1 and 2 only. The signal mask is the one supervise
-// started with (the Go runtime restores it in the forked child).
+// inherited as it is, and so is every descriptor supervise inherited
+// (unless --close-fds marked them close-on-exec); supervise's own are
+// close-on-exec. The signal mask is the one supervise started with (the
+// Go runtime restores it in the forked child). A child that is to get
+// sockets LISTEN_PID names supervise for is started through the
+// trampoline (listen_linux.go).
 func forkExec(cfg *Config) (int, error) {
 	path, err := lookPath(cfg.Argv[0], cfg.Env)
 	if err != nil {
@@ -33,6 +36,10 @@ func forkExec(cfg *Config) (int, error) {
 	env := cfg.Env
 	if cfg.Credential != nil && cfg.Home != "" {
 		env = setEnv(env, "HOME", cfg.Home)
+	}
+	if listenForSelf(env) {
+		env = setEnv(env, trampolineEnv, path)
+		path = "/proc/self/exe"
 	}
 	attr := &syscall.SysProcAttr{Setpgid: true, Credential: cfg.Credential}
 	if stdinIsControllingTTY() {

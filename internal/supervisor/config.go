@@ -75,6 +75,13 @@ type Config struct {
 	Subreaper bool
 	// WarnOnReap logs a warning for every orphan reaped (-w).
 	WarnOnReap bool
+	// CloseFiles gives the child no descriptor supervise inherited beyond
+	// 0, 1 and 2 (--close-fds); by default it gets every one, as under
+	// tini and catatonit.
+	CloseFiles bool
+	// Defaults, when set, says which defaults applied and why (supervise
+	// run as an engine's injected init); the start-up line carries it.
+	Defaults string
 	// ExitZero lists exit statuses reported as 0 (-e).
 	ExitZero map[int]bool
 
@@ -131,7 +138,7 @@ const GraceLookupTimeout = time.Second
 // PlanOptions are the options of cfg that decide a stop's plan.
 func (cfg *Config) PlanOptions() plan.Options {
 	return plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Budget: cfg.Budget, GraceFrom: cfg.GraceFrom, Kubelet: cfg.Kubelet,
-		FastStopFrom: cfg.FastStopFrom, KubeletStopGrace: cfg.KubeletStopGrace}
+		FastStopFrom: cfg.FastStopFrom, KubeletStopGrace: cfg.KubeletStopGrace, Defaults: cfg.Defaults}
 }
 
 // ParseRestart reads a restart policy: no, on-failure or always.

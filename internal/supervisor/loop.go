@@ -62,6 +62,9 @@ func Run(given *Config) int {
 	if cfg.Rewrite == nil {
 		cfg.Rewrite = signals.Rewrite{}
 	}
+	if cfg.CloseFiles {
+		proctree.CloseInheritedFiles()
+	}
 	l := &loop{
 		cfg:     &cfg,
 		log:     cfg.Log,

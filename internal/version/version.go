@@ -16,10 +16,22 @@ var (
 	commit  = ""
 )
 
-// Line is what `supervise version` and `--version` print:
+// Line is what `supervise version` prints:
 // "supervise v1.0.0 (commit 0123456789ab, go1.26.8, linux/arm64)".
 func Line() string {
 	return "supervise " + Version() + " (commit " + Commit() + ", " + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")"
+}
+
+// EngineLine is what `supervise --version` prints: one line in tini's
+// format, "tini version V_supervise - git.COMMIT", because the engines
+// that run supervise as their injected init read it so. dockerd runs
+// `<init> --version` for every `docker info` and `docker version` and
+// parses it (moby daemon/info_unix.go, parseInitVersion: the version after
+// "tini version ", the commit after " - git."); any other line makes it
+// log a parse failure and show no init version. catatonit prints "tini
+// version 0.1.7_catatonit" for the same reason.
+func EngineLine() string {
+	return "tini version " + Version() + "_supervise - git." + Commit()
 }
 
 // Version is the version stamped at build time, else the module's version

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,29 +57,117 @@ func TestChildInheritsMaskAndIgnores(t *testing.T) {
 	}
 }
 
-// Descriptors supervise inherits beyond stdio do not reach the child.
-func TestChildGetsOnlyStdio(t *testing.T) {
+// Descriptors supervise inherits reach the child as they are, at the
+// same numbers, as under tini and catatonit (podman --preserve-fds, a
+// parent handing a pipe down); supervise's own (its health listener, the
+// child's /proc files it holds open) never do. --close-fds gives the
+// child 0, 1 and 2 only.
+func TestChildInheritsFiles(t *testing.T) {
 	f, err := os.Open("/dev/null")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	// sh opens nothing of its own for -c; the test reads its fds from outside.
-	p := start(t, options{host: true, extraFiles: []*os.File{f, f}}, "-s", "--", "sh", "-c", `echo "pid $$"; exec sleep 60`)
-	l := p.waitFor(`^pid \d+$`, 10*time.Second)
-	pid := strings.TrimPrefix(l.text, "pid ")
-	ents, err := os.ReadDir("/proc/" + pid + "/fd")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		// 3 and 4 at least: the test may have inherited more itself.
+		{nil, "3,4"},
+		{[]string{"--close-fds"}, "0,1,2"},
+	} {
+		// sh opens nothing of its own for -c; the test reads its fds from
+		// outside. supervise listens, so its own socket is there to leak.
+		args := append(append([]string{"-s", "--listen", freeAddr(t)}, c.args...), "--", "sh", "-c", `echo "pid $$"; exec sleep 60`)
+		p := start(t, options{host: true, extraFiles: []*os.File{f, f}}, args...)
+		l := p.waitFor(`^pid \d+$`, 10*time.Second)
+		pid := strings.TrimPrefix(l.text, "pid ")
+		ents, err := os.ReadDir("/proc/" + pid + "/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fds, devnull []string
+		for _, e := range ents {
+			fds = append(fds, e.Name())
+			target, _ := os.Readlink("/proc/" + pid + "/fd/" + e.Name())
+			if strings.HasPrefix(target, "socket:") {
+				t.Errorf("%v: the child has supervise's socket as fd %s", c.args, e.Name())
+			}
+			if n, _ := strconv.Atoi(e.Name()); target == "/dev/null" && (n == 3 || n == 4) {
+				devnull = append(devnull, e.Name())
+			}
+		}
+		got := strings.Join(devnull, ",")
+		if c.args != nil {
+			got = strings.Join(fds, ",")
+		}
+		if got != c.want {
+			t.Errorf("%v: child's descriptors %s, want %s", c.args, strings.Join(fds, ","), c.want)
+		}
+		p.signal(syscall.SIGTERM)
+		p.exit(10 * time.Second)
+	}
+}
+
+// Socket activation through supervise, as through catatonit: a parent
+// passes a listening socket at fd 3 with LISTEN_FDS=1 and LISTEN_PID
+// naming supervise (PID 1 here); the child sees LISTEN_PID equal to its
+// own pid, serves the socket, and starts with the signal mask a child
+// started directly gets, without supervise's variable. With --close-fds
+// the socket and the LISTEN_ variables are gone.
+func TestListenFDs(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fds []string
-	for _, e := range ents {
-		fds = append(fds, e.Name())
+	defer l.Close()
+	sock, err := l.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := strings.Join(fds, ","); got != "0,1,2" {
-		t.Errorf("child's descriptors %s, want 0,1,2", got)
+	defer sock.Close()
+	child := `import os, socket, sys
+print("pid", os.getpid(), "LISTEN_PID", os.environ.get("LISTEN_PID"), "LISTEN_FDS", os.environ.get("LISTEN_FDS"),
+      "SUPERVISE_LISTEN_EXEC", os.environ.get("SUPERVISE_LISTEN_EXEC"), flush=True)
+print([l for l in open("/proc/self/status") if l.startswith("SigBlk")][0].strip(), flush=True)
+if os.environ.get("LISTEN_PID") == str(os.getpid()):
+    s = socket.socket(fileno=3)
+    c, _ = s.accept()
+    c.sendall(b"served by the child\n")
+    c.close()
+`
+	// A parent that blocks USR1, as in TestChildInheritsMaskAndIgnores.
+	wrap := []string{"/usr/bin/python3", "-c",
+		"import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1]); os.execv(sys.argv[1], sys.argv[1:])"}
+	env := []string{"LISTEN_FDS=1", "LISTEN_PID=1"}
+	p := start(t, options{env: env, extraFiles: []*os.File{sock}, wrap: wrap}, "--listen", "off", "--", python, "-c", child)
+	got := p.waitFor(`^pid \d+ LISTEN_PID`, 10*time.Second)
+	f := strings.Fields(got.text)
+	if f[1] != f[3] || f[5] != "1" || f[7] != "None" {
+		t.Errorf("the child saw %q: want LISTEN_PID its own pid, LISTEN_FDS 1, no SUPERVISE_LISTEN_EXEC", got.text)
 	}
-	p.signal(syscall.SIGTERM)
+	c, err := net.DialTimeout("tcp", l.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	reply, _ := io.ReadAll(c)
+	c.Close()
+	if string(reply) != "served by the child\n" {
+		t.Errorf("connection to the passed socket got %q", reply)
+	}
+	if blk := sigMask(t, p, "SigBlk"); blk != 1<<(syscall.SIGUSR1-1) {
+		t.Errorf("the child's blocked mask %#x through the trampoline, want only USR1 (%#x)", blk, 1<<(syscall.SIGUSR1-1))
+	}
+	if code := p.exit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+
+	p = start(t, options{env: env, extraFiles: []*os.File{sock}}, "--listen", "off", "--close-fds", "--", python, "-c", child)
+	got = p.waitFor(`^pid \d+ LISTEN_PID`, 10*time.Second)
+	if f := strings.Fields(got.text); f[3] != "None" || f[5] != "None" {
+		t.Errorf("with --close-fds the child saw %q: want no LISTEN_ variables", got.text)
+	}
 	p.exit(10 * time.Second)
 }
 

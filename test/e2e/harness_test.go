@@ -49,12 +49,19 @@ type options struct {
 	// wrap runs supervise through this command prefix (e.g. a shell that
 	// sets signal dispositions first).
 	wrap []string
+	// program, when set, is the path supervise is run by instead of the
+	// binary's own (a link named as an engine names its init).
+	program string
 }
 
 // start runs supervise with args and the helper environment.
 func start(t *testing.T, o options, args ...string) *proc {
 	t.Helper()
-	argv := append([]string{binary}, args...)
+	prog := binary
+	if o.program != "" {
+		prog = o.program
+	}
+	argv := append([]string{prog}, args...)
 	if len(o.wrap) > 0 {
 		argv = append(append([]string{}, o.wrap...), argv...)
 	}
