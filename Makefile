@@ -126,7 +126,7 @@ unit:
 # The end-to-end tests of the default build: the binary as a real PID 1,
 # real workers, real Redis (and test/docker's checks that need no engine).
 e2e: test-deps
-	$(GO) test -race -count=1 $(TESTFLAGS) ./test/...
+	$(GO) test -race -count=1 -timeout 30m $(TESTFLAGS) ./test/...
 
 # Each fuzz target runs alone (go test -fuzz takes one at a time).
 fuzz:
