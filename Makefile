@@ -13,7 +13,7 @@ LDFLAGS  := -s -w -X $(PKGVERSION).version=$(VERSION) -X $(PKGVERSION).commit=$(
 # mid-execution (golang/go#75804, fixed in go1.27). A count has no deadline.
 FUZZTIME ?= 200000x
 
-.PHONY: build release release-check dist dist-check publish actionlint image test test-deps vet fmt-check unit e2e fuzz rules example e2e-docker e2e-swarm e2e-kube e2e-kubelet e2e-prometheus e2e-cgroup2 mutants faults soak bench clean
+.PHONY: build release release-check dist dist-check publish actionlint image test test-deps vet fmt-check unit e2e fuzz rules example e2e-docker e2e-engines e2e-swarm e2e-kube e2e-kubelet e2e-prometheus e2e-cgroup2 mutants faults soak bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
@@ -113,7 +113,7 @@ e2e-prometheus: test-deps
 # still compiles and vets here.
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags docker,swarm,kube,faults,soak,prometheus,cgroup2,dist ./...
+	$(GO) vet -tags docker,swarm,kube,faults,soak,prometheus,cgroup2,dist,engines ./...
 	cd tools/registry && $(GO) vet ./...
 
 fmt-check:
@@ -148,6 +148,18 @@ example: build
 e2e-docker:
 	@scripts/need-debs $(DOCKER_DEBS) python3-rq
 	$(GO) test -tags docker -count=1 -v -timeout 20m ./test/docker/
+
+# supervise as the engines' own init, without touching the machine's
+# engines: a second dockerd (its own config, data root, exec root and
+# containerd, socket, --init-path the binary under test) for docker run
+# --init, compose's init: true and docker info/version; podman with its
+# own --root and --runroot for --init --init-path and --preserve-fds. The
+# containers run the cached Debian root filesystem (test/kube/rootfs.sh,
+# about two minutes the first time); about three minutes after that.
+ENGINE_DEBS := docker.io podman docker-compose debootstrap redis-server python3-rq
+e2e-engines:
+	@scripts/need-debs $(ENGINE_DEBS)
+	$(GO) test -tags engines -count=1 -v -timeout 20m ./test/engines/
 
 # The RQ example as a Docker Swarm stack: rolling restart and scale-down
 # while jobs run. Joins a one-node swarm if the engine is in none, and
