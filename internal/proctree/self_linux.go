@@ -9,8 +9,9 @@ import (
 )
 
 // CloseInheritedFiles marks every descriptor above stderr close-on-exec,
-// so the child starts with 0, 1 and 2 only, whatever supervise inherited.
-// Call it first thing in main, before anything opens a file of its own.
+// so a child started after it gets 0, 1 and 2 only, whatever supervise
+// inherited (--close-fds). supervise's own descriptors are close-on-exec
+// already; marking them again is harmless.
 func CloseInheritedFiles() {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
 		return

@@ -64,6 +64,11 @@ func TestEngineInitQuiet(t *testing.T) {
 		if out := strings.TrimSpace(p.output()); !strings.HasPrefix(out, "child ") || strings.Count(out, "\n") != 0 {
 			t.Errorf("%s: output %q, want the child's line only", name, out)
 		}
+		// supervise plan, run by the same name, says which defaults apply.
+		out, _ := exec.Command(init, "plan", "--", "sleep", "1").CombinedOutput()
+		if !strings.Contains(string(out), "defaults:     run as "+name+", the engine's injected init: no health server") {
+			t.Errorf("%s plan:\n%s", name, out)
+		}
 	}
 }
 
