@@ -159,6 +159,21 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+// supervise plan names where the fast stop came from: the option or its
+// variable, never the grace period's source.
+func TestPlanFastStopFrom(t *testing.T) {
+	_, out, _ := runCLI("plan", "--grace-period", "10s", "--fast-stop", "7s", "--", "celery", "-A", "app", "worker")
+	if !strings.Contains(out, "fast stop:    7s after QUIT, from --fast-stop\n") {
+		t.Errorf("--fast-stop:\n%s", out)
+	}
+	t.Setenv("SUPERVISE_FAST_STOP", "7s")
+	t.Setenv("SUPERVISE_GRACE_PERIOD", "10s")
+	_, out, _ = runCLI("plan", "--", "celery", "-A", "app", "worker")
+	if !strings.Contains(out, "fast stop:    7s after QUIT, from SUPERVISE_FAST_STOP\n") || !strings.Contains(out, "from SUPERVISE_GRACE_PERIOD") {
+		t.Errorf("SUPERVISE_FAST_STOP:\n%s", out)
+	}
+}
+
 func TestPresetsAtThreeGraces(t *testing.T) {
 	code, out, _ := runCLI("presets", "--grace-period", "45s")
 	if code != 0 {

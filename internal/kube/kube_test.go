@@ -88,6 +88,33 @@ func TestStartupProbeGrace(t *testing.T) {
 	}
 }
 
+// A liveness probe on supervise's own /healthz (= /livez) that supervise
+// answered 200 cannot have failed: a stop without a deletion in such a
+// pod is the kubelet's own (an eviction, a node shutdown), planned inside
+// the pod's grace, never called a failed probe's restart and planned in
+// the probe's shorter grace.
+func TestOwnHealthzProbe(t *testing.T) {
+	for _, path := range []string{"/healthz", "/healthz?verbose", "/livez"} {
+		body := `{"metadata":{"name":"w"},
+		  "spec":{"terminationGracePeriodSeconds":300,"containers":[
+		    {"name":"worker","livenessProbe":{"terminationGracePeriodSeconds":10,"httpGet":{"path":"` + path + `","port":9797},"periodSeconds":5}}]},
+		  "status":{"containerStatuses":[{"name":"worker","started":true}]}}`
+		p, err := ParsePod([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := p.Container("worker")
+		d := p.StopDeadline(c, Reading{Own: Own{Port: 9797, ProbedAt: time.Now(), ProbeOK: true}})
+		if d.After != 300*time.Second || strings.Contains(d.From, "probe's restart") {
+			t.Errorf("liveness on %s, answered 200: %+v; want the pod's 300s, not a probe's restart", path, d)
+		}
+		d = p.StopDeadline(c, Reading{Own: Own{Port: 9797, ProbedAt: time.Now(), ProbeOK: false}})
+		if d.After != 10*time.Second {
+			t.Errorf("liveness on %s, last answer 503: %+v; want the probe's 10s", path, d)
+		}
+	}
+}
+
 func TestExecSleep(t *testing.T) {
 	cases := map[string]time.Duration{
 		"sleep 8": 8 * time.Second, "/bin/sleep 0.5": 500 * time.Millisecond, "sh -c|sleep 3": 3 * time.Second,

@@ -33,6 +33,23 @@ func TestCollectorErrorsCounted(t *testing.T) {
 	}
 }
 
+// Where the cgroup shows no memory accounting (Detect's None, said once
+// at start), there is no cgroup collector: scrapes count no error and
+// show no cgroup series.
+func TestNoAccountingNoCollector(t *testing.T) {
+	m := New(cgroup.Memory{Version: cgroup.None, Note: "no memory accounting"}, Build{})
+	var text []byte
+	for i := 0; i < 3; i++ {
+		var err error
+		if text, err = m.Text(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Contains(string(text), `collector="cgroup"`) || strings.Contains(string(text), "supervise_cgroup_") {
+		t.Errorf("cgroup series or errors without accounting, after 3 scrapes:\n%s", text)
+	}
+}
+
 // What a scrape during a stop tells: the build, when the stop began and
 // when its KILL is planned, and the heartbeat's age.
 func TestStopAndBuildSeries(t *testing.T) {

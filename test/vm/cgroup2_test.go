@@ -243,7 +243,7 @@ func TestCgroupV2(t *testing.T) {
 	}
 	want("a", `set by /sys/fs/cgroup/a"`, "the limit's cgroup")
 	want("b", `^0::/$`, "a cgroup namespace, as containers run")
-	for _, n := range []string{"a", "b", "c", "p", "g", "e", "n"} {
+	for _, n := range []string{"a", "b", "c", "p", "q", "g", "e", "n"} {
 		wantNot(n, `not running as PID 1`, "supervise is PID 1 of its PID namespace")
 	}
 	want("a.events", `oom_kill 1`, "the kernel counted one kill")
@@ -257,6 +257,9 @@ func TestCgroupV2(t *testing.T) {
 	want("c", `child stopped.*outcome=graceful`, "a graceful stop")
 
 	// P: the limit is the parent's.
+	if l := value("q.metrics", limit); l != 64<<20 {
+		t.Errorf("q: limit %v, want the parent's 64 MiB, tighter than the cgroup's own 128 MiB", l)
+	}
 	if l := value("p.metrics", limit); l != 64<<20 {
 		t.Errorf("p: limit %v, want the parent's 64 MiB", l)
 	}

@@ -84,6 +84,18 @@ waitfor /tmp/p.log "hog ready" && scrape p 9704
 touch /tmp/go-p; wait
 show p
 
+# Q: a tighter limit above a looser one (a pod's 64M over a container's
+# 128M): the limit that applies, and is reported, is the parent's.
+limit $CG/q 64M
+echo +memory > $CG/q/cgroup.subtree_control
+mkdir $CG/q/c
+echo 128M > $CG/q/c/memory.max
+(unshare -p -f --mount-proc sh -c "echo 0 > $CG/q/c/cgroup.procs; exec /bin/supervise --listen 127.0.0.1:9707 --grace-period 5s -- /bin/hog sleep"
+ echo $? > /tmp/q.rc) > /tmp/q.log 2>&1 &
+waitfor /tmp/q.log "hog ready" && scrape q 9707
+kill -TERM $(pidof supervise); wait
+show q
+
 # G: memory.oom.group = 1, as the kubelet sets it: supervise says so at
 # start; the OOM kill then ends supervise with its child.
 limit $CG/g 64M
