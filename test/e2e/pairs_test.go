@@ -34,7 +34,7 @@ func TestUserPrimaryGroup(t *testing.T) {
 	}
 	p.waitFor(`^Uid:\s+4\s+4\s+4\s+4$`, time.Second)
 	p.waitFor(`^Gid:\s+65534\s+65534\s+65534\s+65534$`, time.Second)
-	if l := p.waitFor(`^Groups:`, time.Second); strings.Contains(" "+strings.Fields(l.text+" x")[1]+" ", " 4 ") {
+	if l := p.waitFor(`^Groups:`, time.Second); strings.Contains(" "+strings.Fields(l.text + " x")[1]+" ", " 4 ") {
 		t.Errorf("the child is in group 4 (adm): %s", l.text)
 	}
 }
