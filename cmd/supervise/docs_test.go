@@ -3,7 +3,9 @@ package main
 import (
 	goflag "flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -188,4 +190,71 @@ func TestReference(t *testing.T) {
 			t.Errorf("docs/reference.md lists %s, which supervise does not export", n)
 		}
 	}
+}
+
+// testNames are the test and fuzz functions of the repository's tests,
+// every build tag's.
+func testNames(t *testing.T) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	re := regexp.MustCompile(`(?m)^func ((Test|Fuzz)\w+)\(`)
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			names[m[1]] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// Every row of docs/reference.md's option, exit-status, endpoint and
+// metric tables names the tests that hold it, in its "held by" column,
+// and each named test exists; so do the tests SECURITY.md names.
+func TestHeldBy(t *testing.T) {
+	names := testNames(t)
+	testRe := regexp.MustCompile("`((Test|Fuzz)\\w+)\\*?`")
+	rows, tables := 0, 0
+	for _, doc := range []string{"../../docs/reference.md", "../../SECURITY.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := false
+		for _, line := range strings.Split(string(b), "\n") {
+			switch {
+			case strings.HasPrefix(line, "| ") && strings.HasSuffix(line, " held by |"):
+				held = true
+				tables++
+				continue
+			case !strings.HasPrefix(line, "|"):
+				held = false
+				continue
+			case strings.HasPrefix(line, "|---"):
+				continue
+			}
+			cells := strings.Split(strings.Trim(line, "|"), "|")
+			if held {
+				rows++
+				if !testRe.MatchString(cells[len(cells)-1]) {
+					t.Errorf("%s: a row names no test that holds it: %s", doc, line)
+				}
+			}
+		}
+		for _, m := range testRe.FindAllStringSubmatch(string(b), -1) {
+			if !names[m[1]] && !strings.HasSuffix(m[0], "*`") {
+				t.Errorf("%s names %s, which no test file declares", doc, m[1])
+			}
+		}
+	}
+	if tables < 4 {
+		t.Errorf("docs/reference.md has %d tables with a held-by column, want the option, exit-status, endpoint and metric tables", tables)
+	}
+	t.Logf("%d rows in %d tables name their tests", rows, tables)
 }

@@ -26,7 +26,8 @@ func TestCollectorErrorsCounted(t *testing.T) {
 	if !strings.Contains(string(text), `supervise_collector_errors_total{collector="tree"} 0`) {
 		t.Errorf("the tree collector counts errors though /proc is readable")
 	}
-	for _, name := range []string{"supervise_tree_processes", "supervise_child_up", "supervise_shutdowns_total"} {
+	for _, name := range []string{"supervise_tree_processes", "supervise_child_up", "supervise_shutdowns_total",
+		"go_goroutines", "process_resident_memory_bytes"} {
 		if !strings.Contains(string(text), "# TYPE "+name+" ") {
 			t.Errorf("%s missing", name)
 		}

@@ -400,6 +400,21 @@ func TestMachineSequences(t *testing.T) {
 			t.Errorf("planned %+v; want KILL at +%s", acts, stopAt+want.KillAt(b))
 		}
 	})
+	t.Run("with a stop delay, the API's grace counts it", func(t *testing.T) {
+		delayed := hueyTimed
+		delayed.budget.StopDelay = 2 * time.Second
+		m, _ := newMachine(t, delayed, nil)
+		stepAll(m, stopEvent(stopAt))
+		b := delayed.budget
+		b.Grace = 20 * time.Second
+		p, _ := ladder.Lookup("huey")
+		want, _ := ladder.Plan(p, b)
+		acts := m.step(event{kind: evGrace, at: at(2 * time.Second), grace: graceAnswer{stop: 1, Grace: Grace{Period: b.Grace, From: "test"}}})
+		i := slices.IndexFunc(acts, func(a action) bool { return a.kind == doPlanned })
+		if i < 0 || !acts[i].killAt.Equal(at(stopAt+want.KillAt(b))) || want.KillAt(b) != b.Grace-ladder.Margin(b.Grace) {
+			t.Errorf("planned %+v; want KILL at +%s, the delay inside the grace", acts, stopAt+want.KillAt(b))
+		}
+	})
 	t.Run("restart backoff doubles, and resets after a long run", func(t *testing.T) {
 		m, _ := newMachine(t, hueyTimed, func(c *Config) { c.Restart = RestartAlways })
 		var waits []time.Duration

@@ -138,6 +138,10 @@ func TestHeartbeat(t *testing.T) {
 	if !strings.Contains(body, "[-]heartbeat failed: "+beat+" not written") {
 		t.Errorf("livez without a heartbeat file:\n%s", body)
 	}
+	// /healthz is /livez.
+	if code, hb := get(t, addr, "/healthz"); code != 503 || hb != strings.Replace(body, "livez check failed", "healthz check failed", 1) {
+		t.Errorf("healthz %d %q, want livez's 503 %q", code, hb, body)
+	}
 	os.WriteFile(beat, nil, 0o644)
 	waitHTTP(t, addr, "/livez", 200, time.Second)
 	body = waitHTTP(t, addr, "/livez?verbose", 503, 3*time.Second)
@@ -150,6 +154,7 @@ func TestHeartbeat(t *testing.T) {
 	now := time.Now()
 	os.Chtimes(beat, now, now)
 	waitHTTP(t, addr, "/livez", 200, time.Second)
+	waitHTTP(t, addr, "/healthz", 200, time.Second)
 	p.signal(syscall.SIGTERM)
 	p.exit(5 * time.Second)
 }

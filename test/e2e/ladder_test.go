@@ -138,6 +138,18 @@ func TestAutoDetectsAtStop(t *testing.T) {
 	}
 }
 
+// --drain-timeout sets the drain wait whatever the grace: without a grace
+// period the ladder is timed by it, the second rung at the drain timeout.
+func TestDrainTimeout(t *testing.T) {
+	p := startHuey(t, "60s", nil, "--drain-timeout", "2s")
+	p.waitFor(`stop protocol: KILL lands 3.5s after the stop signal \(--drain-timeout\)`, time.Second)
+	sent := p.signal(syscall.SIGTERM)
+	p.waitFor(`^signal INT$`, 2*time.Second)
+	second := p.waitFor(`stop rung: escalating.* rung=2/3 signal=INT.*cause="drain deadline hit`, 5*time.Second)
+	within(t, "second rung at the drain timeout", second.at.Sub(sent), 2*time.Second, tolerance)
+	p.exit(10 * time.Second)
+}
+
 // --stop-delay holds the first rung back.
 func TestStopDelay(t *testing.T) {
 	// The delay is planned inside the grace: the first rung after it, the

@@ -121,7 +121,26 @@ func TestHealthBoundRecovers(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	// Every slot is taken and more wait: a probe now may be refused.
+	// Every slot is taken (each accepted connection waits up to 2 s for
+	// its request) and the rest are refused: closed at accept, which the
+	// client sees as the end of its connection at once.
+	refused := make(chan bool, len(conns))
+	for _, c := range conns {
+		go func(c net.Conn) {
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			_, err := c.Read(make([]byte, 1))
+			refused <- err != nil && !os.IsTimeout(err)
+		}(c)
+	}
+	n := 0
+	for range conns {
+		if <-refused {
+			n++
+		}
+	}
+	if n < len(conns)-64 {
+		t.Fatalf("%d of %d connections refused at once, want at least %d past the bound", n, len(conns), len(conns)-64)
+	}
 	for _, c := range conns {
 		c.Close()
 	}
