@@ -9,6 +9,7 @@ package cgroup
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,6 +43,12 @@ type Memory struct {
 	// accounting is read and why, or why there is none and what that
 	// costs.
 	Note string
+	// NamespaceRoot is true when Dir is the root of a cgroup namespace
+	// (v2: /proc/self/cgroup says "0::/" and that cgroup accounts memory,
+	// which the hierarchy's true root never does), as Docker and
+	// containerd run containers: a limit set above it, a pod's or a
+	// slice's, applies but cannot be read from here.
+	NamespaceRoot bool
 }
 
 // unlimited is the smallest value v1 uses for "no limit" (it reports
@@ -76,7 +83,7 @@ func detect(root, procCgroup string, mountinfo func() string) Memory {
 		own := filepath.Join(root, v2)
 		for dir := own; ; dir = filepath.Dir(dir) {
 			if has(dir, "memory.current") {
-				m := Memory{Version: V2, Dir: dir, Root: root}
+				m := Memory{Version: V2, Dir: dir, Root: root, NamespaceRoot: dir == root}
 				if dir != own {
 					m.Note = "memory accounting from " + dir + ", the nearest cgroup above supervise's " + own +
 						" that has it: the memory controller is not enabled for " + own
@@ -213,6 +220,21 @@ func (m Memory) Usage() (uint64, bool) {
 		return readUint(filepath.Join(m.Dir, "memory.usage_in_bytes"))
 	}
 	return 0, false
+}
+
+// LimitText says the memory limit that applies, for the OOM diagnosis
+// and the stop report: "67108864 bytes (64.0 MiB), set by DIR"; or, when
+// none can be read, "none", or inside a cgroup namespace, that none is
+// visible and one above the namespace may be what was hit.
+func (m Memory) LimitText() string {
+	if n, from, ok := m.Limit(); ok {
+		return fmt.Sprintf("%d bytes (%.1f MiB), set by %s", n, float64(n)/(1<<20), from)
+	}
+	if m.NamespaceRoot {
+		return "none visible: supervise is at the root of a cgroup namespace, and a limit set above it " +
+			"(a pod's or a slice's) applies but cannot be read from here"
+	}
+	return "none"
 }
 
 // Limit is the memory limit that applies to the cgroup, in bytes, and the

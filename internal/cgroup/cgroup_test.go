@@ -133,6 +133,20 @@ func TestDetectV2(t *testing.T) {
 	if detect(root, "0::/pod/c\n", noMounts).OOMGroup() {
 		t.Error("no memory.oom.group file: not grouped")
 	}
+	// A cgroup namespace's root (Docker's and containerd's default): it
+	// accounts memory, which the hierarchy's true root never does, so a
+	// limit above it is out of view, and the diagnosis says so.
+	ns := tree(t, map[string]map[string]string{"": acct("max\n")})
+	if m := detect(ns, "0::/\n", noMounts); m.Version != V2 || !m.NamespaceRoot ||
+		!strings.HasPrefix(m.LimitText(), "none visible: supervise is at the root of a cgroup namespace") {
+		t.Errorf("a cgroup namespace's root: %+v, %q", m, m.LimitText())
+	}
+	if m := detect(root, "0::/nomem\n", noMounts); m.NamespaceRoot || m.LimitText() != "none" {
+		t.Errorf("no limit, no namespace: %+v %q", m, m.LimitText())
+	}
+	if got := detect(root, "0::/pod/tight\n", noMounts).LimitText(); got != "67108864 bytes (64.0 MiB), set by "+filepath.Join(root, "pod/tight") {
+		t.Errorf("limit text %q", got)
+	}
 }
 
 // noMounts is a mountinfo with no cgroup mount.

@@ -177,9 +177,9 @@ func wholeNumber(text string, most int, want string) (int, error) {
 type MemoryInfo interface {
 	// OOMKills is the cgroup's count of OOM kills so far.
 	OOMKills() (uint64, bool)
-	// Limit is the memory limit that applies in bytes, and the cgroup
-	// that sets it; false when unlimited.
-	Limit() (uint64, string, bool)
+	// LimitText says the memory limit that applies and the cgroup that
+	// sets it, or that none is (visible), for the OOM diagnosis.
+	LimitText() string
 }
 
 // Hooks receives events as they happen, for metrics. Every method must

@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"syscall"
@@ -211,11 +210,7 @@ func (x *executor) oomKilled(ws unix.WaitStatus) (bool, string) {
 	if n, ok := x.cfg.Memory.OOMKills(); !ok || n <= x.oomAtStart {
 		return false, ""
 	}
-	limit := "none"
-	if n, from, ok := x.cfg.Memory.Limit(); ok {
-		limit = fmt.Sprintf("%d bytes (%.1f MiB), set by %s", n, float64(n)/(1<<20), from)
-	}
-	return true, limit
+	return true, x.cfg.Memory.LimitText()
 }
 
 // systemFacts answers the machine's questions from the kernel and /proc.

@@ -243,7 +243,7 @@ func TestCgroupV2(t *testing.T) {
 	}
 	want("a", `set by /sys/fs/cgroup/a"`, "the limit's cgroup")
 	want("b", `^0::/$`, "a cgroup namespace, as containers run")
-	for _, n := range []string{"a", "b", "c", "p", "q", "g", "e", "n"} {
+	for _, n := range []string{"a", "b", "c", "p", "q", "l", "g", "e", "n"} {
 		wantNot(n, `not running as PID 1`, "supervise is PID 1 of its PID namespace")
 	}
 	want("a.events", `oom_kill 1`, "the kernel counted one kill")
@@ -257,6 +257,10 @@ func TestCgroupV2(t *testing.T) {
 	want("c", `child stopped.*outcome=graceful`, "a graceful stop")
 
 	// P: the limit is the parent's.
+	want("l", `child was killed by the kernel's OOM killer.*memory_limit="none visible: supervise is at the root of a cgroup namespace`,
+		"the diagnosis says the limit is out of view")
+	want("l.report", `^the kernel's OOM killer ended the child; memory limit none visible`, "the stop report says the same")
+	want("l.rc", `^137$`, "the child's status")
 	if l := value("q.metrics", limit); l != 64<<20 {
 		t.Errorf("q: limit %v, want the parent's 64 MiB, tighter than the cgroup's own 128 MiB", l)
 	}

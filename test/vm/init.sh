@@ -64,6 +64,19 @@ waitfor /tmp/b.log "hog ready" && scrape b 9702
 touch /tmp/go-b; wait
 show b
 
+# L: a limit above the cgroup namespace only (a pod's 64M, the
+# container's own cgroup unlimited), as the kubelet sets a pod's limit:
+# inside the namespace no limit is visible, and the OOM diagnosis says so
+# rather than "none".
+limit $CG/l 64M
+echo +memory > $CG/l/cgroup.subtree_control
+mkdir $CG/l/c
+(sh -c "echo 0 > $CG/l/c/cgroup.procs; exec /bin/hog ns sh -c 'mount -t proc proc /proc && umount /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec /bin/supervise --listen off --termination-log /tmp/l.report -- /bin/hog /tmp/go-l'"
+ echo $? > /tmp/l.rc) > /tmp/l.log 2>&1 &
+waitfor /tmp/l.log "hog ready"
+touch /tmp/go-l; wait
+show l
+
 # C: no limit anywhere: usage, no limit series. Then a stop: the ladder
 # on this kernel.
 mkdir $CG/c
