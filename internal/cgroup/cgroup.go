@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -154,40 +155,12 @@ type MountV1 struct{ At, Root string }
 // too.
 func MemoryMountsV1(mountinfo string) []MountV1 {
 	var out []MountV1
-	for _, line := range strings.Split(mountinfo, "\n") {
-		before, after, found := strings.Cut(line, " - ")
-		f, tail := strings.Fields(before), strings.Fields(after)
-		if !found || len(f) < 5 || len(tail) < 3 || tail[0] != "cgroup" {
-			continue
-		}
-		for _, o := range strings.Split(tail[2], ",") {
-			if o == "memory" {
-				out = append(out, MountV1{At: unescape(f[4]), Root: unescape(f[3])})
-				break
-			}
+	for _, m := range proctree.ParseMountinfo(mountinfo) {
+		if m.Type == "cgroup" && slices.Contains(m.Super, "memory") {
+			out = append(out, MountV1{At: m.Point, Root: m.Root})
 		}
 	}
 	return out
-}
-
-// unescape undoes mountinfo's octal escapes of space, tab, newline and
-// backslash (\040, \011, \012, \134).
-func unescape(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // ParseProcCgroup reads /proc/PID/cgroup and returns the v1 memory

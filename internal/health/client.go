@@ -1,12 +1,15 @@
 package health
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/supervise/supervise/internal/wire"
 )
 
 // CheckOptions are the options of `supervise check`.
@@ -96,13 +99,9 @@ func Probe(rawURL string, timeout time.Duration) (bool, string, error) {
 	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n", path, u.Host); err != nil {
 		return false, "", err
 	}
-	resp, err := io.ReadAll(io.LimitReader(conn, 64<<10))
+	resp, err := wire.ReadResponse(bufio.NewReader(io.LimitReader(conn, 64<<10)))
 	if err != nil {
 		return false, "", err
 	}
-	code, body, err := parseStatus(resp)
-	if err != nil {
-		return false, "", err
-	}
-	return code == 200, strings.TrimRight(string(body), "\n"), nil
+	return resp.Code == 200, strings.TrimRight(string(resp.Body), "\n"), nil
 }

@@ -145,29 +145,3 @@ func response(code int, contentType string, body []byte, head, close bool, extra
 	}
 	return b.Bytes()
 }
-
-// parseStatus reads the status code and body of a whole response, for
-// the check client.
-func parseStatus(resp []byte) (int, []byte, error) {
-	head, body, ok := bytes.Cut(resp, []byte("\r\n\r\n"))
-	if !ok {
-		return 0, nil, errors.New("truncated response")
-	}
-	line, _, _ := bytes.Cut(head, []byte("\r\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") {
-		return 0, nil, fmt.Errorf("not an HTTP response: %q", firstN(string(line), 40))
-	}
-	code, err := strconv.Atoi(f[1])
-	if err != nil || code < 100 || code > 999 {
-		return 0, nil, fmt.Errorf("bad status %q", firstN(f[1], 10))
-	}
-	return code, body, nil
-}
-
-func firstN(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}

@@ -14,12 +14,8 @@ import (
 // mount's root field (the fourth) shows that path. It returns "" when no
 // mount has that shape.
 func ContainerFromMountinfo(mountinfo string) string {
-	for _, line := range strings.Split(mountinfo, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		parts := strings.Split(f[3], "/")
+	for _, m := range proctree.ParseMountinfo(mountinfo) {
+		parts := strings.Split(m.Root, "/")
 		// [... "pods" UID "containers" NAME ID]
 		for i := 0; i+4 < len(parts); i++ {
 			if parts[i] == "pods" && parts[i+2] == "containers" && i+5 == len(parts) && parts[i+3] != "" {

@@ -11,9 +11,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/supervise/supervise/internal/wire"
 )
 
 // DefaultServiceAccountDir is where Kubernetes mounts a pod's service
@@ -120,13 +121,13 @@ func (p *Pod) Get(ctx context.Context) (PodInfo, Reading, error) {
 	defer stop()
 	path := "/api/v1/namespaces/" + p.Namespace + "/pods/" + p.Name
 	// HTTP/1.0 with Connection: close: the answer is the body up to EOF,
-	// never chunked, so a few lines of parsing suffice.
+	// never chunked (wire.ReadResponse).
 	req := "GET " + path + " HTTP/1.0\r\nHost: " + p.Addr + "\r\nAuthorization: Bearer " + strings.TrimSpace(string(token)) +
 		"\r\nAccept: application/json\r\nUser-Agent: supervise\r\nConnection: close\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		return PodInfo{}, rd, fmt.Errorf("GET %s: %w", path, err)
 	}
-	resp, err := ReadResponse(bufio.NewReader(io.LimitReader(conn, maxResponse)))
+	resp, err := wire.ReadResponse(bufio.NewReader(io.LimitReader(conn, maxResponse)))
 	rd.Received = time.Now()
 	if err != nil {
 		return PodInfo{}, rd, fmt.Errorf("GET %s: %w", path, err)
@@ -140,59 +141,6 @@ func (p *Pod) Get(ctx context.Context) (PodInfo, Reading, error) {
 		return PodInfo{}, rd, &ForbiddenError{p.Namespace, p.Name}
 	}
 	return PodInfo{}, rd, fmt.Errorf("GET %s: HTTP %d: %s", path, resp.Code, firstLine(string(resp.Body)))
-}
-
-// Response is an HTTP response as ReadResponse reads it.
-type Response struct {
-	Code int
-	// Date is the Date header; zero when absent or not an HTTP date.
-	Date time.Time
-	Body []byte
-}
-
-// ReadResponse reads an HTTP/1.x response: its status code, Date and
-// body. The body is everything after the headers (the request asked the
-// server to close the connection).
-func ReadResponse(r *bufio.Reader) (Response, error) {
-	var resp Response
-	status, err := r.ReadString('\n')
-	if err != nil {
-		return resp, fmt.Errorf("no status line: %w", err)
-	}
-	f := strings.Fields(status)
-	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") {
-		return resp, fmt.Errorf("bad status line %q", strings.TrimSpace(status))
-	}
-	code, err := strconv.Atoi(f[1])
-	if err != nil || code < 100 || code > 999 {
-		return resp, fmt.Errorf("bad status code %q", f[1])
-	}
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return resp, fmt.Errorf("headers: %w", err)
-		}
-		if strings.TrimRight(line, "\r\n") == "" {
-			break
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		switch {
-		case strings.EqualFold(k, "Transfer-Encoding") && !strings.EqualFold(v, "identity"):
-			return resp, fmt.Errorf("unexpected Transfer-Encoding %q", v)
-		case strings.EqualFold(k, "Date"):
-			// RFC 9110's preferred form; servers written in Go send it.
-			if t, err := time.Parse(time.RFC1123, v); err == nil {
-				resp.Date = t
-			}
-		}
-	}
-	resp.Code = code
-	resp.Body, err = io.ReadAll(r)
-	return resp, err
 }
 
 func firstLine(s string) string {

@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -294,19 +293,6 @@ func TestContainer(t *testing.T) {
 	}
 }
 
-func TestReadResponse(t *testing.T) {
-	r, err := ReadResponse(bufio.NewReader(strings.NewReader("HTTP/1.0 403 Forbidden\r\nContent-Type: application/json\r\n" +
-		"Date: Wed, 02 Dec 2026 12:00:08 GMT\r\n\r\n{\"reason\":\"Forbidden\"}")))
-	if err != nil || r.Code != 403 || string(r.Body) != `{"reason":"Forbidden"}` || !r.Date.Equal(time.Date(2026, 12, 2, 12, 0, 8, 0, time.UTC)) {
-		t.Errorf("got %+v %v", r, err)
-	}
-	for _, bad := range []string{"", "garbage\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "HTTP/1.1 200 OK\r\nX: y"} {
-		if _, err := ReadResponse(bufio.NewReader(strings.NewReader(bad))); err == nil {
-			t.Errorf("ReadResponse(%q): no error", bad)
-		}
-	}
-}
-
 func TestInCluster(t *testing.T) {
 	env := map[string]string{}
 	getenv := func(k string) string { return env[k] }
@@ -378,17 +364,6 @@ func FuzzContainerFromMountinfo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if name := ContainerFromMountinfo(s); strings.Contains(name, "/") {
 			t.Fatalf("ContainerFromMountinfo(%q) = %q", s, name)
-		}
-	})
-}
-
-func FuzzReadResponse(f *testing.F) {
-	f.Add("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-	f.Add("HTTP/1.1 403 Forbidden\r\n\r\n")
-	f.Fuzz(func(t *testing.T, s string) {
-		r, err := ReadResponse(bufio.NewReader(strings.NewReader(s)))
-		if err == nil && (r.Code < 100 || r.Code > 999) {
-			t.Fatalf("ReadResponse(%q) = %d", s, r.Code)
 		}
 	})
 }

@@ -267,6 +267,59 @@ func Getenv(pid int, name string) string {
 	return ""
 }
 
+// Mount is one line of /proc/PID/mountinfo (proc(5): "ID PARENT MAJ:MIN
+// ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER"), its paths
+// unescaped.
+type Mount struct {
+	// Root is the directory of the filesystem mounted there ("/", or a
+	// subtree: a bind mount's source, a container's cgroup).
+	Root string
+	// Point is where it is mounted.
+	Point string
+	// Type and Source are the filesystem's type and source.
+	Type, Source string
+	// Super are its super options (for cgroup v1, the controllers).
+	Super []string
+}
+
+// ParseMountinfo reads the text of /proc/PID/mountinfo, the one reader of
+// that format: the cgroup v1 memory mounts and the container a pod's
+// termination-log mount names are both found with it. A line that does
+// not parse is skipped.
+func ParseMountinfo(text string) []Mount {
+	var out []Mount
+	for _, line := range strings.Split(text, "\n") {
+		before, after, found := strings.Cut(line, " - ")
+		f, tail := strings.Fields(before), strings.Fields(after)
+		if !found || len(f) < 5 || len(tail) < 3 {
+			continue
+		}
+		out = append(out, Mount{Root: unescapeMount(f[3]), Point: unescapeMount(f[4]), Type: tail[0], Source: unescapeMount(tail[1]),
+			Super: strings.Split(tail[2], ",")})
+	}
+	return out
+}
+
+// unescapeMount undoes mountinfo's octal escapes of space, tab, newline
+// and backslash (\040, \011, \012, \134).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
 // Mountinfo is the text of /proc/self/mountinfo: the calling process's
 // mounts; "" when it cannot be read.
 func Mountinfo() string {

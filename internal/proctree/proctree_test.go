@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -46,4 +47,33 @@ func TestReaders(t *testing.T) {
 	if v := Getenv(os.Getpid(), "PATH"); v != os.Getenv("PATH") {
 		t.Errorf("Getenv(self, PATH) = %q", v)
 	}
+}
+
+func TestParseMountinfo(t *testing.T) {
+	text := "22 1 0:21 / / rw - overlay overlay rw\n" +
+		"35 24 0:30 /docker/abc /sys/fs/cgroup/cpu,memory rw,nosuid - cgroup cgroup rw,cpu,memory\n" +
+		"40 22 0:33 / /mnt/with\\040space rw shared:1 - tmpfs none\\134x rw\n" +
+		"garbage\n"
+	got := ParseMountinfo(text)
+	if len(got) != 3 {
+		t.Fatalf("%d mounts, want 3: %+v", len(got), got)
+	}
+	if m := got[1]; m.Root != "/docker/abc" || m.Point != "/sys/fs/cgroup/cpu,memory" || m.Type != "cgroup" || !slices.Contains(m.Super, "memory") {
+		t.Errorf("cgroup mount: %+v", m)
+	}
+	if m := got[2]; m.Point != "/mnt/with space" || m.Source != `none\x` || m.Type != "tmpfs" {
+		t.Errorf("escaped mount: %+v", m)
+	}
+}
+
+func FuzzParseMountinfo(f *testing.F) {
+	f.Add("35 24 0:30 /docker/abc /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n")
+	f.Add("1 2 3:4 /a\\040b /c - t s o\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, m := range ParseMountinfo(text) {
+			if m.Type == "" || len(m.Super) == 0 || strings.Contains(m.Type, " ") {
+				t.Fatalf("ParseMountinfo(%q): %+v", text, m)
+			}
+		}
+	})
 }
