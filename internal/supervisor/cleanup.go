@@ -40,7 +40,7 @@ func (m *machine) beginCleanup(now time.Time) phase {
 	if left := m.facts.leftovers(); len(left) > 0 {
 		m.end.clean.leftovers = len(left)
 		m.log(slog.LevelInfo, "processes left after the main child exited: sending TERM", "count", len(left), "kill_in", m.cfg.CleanupGrace.String())
-		m.emit(action{kind: doKillTree, sig: unix.SIGTERM, tree: left})
+		m.emit(killLeftovers{sig: unix.SIGTERM, tree: left})
 	}
 	return cleaning
 }
@@ -87,6 +87,6 @@ func (m *machine) killLeftovers(now time.Time, msg string) {
 	if left := m.facts.leftovers(); len(left) > 0 {
 		c.killedCount = len(left)
 		m.log(slog.LevelWarn, msg, "count", len(left))
-		m.emit(action{kind: doKillTree, sig: syscall.SIGKILL, tree: left})
+		m.emit(killLeftovers{sig: syscall.SIGKILL, tree: left})
 	}
 }

@@ -45,37 +45,37 @@ type executor struct {
 // do carries out one action. A start returns its result as the event the
 // loop gives the machine next; every other action returns false.
 func (x *executor) do(a action) (event, bool) {
-	switch a.kind {
-	case doLog:
+	switch a := a.(type) {
+	case logLine:
 		x.log.Log(context.Background(), a.level, a.msg, a.attrs...)
-	case doForward:
+	case forwardSignal:
 		x.deliver(a.pid, a.sig)
-	case doRung:
+	case sendRung:
 		x.signalRung(a)
-	case doKillTree:
-		x.killTree(a.sig, a.pid, a.tree)
-	case doStart:
+	case killLeftovers:
+		x.killTree(a.sig, 0, a.tree)
+	case startChild:
 		return x.spawnChild(), true
-	case doAskGrace:
-		x.askGrace(a.stopID, a.stopAt)
-	case doDraining:
+	case askGrace:
+		x.askGrace(a.stopAt)
+	case publishDraining:
 		x.status.update(func(s *Snapshot) { s.Draining = true })
 		x.hooks.Draining()
-	case doPlanned:
+	case publishPlanned:
 		x.hooks.StopPlanned(a.stopAt, a.killAt)
-	case doExited:
+	case publishExited:
 		x.hooks.ChildExited(a.code)
 		x.status.update(func(s *Snapshot) { s.ChildRunning, s.ChildPID, s.LastExitCode = false, 0, a.code })
-	case doRestarting:
+	case publishRestarting:
 		x.status.update(func(s *Snapshot) { s.Restarting = true })
-	case doStopped:
+	case publishStopped:
 		x.hooks.Stopped(a.outcome, a.drain)
-	case doFinish:
+	case finish:
 		x.status.update(func(s *Snapshot) { s.ChildRunning = false; s.Restarting = false })
 		if a.report != nil {
 			x.writeReport(*a.report)
 		}
-	case doAnnounce:
+	case announce:
 		return event{kind: evAnnounce, at: time.Now()}, true
 	}
 	return event{}, false
@@ -148,12 +148,12 @@ func (x *executor) rungGroup(to ladder.Target) bool {
 // signalRung sends one rung. KILL goes to the whole tree and is logged
 // with the count of processes it reached; any other rung goes to the
 // child, which is woken with CONT if it was stopped.
-func (x *executor) signalRung(a action) {
+func (x *executor) signalRung(a sendRung) {
 	r := a.rung
 	x.hooks.Rung(r.Index, r.Signal)
 	if r.Signal == unix.SIGKILL {
 		n := x.killTree(unix.SIGKILL, a.pid, nil)
-		x.log.Log(context.Background(), a.level, a.msg, append(a.attrs, "processes", n)...)
+		x.log.Log(context.Background(), a.line.level, a.line.msg, append(a.line.attrs, "processes", n)...)
 		return
 	}
 	group := x.rungGroup(r.To)
@@ -182,10 +182,10 @@ func (x *executor) killTree(sig syscall.Signal, pid int, tree []proctree.Proc) i
 }
 
 // askGrace asks the GraceSource, in its own goroutine bounded by
-// GraceLookupTimeout, for the grace period of stop id, which began at
+// GraceLookupTimeout, for the grace period of the stop that began at
 // stopAt. The answer comes back to the loop through x.graces as an
 // event; the stop never waits for it.
-func (x *executor) askGrace(id int, stopAt time.Time) {
+func (x *executor) askGrace(stopAt time.Time) {
 	src := x.cfg.GraceSource
 	if src == nil {
 		return
@@ -196,7 +196,7 @@ func (x *executor) askGrace(id int, stopAt time.Time) {
 		t0 := time.Now()
 		g, err := src.StopGrace(ctx, stopAt)
 		// The channel holds one answer, and there is one stop per Run.
-		x.graces <- graceAnswer{stop: id, Grace: g, err: err, took: time.Since(t0)}
+		x.graces <- graceAnswer{Grace: g, err: err, took: time.Since(t0)}
 	}()
 }
 

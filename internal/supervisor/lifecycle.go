@@ -37,7 +37,7 @@ func (m *machine) childExited(ev event) phase {
 	code := ExitCode(x.status, m.cfg.ExitZero)
 	ran := now.Sub(m.startedAt)
 	m.pid, m.lastCode = 0, code
-	m.emit(action{kind: doExited, code: code})
+	m.emit(publishExited{code: code})
 	attrs := []any{"pid", x.pid, "status", describe(x.status), "exit_code", code, "ran", ran.Round(time.Millisecond).String()}
 	if x.status.Signaled() && x.status.Signal() == unix.SIGBUS {
 		attrs = append(attrs, "hint", "SIGBUS often means /dev/shm is too small: raise shm_size (Docker) or mount a larger emptyDir at /dev/shm (Kubernetes)")
@@ -52,7 +52,7 @@ func (m *machine) childExited(ev event) phase {
 		e := &m.end
 		drain := now.Sub(e.requestedAt)
 		outcome := e.outcome()
-		m.emit(action{kind: doStopped, outcome: outcome, drain: drain})
+		m.emit(publishStopped{outcome: outcome, drain: drain})
 		m.log(slog.LevelInfo, "child stopped", append(attrs, "outcome", outcome, "drain", drain.Round(time.Millisecond).String(),
 			"last_rung", e.lastRung(), "preset", e.plan.Preset)...)
 		return m.beginCleanup(now)
@@ -73,7 +73,7 @@ func (m *machine) childExited(ev event) phase {
 		m.restartWait = min(2*m.restartWait, backoffMax)
 	}
 	m.restartAt = now.Add(m.restartWait)
-	m.emit(action{kind: doRestarting})
+	m.emit(publishRestarting{})
 	m.log(slog.LevelWarn, "child exited; restarting",
 		append(attrs, "in", m.restartWait.String(), "restart", m.restarts, "policy", string(m.cfg.Restart))...)
 	return backoff

@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/proctree"
 )
@@ -95,73 +94,6 @@ type facts interface {
 	planAtStop(start plan.Plan, pid int) (p plan.Plan, changed bool)
 }
 
-// actionKind says what the executor is to do.
-type actionKind int
-
-const (
-	// doLog: log msg at level with attrs.
-	doLog actionKind = iota
-	// doForward: pass sig on to the child pid (its group with -g).
-	doForward
-	// doRung: send rung to the child pid (KILL: to the whole tree), wake
-	// the child if it was stopped, and log it with msg and attrs.
-	doRung
-	// doKillTree: send sig to the leftovers in tree.
-	doKillTree
-	// doStart: start the child; the result comes back as evStarted.
-	doStart
-	// doAskGrace: ask the GraceSource about stop stopID, begun at stopAt.
-	doAskGrace
-	// doDraining: publish that a stop began (readiness 503, metrics).
-	doDraining
-	// doPlanned: publish that stop stopID began at stopAt and its KILL is
-	// planned at killAt (zero when untimed).
-	doPlanned
-	// doExited: publish that the child exited with code.
-	doExited
-	// doRestarting: publish that a restart is pending.
-	doRestarting
-	// doStopped: publish how the stop went (outcome, drain).
-	doStopped
-	// doFinish: publish the end and, when the child ran, write report;
-	// Run returns.
-	doFinish
-	// doAnnounce: come back with evAnnounce once the actions before it
-	// are carried out.
-	doAnnounce
-)
-
-func (k actionKind) String() string {
-	return [...]string{"log", "forward", "rung", "kill tree", "start", "ask grace", "draining", "planned", "exited", "restarting",
-		"stopped", "finish", "announce"}[k]
-}
-
-// action is one thing for the executor to do, with everything it needs
-// to do it.
-type action struct {
-	kind  actionKind
-	level slog.Level
-	msg   string
-	attrs []any
-	// pid is the main child (doForward, doRung).
-	pid int
-	// sig is the signal of doForward and doKillTree.
-	sig  syscall.Signal
-	rung ladder.Rung
-	tree []proctree.Proc
-	// stopID and stopAt name the stop (doAskGrace, doPlanned); killAt is
-	// its planned KILL (doPlanned).
-	stopID         int
-	stopAt, killAt time.Time
-	// code is the exit status of doExited.
-	code int
-	// outcome and drain describe the stop of doStopped.
-	outcome string
-	drain   time.Duration
-	// report is what doFinish writes; nil when the child never ran.
-	report *Report
-}
-
 // machine is the loop's state. Only step changes it.
 type machine struct {
 	cfg   *Config
@@ -244,9 +176,9 @@ func (m *machine) next(ev event) phase {
 			// No deadlines of their own.
 		}
 	case evGrace:
-		// Only the stop it was asked for, while its ladder runs, uses it:
-		// once the child has exited there is nothing left to plan.
-		if p == stopping && ev.grace.stop == m.end.stopID {
+		// Only while the stop's ladder runs: once the child has exited
+		// there is nothing left to plan.
+		if p == stopping {
 			m.graceLearned(ev)
 		} else {
 			m.log(slog.LevelDebug, "grace period answer after the stop ended: ignored")
@@ -292,7 +224,7 @@ func (m *machine) acceptsHelpers() bool { return m.phase != cleaning && m.phase 
 func (m *machine) emit(a action) { m.out = append(m.out, a) }
 
 func (m *machine) log(level slog.Level, msg string, attrs ...any) {
-	m.emit(action{kind: doLog, level: level, msg: msg, attrs: attrs})
+	m.emit(logLine{level: level, msg: msg, attrs: attrs})
 }
 
 // forward passes sig on to the child, when there is one.
@@ -301,7 +233,7 @@ func (m *machine) forward(sig syscall.Signal) {
 		m.log(slog.LevelDebug, "no child to forward to", "signal", signalName(sig), "phase", m.phase.String())
 		return
 	}
-	m.emit(action{kind: doForward, pid: m.pid, sig: sig})
+	m.emit(forwardSignal{pid: m.pid, sig: sig})
 }
 
 // begin takes the plan made at start, says which stop protocol applies,
@@ -322,7 +254,7 @@ func (m *machine) begin(ev event) phase {
 // startChild asks the executor for a start; started gets the result.
 func (m *machine) startChild() phase {
 	m.restartAt = time.Time{}
-	m.emit(action{kind: doStart})
+	m.emit(startChild{})
 	return starting
 }
 
@@ -340,7 +272,7 @@ func (m *machine) started(ev event) phase {
 
 // finish ends the loop with the stop report; Run returns lastCode.
 func (m *machine) finish() phase {
-	a := action{kind: doFinish}
+	a := finish{}
 	if m.end.child.exit != "" { // the child ran
 		r := m.report()
 		a.report = &r

@@ -105,7 +105,7 @@ func stepAll(m *machine, ev event) []action {
 		acts := m.step(queue[0])
 		all = append(all, acts...)
 		for _, a := range acts {
-			if a.kind == doAnnounce {
+			if a.kind() == doAnnounce {
 				queue = append(queue, event{kind: evAnnounce, at: queue[0].at})
 			}
 		}
@@ -161,18 +161,33 @@ type expect struct {
 func kinds(acts []action) []actionKind {
 	var out []actionKind
 	for _, a := range acts {
-		if a.kind != doLog {
-			out = append(out, a.kind)
+		if a.kind() != doLog {
+			out = append(out, a.kind())
 		}
 	}
 	return out
 }
 
+// childPID is the pid a signal to the child goes to (forwardSignal,
+// sendRung); false for any other action.
+func childPID(a action) (int, bool) {
+	switch a := a.(type) {
+	case forwardSignal:
+		return a.pid, true
+	case sendRung:
+		return a.pid, true
+	}
+	return 0, false
+}
+
 func logged(acts []action) string {
 	var msgs []string
 	for _, a := range acts {
-		if a.kind == doLog || a.kind == doRung {
+		switch a := a.(type) {
+		case logLine:
 			msgs = append(msgs, a.msg)
+		case sendRung:
+			msgs = append(msgs, a.line.msg)
 		}
 	}
 	return strings.Join(msgs, " | ")
@@ -187,8 +202,8 @@ func TestMachineTransitions(t *testing.T) {
 	startedOK := event{kind: evStarted, pid: 43}
 	startedErr := event{kind: evStarted, err: &startError{ExitNotFound, errors.New(`cannot run "x": not found in $PATH`)}}
 	deadline := event{kind: evDeadline}
-	grace := event{kind: evGrace, grace: graceAnswer{stop: 1, Grace: Grace{Period: 20 * time.Second, From: "test"}}}
-	graceFailed := event{kind: evGrace, grace: graceAnswer{stop: 1, err: errors.New("403 Forbidden")}}
+	grace := event{kind: evGrace, grace: graceAnswer{Grace: Grace{Period: 20 * time.Second, From: "test"}}}
+	graceFailed := event{kind: evGrace, grace: graceAnswer{err: errors.New("403 Forbidden")}}
 	reaped := event{kind: evReaped}
 	announce := event{kind: evAnnounce}
 	stop := event{kind: evStop, received: unix.SIGTERM, sig: unix.SIGTERM}
@@ -348,8 +363,8 @@ func TestMachineTransitions(t *testing.T) {
 						m.end.plan.Budget.Grace, before.plan.Budget.Grace)
 				}
 				for _, a := range acts {
-					if (a.kind == doRung || a.kind == doForward) && a.pid == 0 {
-						t.Errorf("%s with pid 0: it would reach supervise's own process group", a.kind)
+					if pid, ok := childPID(a); ok && pid == 0 {
+						t.Errorf("%s with pid 0: it would reach supervise's own process group", a.kind())
 					}
 				}
 			})
@@ -375,8 +390,8 @@ func TestMachineSequences(t *testing.T) {
 		var sent []ladder.Rung
 		for _, d := range []time.Duration{l.Steps[0].Wait, l.Steps[0].Wait + l.Steps[1].Wait} {
 			for _, a := range m.step(event{kind: evDeadline, at: at(stopAt + d)}) {
-				if a.kind == doRung {
-					sent = append(sent, a.rung)
+				if r, ok := a.(sendRung); ok {
+					sent = append(sent, r.rung)
 				}
 			}
 		}
@@ -394,9 +409,9 @@ func TestMachineSequences(t *testing.T) {
 		b.Grace = 20 * time.Second
 		p, _ := ladder.Lookup("huey")
 		want, _ := ladder.Plan(p, b)
-		acts := m.step(event{kind: evGrace, at: at(2 * time.Second), grace: graceAnswer{stop: 1, Grace: Grace{Period: b.Grace, From: "test"}}})
-		i := slices.IndexFunc(acts, func(a action) bool { return a.kind == doPlanned })
-		if i < 0 || !acts[i].killAt.Equal(at(stopAt+want.KillAt(b))) {
+		acts := m.step(event{kind: evGrace, at: at(2 * time.Second), grace: graceAnswer{Grace: Grace{Period: b.Grace, From: "test"}}})
+		i := slices.IndexFunc(acts, func(a action) bool { return a.kind() == doPlanned })
+		if i < 0 || !acts[i].(publishPlanned).killAt.Equal(at(stopAt+want.KillAt(b))) {
 			t.Errorf("planned %+v; want KILL at +%s", acts, stopAt+want.KillAt(b))
 		}
 	})
@@ -409,9 +424,9 @@ func TestMachineSequences(t *testing.T) {
 		b.Grace = 20 * time.Second
 		p, _ := ladder.Lookup("huey")
 		want, _ := ladder.Plan(p, b)
-		acts := m.step(event{kind: evGrace, at: at(2 * time.Second), grace: graceAnswer{stop: 1, Grace: Grace{Period: b.Grace, From: "test"}}})
-		i := slices.IndexFunc(acts, func(a action) bool { return a.kind == doPlanned })
-		if i < 0 || !acts[i].killAt.Equal(at(stopAt+want.KillAt(b))) || want.KillAt(b) != b.Grace-ladder.Margin(b.Grace) {
+		acts := m.step(event{kind: evGrace, at: at(2 * time.Second), grace: graceAnswer{Grace: Grace{Period: b.Grace, From: "test"}}})
+		i := slices.IndexFunc(acts, func(a action) bool { return a.kind() == doPlanned })
+		if i < 0 || !acts[i].(publishPlanned).killAt.Equal(at(stopAt+want.KillAt(b))) || want.KillAt(b) != b.Grace-ladder.Margin(b.Grace) {
 			t.Errorf("planned %+v; want KILL at +%s, the delay inside the grace", acts, stopAt+want.KillAt(b))
 		}
 	})
@@ -446,7 +461,7 @@ func TestMachineSequences(t *testing.T) {
 		inCleaning.run(m, f)
 		m.step(stopEvent(1200 * time.Millisecond))
 		acts := m.step(stopEvent(1300 * time.Millisecond))
-		if k := kinds(acts); !slices.Equal(k, []actionKind{doKillTree}) || acts[len(acts)-1].sig != syscall.SIGKILL {
+		if k := kinds(acts); !slices.Equal(k, []actionKind{doKillTree}) || acts[len(acts)-1].(killLeftovers).sig != syscall.SIGKILL {
 			t.Errorf("actions %v", acts)
 		}
 		// The kernel then says no child is left: the end.
@@ -490,8 +505,8 @@ func TestMachineSequences(t *testing.T) {
 		for _, c := range configs {
 			m, _ := newMachine(t, c, nil)
 			for _, a := range append(stepAll(m, stopEvent(stopAt)), stepAll(m, stopEvent(stopAt+ladder.MinSpacing))...) {
-				if (a.kind == doRung || a.kind == doForward) && a.pid != 42 {
-					t.Errorf("%s: %s to pid %d, want 42", c.name, a.kind, a.pid)
+				if pid, ok := childPID(a); ok && pid != 42 {
+					t.Errorf("%s: %s to pid %d, want 42", c.name, a.kind(), pid)
 				}
 			}
 		}

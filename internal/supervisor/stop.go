@@ -16,8 +16,8 @@ import (
 // how the main child last ended; the cleanup of what it left. Reports and
 // metrics read it.
 type ending struct {
-	// stopID is 0 until a stop begins; the GraceSource's answer names it.
-	stopID      int
+	// requestedAt is when the stop began; zero until one does. A Run has
+	// one stop at most: the child's exit ends it.
 	requestedAt time.Time
 	by          syscall.Signal // the stop signal as received, before --rewrite
 	// plan is the stop's plan: the preset, the ladder and its budget.
@@ -34,7 +34,7 @@ type ending struct {
 }
 
 // stopped reports whether a stop was asked for.
-func (e *ending) stopped() bool { return e.stopID != 0 }
+func (e *ending) stopped() bool { return !e.requestedAt.IsZero() }
 
 // forwards reports whether a repeated stop signal is passed on as it
 // came rather than advancing a ladder: with no ladder, or with the
@@ -72,7 +72,6 @@ const (
 // sends the rung, then comes back with evAnnounce for the rest.
 func (m *machine) startStop(ev event) phase {
 	e := &m.end
-	e.stopID++
 	e.requestedAt, e.by = ev.at, ev.received
 	p, changed := m.planAtStop()
 	e.plan = p
@@ -86,7 +85,7 @@ func (m *machine) startStop(ev event) phase {
 			e.announce.rung, e.announce.fired = r, true
 		}
 	}
-	m.emit(action{kind: doAnnounce})
+	m.emit(announce{})
 	return stopping
 }
 
@@ -104,12 +103,12 @@ type announcement struct {
 func (m *machine) announce(ev event) {
 	e, a := &m.end, m.end.announce
 	p := e.plan
-	m.emit(action{kind: doDraining})
-	m.emit(action{kind: doAskGrace, stopID: e.stopID, stopAt: e.requestedAt})
+	m.emit(publishDraining{})
+	m.emit(askGrace{stopAt: e.requestedAt})
 	m.stopLogs(a.changed, p)
 	attrs := []any{"signal", signalName(e.by), "preset", p.Preset, "reason", p.Reason, "grace_from", plan.OrUnset(p.GraceFrom)}
 	if e.steps == nil {
-		m.emit(action{kind: doPlanned, stopID: e.stopID, stopAt: e.requestedAt})
+		m.emit(publishPlanned{stopAt: e.requestedAt})
 		m.log(slog.LevelInfo, "stop requested: forwarding", append(attrs, "forwarded", signalName(a.sig))...)
 		return
 	}
@@ -147,13 +146,13 @@ func (m *machine) adopt(p plan.Plan, first bool, attrs []any, msg string) {
 	e := &m.end
 	e.plan = p
 	if e.steps == nil {
-		m.emit(action{kind: doPlanned, stopID: e.stopID, stopAt: e.requestedAt})
+		m.emit(publishPlanned{stopAt: e.requestedAt})
 		m.log(slog.LevelInfo, msg, attrs...)
 		return
 	}
 	lad := p.Ladder.Resolve(e.steps.Ladder().Steps[0].Signal)
 	e.steps.Retime(lad)
-	m.emit(action{kind: doPlanned, stopID: e.stopID, stopAt: e.requestedAt, killAt: e.killAt()})
+	m.emit(publishPlanned{stopAt: e.requestedAt, killAt: e.killAt()})
 	attrs = append(attrs, "ladder", lad.String())
 	if first {
 		attrs = append(attrs, "stop_delay", p.Budget.StopDelay.String())
@@ -167,9 +166,8 @@ func (m *machine) adopt(p plan.Plan, first bool, attrs []any, msg string) {
 	m.log(slog.LevelInfo, msg, attrs...)
 }
 
-// graceAnswer is what the GraceSource said about one stop.
+// graceAnswer is what the GraceSource said about the stop.
 type graceAnswer struct {
-	stop int // the ending's stopID it answers
 	Grace
 	err  error
 	took time.Duration
@@ -249,7 +247,6 @@ func (m *machine) repeatStop(ev event) {
 func (m *machine) stopInBackoff(ev event) phase {
 	m.log(slog.LevelInfo, "stop requested while a restart was pending: not restarting", "signal", signalName(ev.received))
 	e := &m.end
-	e.stopID++
 	e.requestedAt, e.by, e.plan = ev.at, ev.received, m.startPlan
 	return m.beginCleanup(ev.at)
 }
@@ -265,11 +262,11 @@ func (m *machine) fireRungs(now time.Time) {
 // rungAction sends rung r to the child. KILL goes to the whole tree, and
 // carries its log line, which the executor completes with the count of
 // processes it reached.
-func (m *machine) rungAction(now time.Time, r ladder.Rung) action {
-	a := action{kind: doRung, pid: m.pid, rung: r}
+func (m *machine) rungAction(now time.Time, r ladder.Rung) sendRung {
+	a := sendRung{pid: m.pid, rung: r}
 	if r.Signal == unix.SIGKILL {
-		a.level = slog.LevelWarn
-		a.msg, a.attrs = m.killRung(now, r)
+		a.line.level = slog.LevelWarn
+		a.line.msg, a.line.attrs = m.killRung(now, r)
 	}
 	return a
 }
