@@ -107,9 +107,9 @@ func (in input) budgetError(err error) error {
 	return err
 }
 
-// stopPlan reads the options that decide what a stop does: the preset,
+// stopOptions reads the options that decide what a stop does: the preset,
 // a hand-written ladder and the budget.
-func (in input) stopPlan(cfg *supervisor.Config) error {
+func (in input) stopOptions(cfg *supervisor.Config) error {
 	c := in.c
 	cfg.Preset = strings.ToLower(strings.TrimSpace(c.String("preset")))
 	if _, ok := ladder.Lookup(cfg.Preset); !ok && cfg.Preset != "auto" {
@@ -165,13 +165,13 @@ func (in input) pod() (*kube.Start, error) {
 	return kube.Open(mode, os.Getenv, in.c.String("kube-serviceaccount-dir"), in.c.String("kube-container")), nil
 }
 
-// planStop finds the pod and puts its plan into cfg (kube.Start.Apply;
+// startPlan finds the pod and puts its plan into cfg (kube.Start.Apply;
 // probes are read at each stop), then makes the plan of a stop of
 // cfg.Argv as the supervisor would at start (cfg.StartPlan): waits the
 // user set that do not fit the grace period (a --fast-stop that leaves the
 // drain too short, or passes the grace) are bad input. It returns the pod,
 // nil when not asked, and its warnings.
-func (in input) planStop(cfg *supervisor.Config, probes *kube.Probes) (*kube.Start, []string, error) {
+func (in input) startPlan(cfg *supervisor.Config, probes *kube.Probes) (*kube.Start, []string, error) {
 	pod, err := in.pod()
 	if err != nil {
 		return nil, nil, err
@@ -206,7 +206,7 @@ func (in input) buildConfig() (*supervisor.Config, error) {
 	}
 	cfg.Log = log
 
-	if err := in.stopPlan(cfg); err != nil {
+	if err := in.stopOptions(cfg); err != nil {
 		return nil, err
 	}
 	if cfg.CleanupGrace, err = in.duration("cleanup-grace"); err != nil {

@@ -63,16 +63,16 @@ func presetTable() string {
 		if !ok {
 			continue
 		}
-		if len(p.Steps) == 0 {
+		if len(p.Rungs) == 0 {
 			fmt.Fprintf(&b, "| `%s` | forwarded as received, never a timer | | | | only when chosen |\n", name)
 			continue
 		}
 		fmt.Fprintf(&b, "| `%s` |", name)
 		for _, g := range plan.PresetGraces {
-			l, _ := ladder.Plan(p, ladder.Budget{Grace: g})
+			l, _ := ladder.Size(p, ladder.Budget{Grace: g})
 			fmt.Fprintf(&b, " `%s` |", l)
 		}
-		l, _ := ladder.Plan(p, ladder.Budget{})
+		l, _ := ladder.Size(p, ladder.Budget{})
 		untimed := "`" + l.String() + "`"
 		if l.RepeatForwards {
 			untimed = "forwarded as received"

@@ -145,7 +145,7 @@ func runChild(in input) (int, error) {
 		}
 	}
 	probes := &kube.Probes{}
-	pod, warns, err := in.planStop(cfg, probes)
+	pod, warns, err := in.startPlan(cfg, probes)
 	if err != nil {
 		return 0, err
 	}

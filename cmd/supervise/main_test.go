@@ -108,13 +108,13 @@ func TestErrorsNameTheSource(t *testing.T) {
 	}
 }
 
-// hueyAt is the huey preset's ladder at grace, as ladder.Plan makes it,
+// hueyAt is the huey preset's ladder at grace, as ladder.Size makes it,
 // and when its KILL lands: every expected rung in these tests comes from
 // here, so a change of the margin touches internal/ladder alone.
 func hueyAt(grace time.Duration) (ladder.Ladder, time.Duration) {
 	p, _ := ladder.Lookup("huey")
 	b := ladder.Budget{Grace: grace}
-	l, _ := ladder.Plan(p, b)
+	l, _ := ladder.Size(p, b)
 	return l, l.KillAt(b)
 }
 
@@ -130,7 +130,7 @@ func TestPlan(t *testing.T) {
 			"grace period: 10s, from --grace-period",
 			"ladder:       " + l10.String(),
 			"deadline:     KILL lands " + kill10.String() + " after the stop signal, " + (10*time.Second - kill10).String() + " before the",
-			"The worker drains for up to " + l10.Steps[0].Wait.String() + ".",
+			"The worker drains for up to " + l10.Rungs[0].Wait.String() + ".",
 			"must be at least 10s",
 			"Warnings: none."}},
 		{[]string{"--grace-period", "300s", "plan", "huey_consumer", "app.huey"}, []string{

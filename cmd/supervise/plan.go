@@ -28,10 +28,10 @@ func planCommand(stdout io.Writer, cl cmdline, flags []cli.Flag) *cli.Command {
 				return err
 			}
 			cfg := supervisor.Config{Argv: argv, Env: os.Environ(), Defaults: in.engineDefaults().text()}
-			if err := in.stopPlan(&cfg); err != nil {
+			if err := in.stopOptions(&cfg); err != nil {
 				return err
 			}
-			_, warns, err := in.planStop(&cfg, nil)
+			_, warns, err := in.startPlan(&cfg, nil)
 			if err != nil {
 				return err
 			}

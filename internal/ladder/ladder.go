@@ -20,15 +20,15 @@ const MinSpacing = 1500 * time.Millisecond
 // stop on as it came, as tini would. Resolve replaces it.
 const AsReceived unix.Signal = 0
 
-// Step is one rung: send Signal, then wait Wait before the next rung.
-type Step struct {
+// Rung is one rung: send Signal, then wait Wait before the next rung.
+type Rung struct {
 	Signal unix.Signal
 	Wait   time.Duration
-	// Drain marks the wait that Plan sizes from the grace period.
+	// Drain marks the wait that Size sizes from the grace period.
 	Drain bool
 	// Quiet marks a drain rung that only readies the worker for the next
 	// one (Sidekiq's TSTP stops it fetching jobs; only the next rung
-	// makes it exit): Plan leaves it out of an untimed ladder, and of a
+	// makes it exit): Size leaves it out of an untimed ladder, and of a
 	// timed one whose grace leaves it less than MinSpacing, and the next
 	// rung then starts the drain.
 	Quiet bool
@@ -53,7 +53,7 @@ const (
 
 // Ladder is a planned stop: its steps in order, the last one SIGKILL.
 type Ladder struct {
-	Steps []Step
+	Rungs []Rung
 	// Timed is true when the waits are deadlines. In an untimed ladder
 	// (no grace period known) only the waits before the drain are; from the
 	// drain on, the next rung waits for a repeated stop signal.
@@ -67,7 +67,7 @@ type Ladder struct {
 // Total is the time from the first rung to the last of a timed ladder.
 func (l Ladder) Total() time.Duration {
 	var t time.Duration
-	for _, s := range l.Steps {
+	for _, s := range l.Rungs {
 		t += s.Wait
 	}
 	return t
@@ -75,7 +75,7 @@ func (l Ladder) Total() time.Duration {
 
 // DrainIndex is the index of the step whose wait is the drain, or -1.
 func (l Ladder) DrainIndex() int {
-	for i, s := range l.Steps {
+	for i, s := range l.Rungs {
 		if s.Drain {
 			return i
 		}
@@ -86,7 +86,7 @@ func (l Ladder) DrainIndex() int {
 // Deadline reports whether step i's wait is a deadline: in a timed
 // ladder every wait is; in an untimed one only those before the drain.
 func (l Ladder) Deadline(i int) bool {
-	if i >= len(l.Steps)-1 {
+	if i >= len(l.Rungs)-1 {
 		return false
 	}
 	return l.Timed || i < l.DrainIndex()
@@ -95,9 +95,9 @@ func (l Ladder) Deadline(i int) bool {
 // withoutQuiet returns the ladder without its Quiet rungs; when the drain
 // was one, the rung after it starts the drain.
 func (l Ladder) withoutQuiet() Ladder {
-	steps := make([]Step, 0, len(l.Steps))
+	steps := make([]Rung, 0, len(l.Rungs))
 	drain := false
-	for _, s := range l.Steps {
+	for _, s := range l.Rungs {
 		if s.Quiet {
 			drain = drain || s.Drain
 			continue
@@ -107,20 +107,20 @@ func (l Ladder) withoutQuiet() Ladder {
 		}
 		steps = append(steps, s)
 	}
-	l.Steps = steps
+	l.Rungs = steps
 	return l
 }
 
 // Resolve returns the ladder with AsReceived replaced by sig.
 func (l Ladder) Resolve(sig unix.Signal) Ladder {
-	steps := make([]Step, len(l.Steps))
-	copy(steps, l.Steps)
+	steps := make([]Rung, len(l.Rungs))
+	copy(steps, l.Rungs)
 	for i := range steps {
 		if steps[i].Signal == AsReceived {
 			steps[i].Signal = sig
 		}
 	}
-	l.Steps = steps
+	l.Rungs = steps
 	return l
 }
 
@@ -129,9 +129,9 @@ func (l Ladder) Resolve(sig unix.Signal) Ladder {
 // signal still to be resolved is written RECEIVED.
 func (l Ladder) String() string {
 	var parts []string
-	for i, s := range l.Steps {
+	for i, s := range l.Rungs {
 		parts = append(parts, StepName(s.Signal))
-		if i < len(l.Steps)-1 {
+		if i < len(l.Rungs)-1 {
 			if l.Deadline(i) {
 				parts = append(parts, s.Wait.String())
 			} else {

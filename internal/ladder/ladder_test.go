@@ -14,15 +14,15 @@ const s = time.Second
 
 // Every ladder fits its grace: KILL lands exactly Margin before the end
 // of a grace of 10s or more, and no rung is closer than MinSpacing.
-func TestPlanFitsGrace(t *testing.T) {
+func TestSizeFitsGrace(t *testing.T) {
 	for _, name := range Names() {
 		p, ok := Lookup(name)
-		if !ok || len(p.Steps) == 0 {
+		if !ok || len(p.Rungs) == 0 {
 			continue
 		}
 		for _, grace := range []time.Duration{5 * s, 10 * s, 30 * s, 300 * s, 35 * time.Minute} {
-			l, warns := Plan(p, Budget{Grace: grace})
-			if !l.Timed || l.Steps[len(l.Steps)-1].Signal != unix.SIGKILL {
+			l, warns := Size(p, Budget{Grace: grace})
+			if !l.Timed || l.Rungs[len(l.Rungs)-1].Signal != unix.SIGKILL {
 				t.Errorf("%s: ladder %s is untimed or does not end in KILL", name, l)
 			}
 			if grace >= 10*s {
@@ -36,7 +36,7 @@ func TestPlanFitsGrace(t *testing.T) {
 			if l.Total() > grace-Margin(grace) {
 				t.Errorf("%s at %s: ladder %s ends after the margin", name, grace, l)
 			}
-			for i, st := range l.Steps[:len(l.Steps)-1] {
+			for i, st := range l.Rungs[:len(l.Rungs)-1] {
 				if st.Wait < MinSpacing {
 					t.Errorf("%s at %s: rung %d waits %s, below %s", name, grace, i, st.Wait, MinSpacing)
 				}
@@ -49,19 +49,19 @@ func TestPlanFitsGrace(t *testing.T) {
 // drains at least 7s at 10s, 26s at 30s and 290s at 300s; celery, whose
 // 5.6 release takes up to 2.35 s to act on QUIT (fastCelery), at least
 // 6s at 10s.
-func TestPlanDrainShare(t *testing.T) {
+func TestSizeDrainShare(t *testing.T) {
 	want := map[time.Duration]time.Duration{10 * s: 7 * s, 30 * s: 26 * s, 300 * s: 290 * s}
 	for _, name := range Names() {
 		p, ok := Lookup(name)
-		if !ok || len(p.Steps) != 3 || !p.Steps[0].Drain || p.Steps[0].Quiet {
-			continue // a quiet drain gets what the worker's own timeout leaves (TestPlanQuiet)
+		if !ok || len(p.Rungs) != 3 || !p.Rungs[0].Drain || p.Rungs[0].Quiet {
+			continue // a quiet drain gets what the worker's own timeout leaves (TestSizeQuiet)
 		}
 		for grace, least := range want {
 			if (name == "celery" || name == "gunicorn") && grace == 10*s {
 				least = 6 * s // their measured 3 s after "stop now"
 			}
-			l, _ := Plan(p, Budget{Grace: grace})
-			if d := l.Steps[l.DrainIndex()].Wait; d < least {
+			l, _ := Size(p, Budget{Grace: grace})
+			if d := l.Rungs[l.DrainIndex()].Wait; d < least {
 				t.Errorf("%s at %s: drain %s (%s), want at least %s", name, grace, d, l, least)
 			}
 		}
@@ -70,7 +70,7 @@ func TestPlanDrainShare(t *testing.T) {
 
 // --fast-stop replaces the wait after the "stop now" rung, and the drain
 // shrinks by what it adds; KILL still lands Margin before the grace ends.
-func TestPlanFastStop(t *testing.T) {
+func TestSizeFastStop(t *testing.T) {
 	cases := []struct {
 		preset string
 		b      Budget
@@ -87,7 +87,7 @@ func TestPlanFastStop(t *testing.T) {
 	}
 	for _, c := range cases {
 		p, _ := Lookup(c.preset)
-		l, warns := Plan(p, c.b)
+		l, warns := Size(p, c.b)
 		if l.String() != c.want || len(warns) != 0 {
 			t.Errorf("%s in %+v: %s %q; want %s, no warnings", c.preset, c.b, l, warns, c.want)
 		}
@@ -128,7 +128,7 @@ func TestFitRefuses(t *testing.T) {
 		if err := Fit(celery, b); err != nil {
 			t.Errorf("%+v at the grace it asked for: %v", b, err)
 		}
-		if l, warns := Plan(celery, b); len(warns) != 0 || l.KillAt(b) > b.Grace-Margin(b.Grace) {
+		if l, warns := Size(celery, b); len(warns) != 0 || l.KillAt(b) > b.Grace-Margin(b.Grace) {
 			t.Errorf("%+v: planned %s %q", b, l, warns)
 		}
 	}
@@ -158,7 +158,7 @@ func TestFitRefuses(t *testing.T) {
 // own -t and push the jobs back. TSTP goes first only where the grace
 // leaves TERM the worker's whole wait; otherwise, and with no grace
 // known, TERM goes first.
-func TestPlanQuiet(t *testing.T) {
+func TestSizeQuiet(t *testing.T) {
 	sidekiq, _ := Lookup("sidekiq")
 	cases := []struct {
 		b    Budget
@@ -173,7 +173,7 @@ func TestPlanQuiet(t *testing.T) {
 		{Budget{}, "TERM,…,KILL"},
 	}
 	for _, c := range cases {
-		l, warns := Plan(sidekiq, c.b)
+		l, warns := Size(sidekiq, c.b)
 		if l.String() != c.want || len(warns) != 0 {
 			t.Errorf("sidekiq in %+v: %s %q, want %s, no warnings", c.b, l, warns, c.want)
 		}
@@ -185,7 +185,7 @@ func TestPlanQuiet(t *testing.T) {
 		}
 	}
 	// The worker's own -t, given: the wait after TERM is it plus 3s.
-	l, _ := Plan(sidekiq.WithStopWait(8*s), Budget{Grace: 60 * s})
+	l, _ := Size(sidekiq.WithStopWait(8*s), Budget{Grace: 60 * s})
 	if l.String() != "TSTP,51s,TERM,8s,KILL" {
 		t.Errorf("sidekiq -t 5 at 60s: %s", l)
 	}
@@ -200,7 +200,7 @@ func TestTargets(t *testing.T) {
 		if !ok {
 			continue
 		}
-		for i, st := range p.Steps {
+		for i, st := range p.Rungs {
 			want := ToMain
 			switch {
 			case st.Signal == unix.SIGKILL || name == Generic:
@@ -214,21 +214,21 @@ func TestTargets(t *testing.T) {
 		}
 	}
 	l, _ := ParseStop("TERM,5s,QUIT,2s,KILL")
-	for _, st := range l.Steps {
+	for _, st := range l.Rungs {
 		if st.To != ToChild {
 			t.Errorf("--stop rung %s: to %d, want the child (or its group with -g)", StepName(st.Signal), st.To)
 		}
 	}
 	u, _ := Lookup("uvicorn")
 	t0 := time.Unix(0, 0)
-	st := NewStepper(u.Ladder(), t0, 0)
+	st := NewProgress(u.Ladder(), t0, 0)
 	st.Fire(t0)
 	if r, ok := st.Fire(t0.Add(time.Hour)); !ok || r.To != ToGroup {
 		t.Errorf("uvicorn's second rung as fired: %+v", r)
 	}
 }
 
-func TestPlanLadders(t *testing.T) {
+func TestSizeLadders(t *testing.T) {
 	cases := []struct {
 		preset string
 		b      Budget
@@ -255,19 +255,19 @@ func TestPlanLadders(t *testing.T) {
 	}
 	for _, c := range cases {
 		p, _ := Lookup(c.preset)
-		l, warns := Plan(p, c.b)
+		l, warns := Size(p, c.b)
 		if l.String() != c.want || len(warns) != c.warns {
 			t.Errorf("%s in %+v: %s %q; want %s and %d warnings", c.preset, c.b, l, warns, c.want, c.warns)
 		}
 	}
 	g, _ := Lookup(Generic)
-	if l, _ := Plan(g, Budget{}); !l.RepeatForwards || l.Timed {
+	if l, _ := Size(g, Budget{}); !l.RepeatForwards || l.Timed {
 		t.Errorf("generic without a grace: %+v, want untimed and forwarding repeats", l)
 	}
-	if l, _ := Plan(g, Budget{Grace: 10 * s}); l.RepeatForwards {
+	if l, _ := Size(g, Budget{Grace: 10 * s}); l.RepeatForwards {
 		t.Errorf("generic with a grace forwards repeats: %+v", l)
 	}
-	if got := g.Ladder().Resolve(unix.SIGINT).Steps[0].Signal; got != unix.SIGINT {
+	if got := g.Ladder().Resolve(unix.SIGINT).Rungs[0].Signal; got != unix.SIGINT {
 		t.Errorf("Resolve: first rung %v, want INT", got)
 	}
 }
@@ -292,12 +292,12 @@ func TestBudgetValidate(t *testing.T) {
 	}
 }
 
-// The stepper, fed times and no processes: each row is one stop.
-func TestStepper(t *testing.T) {
+// Progress, fed times and no processes: each row is one stop.
+func TestProgress(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	timed, _ := Plan(presets["huey"], Budget{Grace: 10 * s})
-	untimed, _ := Plan(presets["huey"], Budget{})
+	timed, _ := Size(presets["huey"], Budget{Grace: 10 * s})
+	untimed, _ := Size(presets["huey"], Budget{})
 	type event struct {
 		at     time.Duration
 		repeat bool // a repeated stop signal; otherwise a clock tick
@@ -327,7 +327,7 @@ func TestStepper(t *testing.T) {
 			"INT@2s/stop signal"},
 	}
 	for _, c := range cases {
-		st := NewStepper(c.l, t0, c.delay)
+		st := NewProgress(c.l, t0, c.delay)
 		for _, e := range c.events {
 			if e.repeat {
 				st.Repeat(at(e.at))
@@ -347,18 +347,18 @@ func TestStepper(t *testing.T) {
 
 // Learning the grace during a stop times the rest of an untimed ladder
 // from the last rung sent.
-func TestStepperRetime(t *testing.T) {
+func TestProgressRetime(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	untimed, _ := Plan(presets["huey"], Budget{})
-	st := NewStepper(untimed, t0, 0)
+	untimed, _ := Size(presets["huey"], Budget{})
+	st := NewProgress(untimed, t0, 0)
 	st.Fire(t0)
 	if due, _ := st.Due(); !due.IsZero() {
 		t.Fatalf("untimed ladder has a deadline %v", due)
 	}
-	timed, _ := Plan(presets["huey"], Budget{Grace: 45 * s})
+	timed, _ := Size(presets["huey"], Budget{Grace: 45 * s})
 	st.Retime(timed)
 	due, cause := st.Due()
-	if want := t0.Add(timed.Steps[0].Wait); !due.Equal(want) || cause != CauseDeadline {
+	if want := t0.Add(timed.Rungs[0].Wait); !due.Equal(want) || cause != CauseDeadline {
 		t.Fatalf("after Retime: due %v (%s), want %v", due.Sub(t0), cause, want.Sub(t0))
 	}
 	if r, ok := st.Fire(due); !ok || r.Signal != unix.SIGINT || !r.AfterDrain {
@@ -399,10 +399,10 @@ func FuzzParseStop(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(l.Steps) == 0 || l.Steps[len(l.Steps)-1].Signal != unix.SIGKILL {
+		if len(l.Rungs) == 0 || l.Rungs[len(l.Rungs)-1].Signal != unix.SIGKILL {
 			t.Fatalf("ParseStop(%q) = %s: does not end in KILL", in, l)
 		}
-		for _, s := range l.Steps[:len(l.Steps)-1] {
+		for _, s := range l.Rungs[:len(l.Rungs)-1] {
 			if s.Wait < MinSpacing || s.Signal == unix.SIGKILL {
 				t.Fatalf("ParseStop(%q) = %s: bad rung %+v", in, l, s)
 			}
@@ -416,7 +416,7 @@ func FuzzParseStop(f *testing.F) {
 
 func TestPreview(t *testing.T) {
 	p, _ := Lookup("huey")
-	l, _ := Plan(p, Budget{Grace: 10 * s})
+	l, _ := Size(p, Budget{Grace: 10 * s})
 	var got []string
 	for _, r := range l.Preview(Budget{Grace: 10 * s}) {
 		got = append(got, fmt.Sprintf("%s@%s/%v", StepName(r.Signal), r.At, r.Timed))
@@ -424,7 +424,7 @@ func TestPreview(t *testing.T) {
 	if g := strings.Join(got, " "); g != "INT@0s/true INT@7.5s/true KILL@9s/true" {
 		t.Errorf("timed preview: %s", g)
 	}
-	l, _ = Plan(p, Budget{})
+	l, _ = Size(p, Budget{})
 	got = nil
 	for _, r := range l.Preview(Budget{}) {
 		got = append(got, fmt.Sprintf("%s/%v/%s", StepName(r.Signal), r.Timed, r.When))

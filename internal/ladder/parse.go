@@ -35,7 +35,7 @@ func ParseStop(text string) (Ladder, error) {
 		if err != nil {
 			return Ladder{}, fmt.Errorf("ladder %q: %v", text, err)
 		}
-		step := Step{Signal: sig}
+		step := Rung{Signal: sig}
 		if i+1 < len(fields) {
 			if sig == unix.SIGKILL {
 				return Ladder{}, fmt.Errorf("ladder %q: KILL must be the last rung", text)
@@ -52,7 +52,7 @@ func ParseStop(text string) (Ladder, error) {
 		} else if sig != unix.SIGKILL {
 			return Ladder{}, fmt.Errorf("ladder %q: the ladder must end in KILL or a wait", text)
 		}
-		l.Steps = append(l.Steps, step)
+		l.Rungs = append(l.Rungs, step)
 	}
 	return l, nil
 }

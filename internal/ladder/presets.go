@@ -7,15 +7,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Preset is a worker's stop protocol. Steps is its ladder with the drain
-// wait left at zero for Plan to size; every other wait is the least the
+// Preset is a worker's stop protocol. Rungs is its ladder with the drain
+// wait left at zero for Size to set; every other wait is the least the
 // worker needs for that rung (for a fast-stop rung: how long it takes to
 // act on "stop now", never under MinSpacing). A preset without steps
 // (none) plainly forwards stop signals, as tini does.
 type Preset struct {
 	Name    string
 	Summary string
-	Steps   []Step
+	Rungs   []Rung
 	// Source cites where the worker's stop semantics are documented.
 	Source string
 	// FastStopNote, when set, says when the worker's own "stop now" takes
@@ -32,23 +32,23 @@ type Preset struct {
 }
 
 // Ladder returns a copy of the preset's ladder, timed, its drain wait
-// still to be planned (Plan sizes it).
+// still to be planned (Size sizes it).
 func (p Preset) Ladder() Ladder {
-	steps := make([]Step, len(p.Steps))
-	copy(steps, p.Steps)
-	return Ladder{Steps: steps, Timed: true}
+	steps := make([]Rung, len(p.Rungs))
+	copy(steps, p.Rungs)
+	return Ladder{Rungs: steps, Timed: true}
 }
 
 // WithStopWait is the preset with the wait after its "stop now" rung (the
 // rung after the drain) at least d: the worker's own timeout and what it
 // does after it, for a timeout that starts at that rung (BoundStop).
 func (p Preset) WithStopWait(d time.Duration) Preset {
-	steps := make([]Step, len(p.Steps))
-	copy(steps, p.Steps)
+	steps := make([]Rung, len(p.Rungs))
+	copy(steps, p.Rungs)
 	if i := p.Ladder().DrainIndex() + 1; i > 0 && i < len(steps)-1 {
 		steps[i].Wait = d
 	}
-	p.Steps = steps
+	p.Rungs = steps
 	return p
 }
 
@@ -56,13 +56,13 @@ func (p Preset) WithStopWait(d time.Duration) Preset {
 // passes the stop on to its own processes, and a group signal on top
 // would reach them twice (dramatiq's second TERM is "exit now"; Celery's
 // prefork children die on TERM; Resque's job child dies on QUIT).
-func drain(s unix.Signal) Step                 { return Step{Signal: s, Drain: true, To: ToMain} }
-func then(s unix.Signal, w time.Duration) Step { return Step{Signal: s, Wait: w, To: ToMain} }
-func kill() Step                               { return Step{Signal: unix.SIGKILL} }
+func drain(s unix.Signal) Rung                 { return Rung{Signal: s, Drain: true, To: ToMain} }
+func then(s unix.Signal, w time.Duration) Rung { return Rung{Signal: s, Wait: w, To: ToMain} }
+func kill() Rung                               { return Rung{Signal: unix.SIGKILL} }
 
 // quiet is a drain rung that only readies the worker for the next one:
-// Plan leaves it out when there is no room for it (Step.Quiet).
-func quiet(s unix.Signal) Step { return Step{Signal: s, Drain: true, Quiet: true, To: ToMain} }
+// Size leaves it out when there is no room for it (Rung.Quiet).
+func quiet(s unix.Signal) Rung { return Rung{Signal: s, Drain: true, Quiet: true, To: ToMain} }
 
 // Fast-stop waits, measured on Debian 12 with the worker under supervise:
 // time from the "stop now" signal, sent during a drain with tasks running,
@@ -114,7 +114,7 @@ var presets = map[string]Preset{
 		Summary: "any other program: the stop signal as received, then KILL before the grace period ends; " +
 			"without a grace period, plain forwarding as tini does",
 		// To the child, or its group with -g, as tini would.
-		Steps:  []Step{{Signal: AsReceived, Drain: true}, kill()},
+		Rungs:  []Rung{{Signal: AsReceived, Drain: true}, kill()},
 		Source: "docker stop and the kubelet: the stop signal, then SIGKILL when the grace period ends",
 		Tested: "supervise's own test programs under a real PID 1 (any program, as tini)",
 	},
@@ -122,7 +122,7 @@ var presets = map[string]Preset{
 		Name: "huey",
 		Summary: "INT drains running tasks; TERM is ignored during an INT drain and a 2nd INT stops at once; " +
 			"TERM first would abort tasks",
-		Steps:  []Step{drain(unix.SIGINT), then(unix.SIGINT, fastQuick), kill()},
+		Rungs:  []Rung{drain(unix.SIGINT), then(unix.SIGINT, fastQuick), kill()},
 		Source: "huey docs, consumer 'Signal handling'; huey/consumer.py Consumer._set_signal_handlers, stop, loop @3.3.0",
 		Tested: "Huey 3.3.0 (thread and process workers)",
 	},
@@ -130,7 +130,7 @@ var presets = map[string]Preset{
 		Name: "rq",
 		Summary: "TERM is a warm shutdown (current job finishes); a 2nd TERM is a cold shutdown that kills the " +
 			"work-horse; the horse leaves the worker's group, so KILL goes to the whole tree",
-		Steps: []Step{drain(unix.SIGTERM), then(unix.SIGTERM, fastQuick), kill()},
+		Rungs: []Rung{drain(unix.SIGTERM), then(unix.SIGTERM, fastQuick), kill()},
 		Source: "rq docs 'Workers: Taking down workers'; rq/worker.py request_stop/request_force_stop @v1.13.0; " +
 			"rq/worker/base.py request_stop/request_force_stop @v2.10.0",
 		Tested: "RQ 1.13 with redis-py 4.3 (Debian 12), RQ 2.10.0 with redis-py 7.4.1; each also renamed by setproctitle 1.3",
@@ -140,7 +140,7 @@ var presets = map[string]Preset{
 		Summary: "TERM is a warm shutdown; QUIT is a cold shutdown that restores unacknowledged messages; " +
 			"a 2nd TERM kills running tasks on 5.2, so TERM is never sent twice; with worker_soft_shutdown_timeout " +
 			"(5.5+) set --fast-stop to it plus 3s",
-		Steps: []Step{drain(unix.SIGTERM), then(unix.SIGQUIT, fastCelery), kill()},
+		Rungs: []Rung{drain(unix.SIGTERM), then(unix.SIGQUIT, fastCelery), kill()},
 		Source: "celery docs 'Workers Guide: Stopping the worker'; celery/apps/worker.py install_worker_term_handler, " +
 			"on_cold_shutdown @v5.6.3",
 		Tested: "Celery 5.2.6 (Debian 12), Celery 5.6.3 (kombu 5.6.2, billiard 4.2.4); each also renamed by setproctitle 1.3",
@@ -151,7 +151,7 @@ var presets = map[string]Preset{
 	"dramatiq": {
 		Name:    "dramatiq",
 		Summary: "TERM lets worker processes finish in-flight messages; a 2nd TERM makes them exit at once",
-		Steps:   []Step{drain(unix.SIGTERM), then(unix.SIGTERM, fastQuick), kill()},
+		Rungs:   []Rung{drain(unix.SIGTERM), then(unix.SIGTERM, fastQuick), kill()},
 		Source:  "dramatiq docs 'Signals'; dramatiq/cli.py main sighandler, worker_process termhandler @v2.2.0",
 		// A worker process notices the TERM within a second (cli.py
 		// worker_process polls `running` each second) before its timeout
@@ -167,7 +167,7 @@ var presets = map[string]Preset{
 		Name: "gunicorn",
 		Summary: "TERM is graceful up to graceful_timeout (30s), after which gunicorn kills its workers; QUIT is " +
 			"a quick shutdown (2s on 25.0 and later)",
-		Steps:  []Step{drain(unix.SIGTERM), then(unix.SIGQUIT, fastGunicorn), kill()},
+		Rungs:  []Rung{drain(unix.SIGTERM), then(unix.SIGQUIT, fastGunicorn), kill()},
 		Source: "gunicorn docs 'Signal Handling: Master process'; gunicorn/arbiter.py handle_term, handle_quit, stop @26.1.0",
 		Timeout: &WorkerTimeout{Setting: "--graceful-timeout", Options: []string{"--graceful-timeout"}, Env: "GUNICORN_CMD_ARGS",
 			Unit: time.Second, Integer: true, Default: 30 * time.Second, After: time.Second, Bounds: BoundDrain,
@@ -181,7 +181,7 @@ var presets = map[string]Preset{
 		// With --workers N the parent stops reading signals after the
 		// first TERM (supervisors/multiprocess.py run: terminate_all,
 		// join_all), so "stop now" must reach each worker process itself.
-		Steps:  []Step{drain(unix.SIGTERM), {Signal: unix.SIGINT, Wait: fastQuick, To: ToGroup}, kill()},
+		Rungs:  []Rung{drain(unix.SIGTERM), {Signal: unix.SIGINT, Wait: fastQuick, To: ToGroup}, kill()},
 		Source: "uvicorn docs 'Server behavior: graceful shutdown'; uvicorn/server.py handle_exit, supervisors/multiprocess.py @0.51.0",
 		Timeout: &WorkerTimeout{Setting: "--timeout-graceful-shutdown", Options: []string{"--timeout-graceful-shutdown"},
 			Unit: time.Second, Integer: true, After: time.Second, Bounds: BoundDrain},
@@ -190,7 +190,7 @@ var presets = map[string]Preset{
 	"arq": {
 		Name:    "arq",
 		Summary: "TERM cancels running jobs, which arq re-runs later; graceful only with job_completion_wait",
-		Steps:   []Step{drain(unix.SIGTERM), kill()},
+		Rungs:   []Rung{drain(unix.SIGTERM), kill()},
 		Source:  "arq docs 'Worker: health checks and shutdown'; arq/worker.py handle_sig, handle_sig_wait_for_completion @v0.26.1",
 		Timeout: &WorkerTimeout{Setting: "job_completion_wait", Unit: time.Second, Integer: true, NoneWaits: true,
 			After: time.Second, Bounds: BoundDrain, Elsewhere: "WorkerSettings.job_completion_wait in Python"},
@@ -200,7 +200,7 @@ var presets = map[string]Preset{
 		Name: "sidekiq",
 		Summary: "TSTP quiets (stop fetching), TERM stops within -t (25s) and pushes unfinished jobs back; TSTP first " +
 			"only where the grace leaves room for -t after TERM",
-		Steps:   []Step{quiet(unix.SIGTSTP), then(unix.SIGTERM, sidekiqTimeout.Default+sidekiqTimeout.After), kill()},
+		Rungs:   []Rung{quiet(unix.SIGTSTP), then(unix.SIGTERM, sidekiqTimeout.Default+sidekiqTimeout.After), kill()},
 		Source:  "sidekiq wiki 'Signals', 'Deployment'; lib/sidekiq/launcher.rb stop, manager.rb hard_shutdown @v6.4.1",
 		Timeout: &sidekiqTimeout,
 		Tested:  "Sidekiq 6.4.1 (Debian 12, Ruby 3.1)",
@@ -209,7 +209,7 @@ var presets = map[string]Preset{
 		Name: "resque",
 		Summary: "QUIT finishes the current job, then exits; INT kills the job's child at once and records the job " +
 			"failed; TERM is INT unless GRACEFUL_TERM makes it QUIT",
-		Steps:  []Step{drain(unix.SIGQUIT), then(unix.SIGINT, fastSlow), kill()},
+		Rungs:  []Rung{drain(unix.SIGQUIT), then(unix.SIGINT, fastSlow), kill()},
 		Source: "resque README 'Signals'; lib/resque/worker.rb register_signal_handlers, shutdown, shutdown! @v3.0.0",
 		FastStopNote: "with TERM_CHILD set, Resque gives the job RESQUE_TERM_TIMEOUT (4s by default) after INT before " +
 			"it kills it; set --fast-stop to that plus 2s",
@@ -218,21 +218,21 @@ var presets = map[string]Preset{
 	"nginx": {
 		Name:    "nginx",
 		Summary: "QUIT closes listeners and finishes in-flight requests; TERM is a fast shutdown",
-		Steps:   []Step{drain(unix.SIGQUIT), then(unix.SIGTERM, fastSlow), kill()},
+		Rungs:   []Rung{drain(unix.SIGQUIT), then(unix.SIGTERM, fastSlow), kill()},
 		Source:  "nginx docs 'Controlling nginx'; src/os/unix/ngx_process_cycle.c ngx_master_process_cycle @1.22.1",
 		Tested:  "nginx 1.22.1 (Debian 12), run directly and by an entrypoint script",
 	},
 	"postgres": {
 		Name:    "postgres",
 		Summary: "INT is a fast shutdown (abort transactions, checkpoint); QUIT is immediate (recovery on start)",
-		Steps:   []Step{drain(unix.SIGINT), then(unix.SIGQUIT, fastSlow), kill()},
+		Rungs:   []Rung{drain(unix.SIGINT), then(unix.SIGQUIT, fastSlow), kill()},
 		Source:  "PostgreSQL docs 'Shutting Down the Server' (server-shutdown.html)",
 		Tested:  "PostgreSQL 15 (Debian 12), under --user postgres",
 	},
 	"php-fpm": {
 		Name:    "php-fpm",
 		Summary: "QUIT lets children finish their request for process_control_timeout (0 by default: no time); TERM terminates",
-		Steps:   []Step{drain(unix.SIGQUIT), then(unix.SIGTERM, fastSlow), kill()},
+		Rungs:   []Rung{drain(unix.SIGQUIT), then(unix.SIGTERM, fastSlow), kill()},
 		Source:  "php-fpm man page 'SIGNALS'; sapi/fpm/fpm/fpm_signals.c, fpm_process_ctl.c fpm_pctl_action_next",
 		Timeout: &WorkerTimeout{Setting: "process_control_timeout", Unit: time.Second, Integer: true, Suffix: "s",
 			NoneWaits: true, After: time.Second, Bounds: BoundDrain, Elsewhere: "php-fpm.conf's [global] section"},

@@ -25,10 +25,10 @@ type Planned struct {
 // Preview lists the rungs of l, planned within b.
 func (l Ladder) Preview(b Budget) []Planned {
 	di := l.DrainIndex()
-	out := make([]Planned, 0, len(l.Steps))
+	out := make([]Planned, 0, len(l.Rungs))
 	at := b.StopDelay
 	timed := true
-	for i, s := range l.Steps {
+	for i, s := range l.Rungs {
 		p := Planned{Signal: s.Signal, At: at, Timed: timed, Role: role(i, di, s.Signal)}
 		if !timed {
 			p.When = "on a repeated stop signal"

@@ -18,7 +18,7 @@ import (
 func (p Plan) Deadline() string {
 	lad, b := p.Ladder, p.Budget
 	switch {
-	case len(lad.Steps) == 0:
+	case len(lad.Rungs) == 0:
 		return "stop signals are forwarded as received, with no timer (tini's behaviour)"
 	case lad.Timed && b.Grace > 0:
 		kill := p.KillAt()
@@ -35,7 +35,7 @@ func (p Plan) Deadline() string {
 func (p Plan) Rule() string {
 	lad, b := p.Ladder, p.Budget
 	switch {
-	case len(lad.Steps) == 0 || p.Kubelet || lad.Timed && b.Grace == 0:
+	case len(lad.Rungs) == 0 || p.Kubelet || lad.Timed && b.Grace == 0:
 		return ""
 	case lad.Timed:
 		return fmt.Sprintf("the orchestrator's grace period (compose stop_grace_period, Kubernetes "+
@@ -68,7 +68,7 @@ func (p Plan) StartLine() (string, []any) {
 	}
 	lad := p.Ladder
 	switch {
-	case len(lad.Steps) == 0:
+	case len(lad.Rungs) == 0:
 	case lad.Timed && p.Kubelet:
 		attrs = append(attrs, "kill_after", p.Budget.Grace.String(), "from", p.GraceFrom, "ladder", lad.String(), "kill_at", p.KillAt().String())
 	case lad.Timed && p.Budget.Grace > 0:
@@ -93,7 +93,7 @@ func (p Plan) Describe(w io.Writer) {
 	if p.Defaults != "" {
 		fmt.Fprint(w, field("defaults", p.Defaults+"."))
 	}
-	if len(lad.Steps) > 0 {
+	if len(lad.Rungs) > 0 {
 		fmt.Fprintf(w, "ladder:       %s\n", lad)
 	}
 	if fs := p.fastStop(); fs != "" {
@@ -106,7 +106,7 @@ func (p Plan) Describe(w io.Writer) {
 	if r := p.Rule(); r != "" {
 		fmt.Fprint(w, field("rule", r+"."))
 	}
-	if len(lad.Steps) == 0 {
+	if len(lad.Rungs) == 0 {
 		fmt.Fprint(w, "\n"+wrap("On a stop signal, supervise passes it to the child as received, and a repeated one too. "+
 			"The orchestrator's SIGKILL is the end.", "", 78))
 		p.writeWarnings(w)
@@ -124,7 +124,7 @@ func (p Plan) Describe(w io.Writer) {
 	switch {
 	case lad.Timed && b.Grace > 0:
 		fmt.Fprintf(w, "  %-26s %-9s %s\n", b.Grace.String(), "", "the "+p.orchestrator()+"'s SIGKILL")
-		more = fmt.Sprintf("The worker drains for up to %s.", lad.Steps[lad.DrainIndex()].Wait)
+		more = fmt.Sprintf("The worker drains for up to %s.", lad.Rungs[lad.DrainIndex()].Wait)
 		if p.Kubelet {
 			more += fmt.Sprintf(" The kubelet's SIGKILL comes %s after its stop signal: %s. At each stop supervise reads the pod "+
 				"again: a deletion's own grace (kubectl delete --grace-period) and a probe's restart replan the ladder.",
@@ -132,7 +132,7 @@ func (p Plan) Describe(w io.Writer) {
 			more += " " + p.kubeletOwnStops()
 		}
 	case lad.Timed:
-		more = fmt.Sprintf("The worker drains for up to %s.", lad.Steps[lad.DrainIndex()].Wait)
+		more = fmt.Sprintf("The worker drains for up to %s.", lad.Rungs[lad.DrainIndex()].Wait)
 	case lad.RepeatForwards:
 		more = "A repeated stop signal is passed on as received, as tini does, and the drain lasts until the orchestrator's SIGKILL."
 	default:
@@ -169,10 +169,10 @@ func field(label, text string) string {
 func (p Plan) fastStop() string {
 	lad := p.Ladder
 	di := lad.DrainIndex()
-	if di < 0 || di+1 >= len(lad.Steps)-1 {
+	if di < 0 || di+1 >= len(lad.Rungs)-1 {
 		return ""
 	}
-	sig := signals.Name(lad.Steps[di+1].Signal)
+	sig := signals.Name(lad.Rungs[di+1].Signal)
 	var s string
 	switch {
 	case p.Budget.FastStop > 0:
@@ -180,11 +180,11 @@ func (p Plan) fastStop() string {
 	case lad.Timed && p.Timeout.Bounds == ladder.BoundStop && p.Timeout.Value > 0:
 		t := p.Timeout
 		s = fmt.Sprintf("%s after %s: %s's %s %s (%s) and %s for its own work after it (--fast-stop sets it)",
-			lad.Steps[di+1].Wait, sig, p.Preset, t.Setting, t.Value, t.From, t.After)
+			lad.Rungs[di+1].Wait, sig, p.Preset, t.Setting, t.Value, t.From, t.After)
 	case !lad.Timed:
 		s = fmt.Sprintf("after %s: untimed without a grace period", sig)
 	default:
-		s = fmt.Sprintf("%s after %s, the %s preset's (--fast-stop sets it)", lad.Steps[di+1].Wait, sig, p.Preset)
+		s = fmt.Sprintf("%s after %s, the %s preset's (--fast-stop sets it)", lad.Rungs[di+1].Wait, sig, p.Preset)
 	}
 	if pr, ok := ladder.Lookup(p.Preset); ok && pr.FastStopNote != "" {
 		s += "\n" + strings.TrimRight(wrap(pr.FastStopNote, "              ", 74), "\n")

@@ -21,12 +21,12 @@ import (
 	"github.com/supervise/supervise/internal/ladder"
 )
 
-// Options are what decides a plan, besides the command.
-type Options struct {
-	// Preset is "auto", "none" or a preset's name.
-	Preset string
-	// Stop, when it has steps, replaces the preset's ladder (--stop).
-	Stop ladder.Ladder
+// Timing is what decides when a stop's rungs land, and where each part
+// came from: the grace period and how the ladder spends it, the
+// kubelet's rule, the grace of the kubelet's own stops, and the sources
+// that logs, supervise plan and the stop report name. The supervisor's
+// Config, Options and Plan embed this one declaration.
+type Timing struct {
 	// Budget is the grace period and how the ladder spends it.
 	Budget ladder.Budget
 	// GraceFrom says where Budget.Grace came from, for logs ("--grace-period",
@@ -41,6 +41,15 @@ type Options struct {
 	// KubeletStopGrace is --kubelet-stop-grace (with Kubelet): the grace of
 	// the kubelet's own stops; 0 when not told.
 	KubeletStopGrace time.Duration
+}
+
+// Options are what decides a plan, besides the command.
+type Options struct {
+	// Preset is "auto", "none" or a preset's name.
+	Preset string
+	// Stop, when it has steps, replaces the preset's ladder (--stop).
+	Stop ladder.Ladder
+	Timing
 	// Defaults, when set, says which defaults applied and why (supervise
 	// run as an engine's injected init).
 	Defaults string
@@ -51,16 +60,10 @@ type Plan struct {
 	Argv []string
 	// Preset and Reason: which stop protocol, and why.
 	detect.Detection
-	// Ladder is planned inside Budget; it has no steps when stop signals
-	// are plainly forwarded (preset none).
-	Ladder    ladder.Ladder
-	Budget    ladder.Budget
-	GraceFrom string
-	Kubelet   bool
-	// FastStopFrom says where Budget.FastStop came from; empty when unset.
-	FastStopFrom string
-	// KubeletStopGrace is Options.KubeletStopGrace.
-	KubeletStopGrace time.Duration
+	// Ladder is planned inside Timing.Budget; it has no steps when stop
+	// signals are plainly forwarded (preset none).
+	Ladder ladder.Ladder
+	Timing
 	// Defaults is Options.Defaults.
 	Defaults string
 	// Warnings are one line each: a budget too short for the ladder, a
@@ -77,7 +80,7 @@ type Plan struct {
 	// Err, when set, is a *ladder.FitError: the waits the user set do not
 	// fit the grace period. At start that is bad input; at a stop, whose
 	// grace the orchestrator has just told, it is one more warning (the
-	// ladder is then squeezed as Plan does for any short grace).
+	// ladder is then squeezed as Size does for any short grace).
 	Err error
 }
 
@@ -86,7 +89,7 @@ type Plan struct {
 // Python script or module auto does not know by name, it looks inside,
 // reading files as env says (only then).
 func Choose(o Options, argv []string, env Env) detect.Detection {
-	if len(o.Stop.Steps) > 0 {
+	if len(o.Stop.Rungs) > 0 {
 		return detect.Detection{Preset: "custom", Reason: "--stop given"}
 	}
 	if o.Preset != "" && o.Preset != "auto" {
@@ -119,7 +122,7 @@ func Make(o Options, argv []string, env Env) Plan {
 // stays the one whose options are read whenever p is kept. changed is
 // true when the preset differs from p's.
 func (p Plan) AtStop(o Options, now []string, env Env, execd func() bool) (next Plan, changed bool) {
-	if o.Preset != "auto" || len(o.Stop.Steps) > 0 || len(now) == 0 {
+	if o.Preset != "auto" || len(o.Stop.Rungs) > 0 || len(now) == 0 {
 		return p, false
 	}
 	if t, ok := detect.Title(now); ok {
@@ -154,8 +157,8 @@ func (p Plan) Within(b ladder.Budget, graceFrom string) Plan {
 }
 
 func (o Options) plan(argv []string, d detect.Detection, env Env, b ladder.Budget) Plan {
-	p := Plan{Argv: argv, Detection: d, Budget: b, GraceFrom: o.GraceFrom, Kubelet: o.Kubelet, FastStopFrom: o.FastStopFrom,
-		KubeletStopGrace: o.KubeletStopGrace, Defaults: o.Defaults, stop: o.Stop}
+	p := Plan{Argv: argv, Detection: d, Timing: o.Timing, Defaults: o.Defaults, stop: o.Stop}
+	p.Budget = b
 	if pr, ok := ladder.Lookup(d.Preset); ok && pr.Timeout != nil {
 		p.Timeout = readTimeout(*pr.Timeout, argv, env)
 	}
@@ -167,7 +170,7 @@ func (o Options) plan(argv []string, d detect.Detection, env Env, b ladder.Budge
 func (p *Plan) replan() {
 	b := p.Budget
 	p.Warnings, p.Notes, p.Err = nil, nil, nil
-	if len(p.stop.Steps) > 0 {
+	if len(p.stop.Rungs) > 0 {
 		p.Ladder, p.Warnings = p.stop, ladder.Check(p.stop, b)
 		return
 	}
@@ -180,7 +183,7 @@ func (p *Plan) replan() {
 	if t := p.Timeout; t.Setting != "" && t.Bounds == ladder.BoundStop && t.Value > 0 && b.FastStop == 0 {
 		pr = pr.WithStopWait(t.Value + t.After)
 	}
-	p.Ladder, p.Warnings = ladder.Plan(pr, b)
+	p.Ladder, p.Warnings = ladder.Size(pr, b)
 	if p.Err = ladder.Fit(pr, b); p.Err != nil {
 		p.Warnings = append([]string{p.Err.Error()}, p.Warnings...)
 	}

@@ -26,7 +26,7 @@ func (noFile) Error() string { return "no such file" }
 var errNone error = noFile{}
 
 func auto(grace time.Duration) Options {
-	return Options{Preset: "auto", Budget: ladder.Budget{Grace: grace}, GraceFrom: "--grace-period"}
+	return Options{Preset: "auto", Timing: Timing{Budget: ladder.Budget{Grace: grace}, GraceFrom: "--grace-period"}}
 }
 
 func fields(s string) []string { return strings.Fields(s) }
@@ -81,7 +81,7 @@ func TestAtStop(t *testing.T) {
 		t.Errorf("sidekiq -t 5 at its title: %s", p.Ladder)
 	}
 	// A preset given, or --stop, is never looked at again.
-	given := Options{Preset: "nginx", Budget: ladder.Budget{Grace: 10 * s}}
+	given := Options{Preset: "nginx", Timing: Timing{Budget: ladder.Budget{Grace: 10 * s}}}
 	p, changed := Make(given, fields("nginx"), nil).AtStop(given, fields("/bin/true"), nil, never)
 	if p.Preset != "nginx" || changed {
 		t.Errorf("--preset nginx at the stop: %s", p.Preset)

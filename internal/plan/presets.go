@@ -33,18 +33,18 @@ func WritePresets(w io.Writer, b ladder.Budget) {
 		}
 		p, _ := ladder.Lookup(name)
 		fmt.Fprintf(w, "%s\n%s", name, wrap(p.Summary, "  ", 78))
-		if len(p.Steps) == 0 {
+		if len(p.Rungs) == 0 {
 			fmt.Fprintf(w, "  ladder: none: stop signals are forwarded as received, no timer\n")
 		} else {
 			for _, g := range graces {
-				l, _ := ladder.Plan(p, ladder.Budget{Grace: g, StopDelay: b.StopDelay, DrainTimeout: b.DrainTimeout, FastStop: b.FastStop})
+				l, _ := ladder.Size(p, ladder.Budget{Grace: g, StopDelay: b.StopDelay, DrainTimeout: b.DrainTimeout, FastStop: b.FastStop})
 				label := "grace " + g.String()
 				if g == b.Grace {
 					label += " (yours)"
 				}
 				fmt.Fprintf(w, "  %-20s %s\n", label+":", l)
 			}
-			l, _ := ladder.Plan(p, ladder.Budget{})
+			l, _ := ladder.Size(p, ladder.Budget{})
 			fmt.Fprintf(w, "  %-20s %s (… = on a repeated stop signal)\n", "no grace period:", l)
 		}
 		fmt.Fprint(w, wrap("source: "+p.Source, "  ", 78))

@@ -74,7 +74,7 @@ func optionValue(v string, unit time.Duration) (time.Duration, error) {
 // timeout that does not bind (an untimed ladder, a worker that waits
 // without a limit) says nothing.
 func (t Timeout) check(preset string, l ladder.Ladder, b ladder.Budget) (warnings, notes []string) {
-	if t.Setting == "" || !l.Timed || len(l.Steps) < 2 {
+	if t.Setting == "" || !l.Timed || len(l.Rungs) < 2 {
 		return nil, nil
 	}
 	// The wait that must hold the timeout: the drain's, or for a timeout
@@ -83,10 +83,10 @@ func (t Timeout) check(preset string, l ladder.Ladder, b ladder.Budget) (warning
 	i := l.DrainIndex()
 	hold, after := "the planned drain", signalName(l, i+1)
 	if t.Bounds == ladder.BoundStop {
-		i = len(l.Steps) - 2
+		i = len(l.Rungs) - 2
 		hold, after = "the time from "+signalName(l, i)+" to supervise's KILL", "KILL"
 	}
-	wait := l.Steps[i].Wait
+	wait := l.Rungs[i].Wait
 	fit := t.advice(wait)
 	if !t.Known {
 		what := "by default"
@@ -144,8 +144,8 @@ func ceilPart(d time.Duration) time.Duration {
 }
 
 func signalName(l ladder.Ladder, i int) string {
-	if i < 0 || i >= len(l.Steps) {
+	if i < 0 || i >= len(l.Rungs) {
 		return "KILL"
 	}
-	return ladder.StepName(l.Steps[i].Signal)
+	return ladder.StepName(l.Rungs[i].Signal)
 }

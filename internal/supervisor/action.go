@@ -59,7 +59,7 @@ type (
 	// logged as line, with the count of processes it reached.
 	sendRung struct {
 		pid  int
-		rung ladder.Rung
+		rung ladder.Sent
 		line logLine
 	}
 	// killLeftovers: send sig to the leftovers in tree, the main child

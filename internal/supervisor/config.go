@@ -40,20 +40,9 @@ type Config struct {
 	Preset string
 	// Stop, when it has steps, replaces the preset's ladder (--stop).
 	Stop ladder.Ladder
-	// Budget is the grace period and how the ladder spends it.
-	Budget ladder.Budget
-	// GraceFrom names where Budget.Grace came from, for logs
-	// ("--grace-period", "SUPERVISE_GRACE_PERIOD"); empty when unset.
-	GraceFrom string
-	// FastStopFrom names where Budget.FastStop came from, for logs;
-	// empty when unset.
-	FastStopFrom string
-	// KubeletStopGrace is --kubelet-stop-grace: the grace the kubelet
-	// gives a stop of its own (eviction, node shutdown); 0 when not told.
-	KubeletStopGrace time.Duration
-	// Kubelet is true when Budget.Grace is the kubelet's deadline read
-	// from the pod spec: the start-up line then names the kubelet.
-	Kubelet bool
+	// Timing is the grace period, how the ladder spends it, and where
+	// each part came from.
+	plan.Timing
 	// StartPlan, when set, is the plan of a stop made at start from Argv
 	// (the command line makes it, to refuse waits that do not fit); Run
 	// makes it when it is nil.
@@ -137,8 +126,7 @@ const GraceLookupTimeout = time.Second
 
 // PlanOptions are the options of cfg that decide a stop's plan.
 func (cfg *Config) PlanOptions() plan.Options {
-	return plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Budget: cfg.Budget, GraceFrom: cfg.GraceFrom, Kubelet: cfg.Kubelet,
-		FastStopFrom: cfg.FastStopFrom, KubeletStopGrace: cfg.KubeletStopGrace, Defaults: cfg.Defaults}
+	return plan.Options{Preset: cfg.Preset, Stop: cfg.Stop, Timing: cfg.Timing, Defaults: cfg.Defaults}
 }
 
 // ParseRestart reads a restart policy: no, on-failure or always.

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/plan"
 )
 
 // The os/signal package keeps one goroutine for the life of the process
@@ -34,7 +35,7 @@ func TestRunLeaksNoGoroutine(t *testing.T) {
 		Argv:       []string{"/bin/sh", "-c", `while [ ! -e "$0" ]; do sleep 0.02; done; exit 3`, mark},
 		Env:        os.Environ(),
 		Preset:     "none",
-		Budget:     ladder.Budget{Grace: 10 * time.Second},
+		Timing:     plan.Timing{Budget: ladder.Budget{Grace: 10 * time.Second}},
 		Restart:    RestartAlways,
 		RestartMax: 2,
 		Subreaper:  true,
@@ -110,7 +111,7 @@ func TestKillRungReachesHooks(t *testing.T) {
 	cfg := Config{
 		Argv:      []string{"/bin/sh", "-c", `trap "" TERM; : > "$0"; while :; do sleep 0.05; done`, ready},
 		Env:       os.Environ(),
-		Stop:      ladder.Ladder{Steps: []ladder.Step{{Signal: unix.SIGTERM, Wait: 1500 * time.Millisecond}, {Signal: unix.SIGKILL}}, Timed: true},
+		Stop:      ladder.Ladder{Rungs: []ladder.Rung{{Signal: unix.SIGTERM, Wait: 1500 * time.Millisecond}, {Signal: unix.SIGKILL}}, Timed: true},
 		Subreaper: true,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Hooks:     h,

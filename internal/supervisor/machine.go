@@ -203,8 +203,8 @@ func (m *machine) next(ev event) phase {
 func (m *machine) due() time.Time {
 	switch m.phase {
 	case stopping:
-		if m.end.steps != nil {
-			at, _ := m.end.steps.Due()
+		if m.end.progress != nil {
+			at, _ := m.end.progress.Due()
 			return at
 		}
 	case backoff:

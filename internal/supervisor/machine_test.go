@@ -54,7 +54,7 @@ var (
 	configs        = []machineConfig{hueyTimed, genericUntimed, forwarding}
 )
 
-// planned is the ladder c plans, as ladder.Plan makes it: tests take
+// planned is the ladder c plans, as ladder.Size makes it: tests take
 // every expected time from it, never from a literal.
 func (c machineConfig) planned(t *testing.T) ladder.Ladder {
 	t.Helper()
@@ -62,7 +62,7 @@ func (c machineConfig) planned(t *testing.T) ladder.Ladder {
 	if !ok {
 		t.Fatalf("no preset %s", c.preset)
 	}
-	l, _ := ladder.Plan(p, c.budget)
+	l, _ := ladder.Size(p, c.budget)
 	return l
 }
 
@@ -73,7 +73,7 @@ const stopAt = time.Second
 // its child, pid 42, at t0.
 func newMachine(t *testing.T, c machineConfig, change func(*Config)) (*machine, *fakeFacts) {
 	t.Helper()
-	cfg := &Config{Argv: []string{"worker"}, Preset: c.preset, Budget: c.budget, CleanupGrace: 2 * time.Second, Restart: RestartNo}
+	cfg := &Config{Argv: []string{"worker"}, Preset: c.preset, Timing: plan.Timing{Budget: c.budget}, CleanupGrace: 2 * time.Second, Restart: RestartNo}
 	if change != nil {
 		change(cfg)
 	}
@@ -212,7 +212,7 @@ func TestMachineTransitions(t *testing.T) {
 	atDrainEnd := func(t *testing.T, c machineConfig) time.Duration {
 		l := c.planned(t)
 		if di := l.DrainIndex(); di >= 0 && l.Timed {
-			return stopAt + l.Steps[di].Wait
+			return stopAt + l.Rungs[di].Wait
 		}
 		return stopAt + time.Hour // untimed, or no ladder: no deadline ever
 	}
@@ -387,8 +387,8 @@ func TestMachineSequences(t *testing.T) {
 		m, _ := newMachine(t, hueyTimed, nil)
 		l := hueyTimed.planned(t)
 		stepAll(m, stopEvent(stopAt))
-		var sent []ladder.Rung
-		for _, d := range []time.Duration{l.Steps[0].Wait, l.Steps[0].Wait + l.Steps[1].Wait} {
+		var sent []ladder.Sent
+		for _, d := range []time.Duration{l.Rungs[0].Wait, l.Rungs[0].Wait + l.Rungs[1].Wait} {
 			for _, a := range m.step(event{kind: evDeadline, at: at(stopAt + d)}) {
 				if r, ok := a.(sendRung); ok {
 					sent = append(sent, r.rung)
@@ -402,13 +402,13 @@ func TestMachineSequences(t *testing.T) {
 			t.Errorf("outcome %s", m.end.outcome())
 		}
 	})
-	t.Run("the API's grace moves KILL to where ladder.Plan puts it", func(t *testing.T) {
+	t.Run("the API's grace moves KILL to where ladder.Size puts it", func(t *testing.T) {
 		m, _ := newMachine(t, hueyTimed, nil)
 		stepAll(m, stopEvent(stopAt))
 		b := hueyTimed.budget
 		b.Grace = 20 * time.Second
 		p, _ := ladder.Lookup("huey")
-		want, _ := ladder.Plan(p, b)
+		want, _ := ladder.Size(p, b)
 		acts := m.step(event{kind: evGrace, at: at(2 * time.Second), grace: graceAnswer{Grace: Grace{Period: b.Grace, From: "test"}}})
 		i := slices.IndexFunc(acts, func(a action) bool { return a.kind() == doPlanned })
 		if i < 0 || !acts[i].(publishPlanned).killAt.Equal(at(stopAt+want.KillAt(b))) {
@@ -423,7 +423,7 @@ func TestMachineSequences(t *testing.T) {
 		b := delayed.budget
 		b.Grace = 20 * time.Second
 		p, _ := ladder.Lookup("huey")
-		want, _ := ladder.Plan(p, b)
+		want, _ := ladder.Size(p, b)
 		acts := m.step(event{kind: evGrace, at: at(2 * time.Second), grace: graceAnswer{Grace: Grace{Period: b.Grace, From: "test"}}})
 		i := slices.IndexFunc(acts, func(a action) bool { return a.kind() == doPlanned })
 		if i < 0 || !acts[i].(publishPlanned).killAt.Equal(at(stopAt+want.KillAt(b))) || want.KillAt(b) != b.Grace-ladder.Margin(b.Grace) {

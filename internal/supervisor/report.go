@@ -49,10 +49,10 @@ type Report struct {
 	Outcome string
 	Preset  string
 	// Signal is the stop signal as received; empty without a stop.
-	Signal    string
-	Grace     time.Duration
-	GraceFrom string
-	Rungs     []ladder.Rung
+	Signal string
+	// Timing is the stop's: its grace period and where that came from.
+	plan.Timing
+	Rungs []ladder.Sent
 	// Drain is the time from the stop signal to the child's exit.
 	Drain    time.Duration
 	Exit     string // "exited 0", "killed by KILL"
@@ -71,7 +71,7 @@ func (r Report) Lines() []string {
 	if r.Signal == "" {
 		out = append(out, fmt.Sprintf("supervise: the child ended on its own (%s), no stop signal; exit status %d", r.Exit, r.ExitCode))
 	} else {
-		out = append(out, fmt.Sprintf("supervise: stop %s (preset %s, grace %s)", r.Outcome, r.Preset, plan.GraceText(r.Grace, r.GraceFrom)))
+		out = append(out, fmt.Sprintf("supervise: stop %s (preset %s, grace %s)", r.Outcome, r.Preset, plan.GraceText(r.Budget.Grace, r.GraceFrom)))
 		out = append(out, "stop signal "+r.Signal+" at 0s")
 		for _, g := range r.Rungs {
 			out = append(out, fmt.Sprintf("rung %d %s at %s (%s)", g.Index+1, signals.Name(g.Signal), g.At.Round(time.Millisecond), rungCause(g)))
@@ -105,8 +105,8 @@ func (r Report) attrs() []any {
 			rungs = append(rungs, fmt.Sprintf("%s@%s(%s)", signals.Name(g.Signal), g.At.Round(time.Millisecond), g.Cause))
 		}
 		grace, from := "unset", "unset"
-		if r.Grace > 0 {
-			grace, from = r.Grace.String(), plan.OrUnset(r.GraceFrom)
+		if r.Budget.Grace > 0 {
+			grace, from = r.Budget.Grace.String(), plan.OrUnset(r.GraceFrom)
 		}
 		a = append(a, "preset", r.Preset, "signal", r.Signal, "grace", grace, "grace_from", from,
 			"rungs", strings.Join(rungs, " "), "drain", r.Drain.Round(time.Millisecond).String())
@@ -124,9 +124,9 @@ func (m *machine) report() Report {
 		Leftovers: e.clean.leftovers, Killed: e.clean.killedCount}
 	if e.stopped() {
 		r.Outcome, r.Preset, r.Signal = e.outcome(), e.plan.Preset, signalName(e.by)
-		r.Grace, r.GraceFrom = e.plan.Budget.Grace, e.plan.GraceFrom
-		if e.steps != nil {
-			r.Rungs = e.steps.Sent()
+		r.Timing = e.plan.Timing
+		if e.progress != nil {
+			r.Rungs = e.progress.Sent()
 		}
 		// A stop while a restart was pending finds the child already gone.
 		r.Drain = max(e.child.at.Sub(e.requestedAt), 0)

@@ -14,7 +14,7 @@ import (
 func TestReportBounded(t *testing.T) {
 	r := Report{Outcome: "killed", Preset: "custom", Signal: "TERM", Exit: "killed by KILL", ExitCode: 137}
 	for i := 0; i < 500; i++ {
-		r.Rungs = append(r.Rungs, ladder.Rung{Index: i, Signal: unix.SIGTERM, Cause: ladder.CauseRepeat, At: time.Duration(i) * time.Second})
+		r.Rungs = append(r.Rungs, ladder.Sent{Index: i, Signal: unix.SIGTERM, Cause: ladder.CauseRepeat, At: time.Duration(i) * time.Second})
 	}
 	text := r.Text()
 	if len(text) > MaxReport || !strings.HasSuffix(text, "...\n") {

@@ -22,9 +22,9 @@ type ending struct {
 	by          syscall.Signal // the stop signal as received, before --rewrite
 	// plan is the stop's plan: the preset, the ladder and its budget.
 	plan plan.Plan
-	// steps drives the ladder; nil when stop signals are plainly
+	// progress drives the ladder; nil when stop signals are plainly
 	// forwarded (preset none, or a stop while a restart was pending).
-	steps *ladder.Stepper
+	progress *ladder.Progress
 
 	// announce is what the stop signal's step leaves for evAnnounce.
 	announce announcement
@@ -39,15 +39,15 @@ func (e *ending) stopped() bool { return !e.requestedAt.IsZero() }
 // forwards reports whether a repeated stop signal is passed on as it
 // came rather than advancing a ladder: with no ladder, or with the
 // generic one while no grace period is known (tini's behaviour).
-func (e *ending) forwards() bool { return e.steps == nil || e.steps.Ladder().RepeatForwards }
+func (e *ending) forwards() bool { return e.progress == nil || e.progress.Ladder().RepeatForwards }
 
 // killAt is when the stop's KILL is planned: the one place that says it.
 // Zero when the ladder is untimed or there is none.
 func (e *ending) killAt() time.Time {
-	if e.steps == nil || !e.steps.Ladder().Timed {
+	if e.progress == nil || !e.progress.Ladder().Timed {
 		return time.Time{}
 	}
-	return e.requestedAt.Add(e.steps.Ladder().KillAt(e.plan.Budget))
+	return e.requestedAt.Add(e.progress.Ladder().KillAt(e.plan.Budget))
 }
 
 // childEnd is how the main child last ended, for the stop report.
@@ -76,11 +76,11 @@ func (m *machine) startStop(ev event) phase {
 	p, changed := m.planAtStop()
 	e.plan = p
 	e.announce = announcement{changed: changed, sig: ev.sig}
-	if len(p.Ladder.Steps) == 0 {
+	if len(p.Ladder.Rungs) == 0 {
 		m.forward(ev.sig)
 	} else {
-		e.steps = ladder.NewStepper(p.Ladder.Resolve(ev.sig), ev.at, p.Budget.StopDelay)
-		if r, ok := e.steps.Fire(ev.at); ok {
+		e.progress = ladder.NewProgress(p.Ladder.Resolve(ev.sig), ev.at, p.Budget.StopDelay)
+		if r, ok := e.progress.Fire(ev.at); ok {
 			m.emit(m.rungAction(ev.at, r))
 			e.announce.rung, e.announce.fired = r, true
 		}
@@ -93,7 +93,7 @@ func (m *machine) startStop(ev event) phase {
 type announcement struct {
 	changed bool           // auto's pick changed at the stop
 	sig     syscall.Signal // the stop signal after --rewrite
-	rung    ladder.Rung    // the first rung, when fired
+	rung    ladder.Sent    // the first rung, when fired
 	fired   bool
 }
 
@@ -107,7 +107,7 @@ func (m *machine) announce(ev event) {
 	m.emit(askGrace{stopAt: e.requestedAt})
 	m.stopLogs(a.changed, p)
 	attrs := []any{"signal", signalName(e.by), "preset", p.Preset, "reason", p.Reason, "grace_from", plan.OrUnset(p.GraceFrom)}
-	if e.steps == nil {
+	if e.progress == nil {
 		m.emit(publishPlanned{stopAt: e.requestedAt})
 		m.log(slog.LevelInfo, "stop requested: forwarding", append(attrs, "forwarded", signalName(a.sig))...)
 		return
@@ -140,18 +140,18 @@ func (m *machine) stopLogs(changed bool, p plan.Plan) {
 // adopt makes p the stop's plan: the one path by which a stop is planned,
 // at the stop signal (first) and again when the orchestrator tells the
 // grace period while the stop runs. The ladder is retimed from the stop
-// signal (Stepper.Retime), its KILL published (killAt), and the plan
+// signal (Progress.Retime), its KILL published (killAt), and the plan
 // logged as msg with attrs.
 func (m *machine) adopt(p plan.Plan, first bool, attrs []any, msg string) {
 	e := &m.end
 	e.plan = p
-	if e.steps == nil {
+	if e.progress == nil {
 		m.emit(publishPlanned{stopAt: e.requestedAt})
 		m.log(slog.LevelInfo, msg, attrs...)
 		return
 	}
-	lad := p.Ladder.Resolve(e.steps.Ladder().Steps[0].Signal)
-	e.steps.Retime(lad)
+	lad := p.Ladder.Resolve(e.progress.Ladder().Rungs[0].Signal)
+	e.progress.Retime(lad)
 	m.emit(publishPlanned{stopAt: e.requestedAt, killAt: e.killAt()})
 	attrs = append(attrs, "ladder", lad.String())
 	if first {
@@ -212,7 +212,7 @@ func (m *machine) graceLearned(ev event) {
 	for _, w := range next.Warnings {
 		m.log(slog.LevelWarn, w)
 	}
-	if e.steps == nil {
+	if e.progress == nil {
 		m.adopt(next, false, attrs, "grace period from "+src+" (preset none: no timer)")
 		return
 	}
@@ -224,7 +224,7 @@ func (m *machine) graceLearned(ev event) {
 // one rung (at least MinSpacing after the last), or, when stop signals
 // are forwarded as they come, forwards it again.
 func (m *machine) repeatStop(ev event) {
-	st := m.end.steps
+	st := m.end.progress
 	if m.end.forwards() {
 		m.log(slog.LevelInfo, "stop signal received again: forwarding", "signal", signalName(ev.received), "forwarded", signalName(ev.sig))
 		m.forward(ev.sig)
@@ -235,9 +235,9 @@ func (m *machine) repeatStop(ev event) {
 		return
 	}
 	due, cause := st.Due()
-	next := st.Ladder().Steps[st.Next()]
+	next := st.Ladder().Rungs[st.Next()]
 	m.log(slog.LevelInfo, "stop signal received again: advancing the ladder", "signal", signalName(ev.received),
-		"rung", fmt.Sprintf("%d/%d", st.Next()+1, len(st.Ladder().Steps)), "rung_signal", signalName(next.Signal),
+		"rung", fmt.Sprintf("%d/%d", st.Next()+1, len(st.Ladder().Rungs)), "rung_signal", signalName(next.Signal),
 		"in", due.Sub(ev.at).Round(time.Millisecond).String(), "cause", cause.String())
 	m.fireRungs(ev.at)
 }
@@ -253,7 +253,7 @@ func (m *machine) stopInBackoff(ev event) phase {
 
 // fireRungs sends the rung that is due, if any, and logs it.
 func (m *machine) fireRungs(now time.Time) {
-	if r, ok := m.end.steps.Fire(now); ok {
+	if r, ok := m.end.progress.Fire(now); ok {
 		m.emit(m.rungAction(now, r))
 		m.logRung(now, r)
 	}
@@ -262,7 +262,7 @@ func (m *machine) fireRungs(now time.Time) {
 // rungAction sends rung r to the child. KILL goes to the whole tree, and
 // carries its log line, which the executor completes with the count of
 // processes it reached.
-func (m *machine) rungAction(now time.Time, r ladder.Rung) sendRung {
+func (m *machine) rungAction(now time.Time, r ladder.Sent) sendRung {
 	a := sendRung{pid: m.pid, rung: r}
 	if r.Signal == unix.SIGKILL {
 		a.line.level = slog.LevelWarn
@@ -274,7 +274,7 @@ func (m *machine) rungAction(now time.Time, r ladder.Rung) sendRung {
 // logRung logs one rung as sent: its cause, what comes next, and the time
 // left of the grace period. A KILL rung's line is the executor's, once it
 // knows how many processes got it.
-func (m *machine) logRung(now time.Time, r ladder.Rung) {
+func (m *machine) logRung(now time.Time, r ladder.Sent) {
 	if r.Signal == unix.SIGKILL {
 		return
 	}
@@ -286,15 +286,15 @@ func (m *machine) logRung(now time.Time, r ladder.Rung) {
 }
 
 // rungAttrs are a rung's log attributes.
-func (m *machine) rungAttrs(now time.Time, r ladder.Rung) []any {
+func (m *machine) rungAttrs(now time.Time, r ladder.Sent) []any {
 	e := &m.end
-	lad := e.steps.Ladder()
-	attrs := []any{"rung", fmt.Sprintf("%d/%d", r.Index+1, len(lad.Steps)), "signal", signalName(r.Signal),
+	lad := e.progress.Ladder()
+	attrs := []any{"rung", fmt.Sprintf("%d/%d", r.Index+1, len(lad.Rungs)), "signal", signalName(r.Signal),
 		"pid", m.pid, "since_stop", r.At.Round(time.Millisecond).String(), "cause", rungCause(r)}
-	if due, _ := e.steps.Due(); !due.IsZero() {
-		attrs = append(attrs, "next", signalName(lad.Steps[e.steps.Next()].Signal), "next_in", due.Sub(now).String())
-	} else if !e.steps.Finished() {
-		attrs = append(attrs, "next", signalName(lad.Steps[e.steps.Next()].Signal), "next_in", "on a repeated stop signal")
+	if due, _ := e.progress.Due(); !due.IsZero() {
+		attrs = append(attrs, "next", signalName(lad.Rungs[e.progress.Next()].Signal), "next_in", due.Sub(now).String())
+	} else if !e.progress.Finished() {
+		attrs = append(attrs, "next", signalName(lad.Rungs[e.progress.Next()].Signal), "next_in", "on a repeated stop signal")
 	}
 	if g := e.plan.Budget.Grace; g > 0 {
 		// Time left before the orchestrator's own SIGKILL, if it sent the stop.
@@ -305,18 +305,18 @@ func (m *machine) rungAttrs(now time.Time, r ladder.Rung) []any {
 
 // killRung is the KILL rung's log line: the executor adds the count of
 // processes it reached.
-func (m *machine) killRung(now time.Time, r ladder.Rung) (string, []any) {
+func (m *machine) killRung(now time.Time, r ladder.Sent) (string, []any) {
 	msg := "stop rung: KILL to the whole process tree"
-	lad := m.end.steps.Ladder()
+	lad := m.end.progress.Ladder()
 	if m.end.plan.Preset == ladder.Generic && r.Index == 1 && r.Cause == ladder.CauseDeadline {
 		msg = fmt.Sprintf("stop rung: the child ignored %s for %s; KILL to the whole process tree",
-			signalName(lad.Steps[0].Signal), r.At.Round(time.Millisecond))
+			signalName(lad.Rungs[0].Signal), r.At.Round(time.Millisecond))
 	}
 	return msg, m.rungAttrs(now, r)
 }
 
 // rungCause says in words why a rung was sent.
-func rungCause(r ladder.Rung) string {
+func rungCause(r ladder.Sent) string {
 	if r.Cause == ladder.CauseDeadline {
 		if r.AfterDrain {
 			return fmt.Sprintf("drain deadline hit after %s", r.At.Round(time.Millisecond))
@@ -328,10 +328,10 @@ func rungCause(r ladder.Rung) string {
 
 // outcome classifies a finished stop by the last rung sent.
 func (e *ending) outcome() string {
-	if e.steps == nil {
+	if e.progress == nil {
 		return OutcomeGraceful
 	}
-	sent := e.steps.Sent()
+	sent := e.progress.Sent()
 	switch {
 	case len(sent) > 0 && sent[len(sent)-1].Signal == unix.SIGKILL:
 		return OutcomeKilled
@@ -343,13 +343,13 @@ func (e *ending) outcome() string {
 
 // lastRung names the last rung sent: "2/3 INT", "forwarded" or "none".
 func (e *ending) lastRung() string {
-	if e.steps == nil {
+	if e.progress == nil {
 		return "forwarded"
 	}
-	sent := e.steps.Sent()
+	sent := e.progress.Sent()
 	if len(sent) == 0 {
 		return "none"
 	}
 	r := sent[len(sent)-1]
-	return fmt.Sprintf("%d/%d %s", r.Index+1, len(e.steps.Ladder().Steps), signalName(r.Signal))
+	return fmt.Sprintf("%d/%d %s", r.Index+1, len(e.progress.Ladder().Rungs), signalName(r.Signal))
 }

@@ -130,7 +130,7 @@ func TestCeleryCutRestoresTask(t *testing.T) {
 	eachCelery(t, func(t *testing.T, c *celeryEnv) {
 		b := ladder.Budget{Grace: 10 * time.Second}
 		l := planned(t, "celery", b)
-		drain := l.Steps[l.DrainIndex()].Wait
+		drain := l.Rungs[l.DrainIndex()].Wait
 		id := c.send("60")[0]
 		p := c.start("60", nil, "--grace-period", b.Grace.String())
 		sent := p.signal(syscall.SIGTERM)
@@ -142,7 +142,7 @@ func TestCeleryCutRestoresTask(t *testing.T) {
 			t.Errorf("the worker did not exit by itself after QUIT (exit %d): %s", code, end.text)
 		}
 		t.Logf("%s: QUIT to exit %s (fast stop planned %s), exit status %d", c.rel.Version,
-			end.at.Sub(quit.at).Round(time.Millisecond), l.Steps[l.DrainIndex()+1].Wait, code)
+			end.at.Sub(quit.at).Round(time.Millisecond), l.Rungs[l.DrainIndex()+1].Wait, code)
 		if n := p.count(`stop rung.*signal=TERM`); n != 1 {
 			t.Errorf("TERM sent %d times, want exactly once", n)
 		}
@@ -173,7 +173,7 @@ func TestCelerySoftShutdown(t *testing.T) {
 		p := c.start("60", soft, "--grace-period", b.Grace.String(), "--fast-stop", b.FastStop.String())
 		p.waitFor(`stop protocol.*ladder=`+regexp.QuoteMeta(l.String())+` `, time.Second)
 		sent := p.signal(syscall.SIGTERM)
-		drain := l.Steps[l.DrainIndex()].Wait
+		drain := l.Rungs[l.DrainIndex()].Wait
 		quit := p.waitFor(`stop rung: escalating.*rung=2/3 signal=QUIT`, drain+5*time.Second)
 		within(t, "QUIT rung", quit.at.Sub(sent), drain, tolerance)
 		p.waitFor(`Initiating Soft Shutdown`, 2*time.Second)

@@ -270,11 +270,11 @@ func TestReadyzDuringStopDelay(t *testing.T) {
 	p := startHuey(t, "1m", nil, "--listen", addr, "--stop-delay", "2s", "--grace-period", "30s")
 	waitHTTP(t, addr, "/readyz", 200, 5*time.Second)
 	sent := p.signal(syscall.SIGTERM)
-	// The stop delay is inside the plan: KILL lands where ladder.Plan puts
+	// The stop delay is inside the plan: KILL lands where ladder.Size puts
 	// it, counting the delay.
 	b := ladder.Budget{Grace: 30 * time.Second, StopDelay: 2 * time.Second}
 	huey, _ := ladder.Lookup("huey")
-	l, _ := ladder.Plan(huey, b)
+	l, _ := ladder.Size(huey, b)
 	p.waitFor(`stop requested.* kill_in=`+regexp.QuoteMeta(l.KillAt(b).String())+`$`, time.Second)
 	for _, at := range []time.Duration{100 * time.Millisecond, 1500 * time.Millisecond} {
 		time.Sleep(time.Until(sent.Add(at)))

@@ -585,8 +585,8 @@ evictionPressureTransitionPeriod: 1s
 		second := n.logTime(t, ns, name, `msg="stop rung: escalating" rung=2/`)
 		p, _ := ladder.Lookup("rq")
 		b := ladder.Budget{Grace: 15 * time.Second}
-		l, _ := ladder.Plan(p, b)
-		within(t, name+": RQ's cold shutdown inside the kubelet's 15 s", second.Sub(stop), l.Steps[0].Wait, tolerance)
+		l, _ := ladder.Size(p, b)
+		within(t, name+": RQ's cold shutdown inside the kubelet's 15 s", second.Sub(stop), l.Rungs[0].Wait, tolerance)
 		reportHas(t, term, "stop escalated", "--kubelet-stop-grace")
 	}
 }

@@ -156,13 +156,13 @@ func TestStopDelay(t *testing.T) {
 	// drain cut short by it, KILL a margin before the grace ends.
 	b := ladder.Budget{Grace: 5 * time.Second, StopDelay: time.Second}
 	huey, _ := ladder.Lookup("huey")
-	l, _ := ladder.Plan(huey, b)
+	l, _ := ladder.Size(huey, b)
 	p := startHuey(t, "60s", nil, "--stop-delay", b.StopDelay.String(), "--grace-period", b.Grace.String())
 	sent := p.signal(syscall.SIGTERM)
 	got := p.waitFor(`^signal INT$`, 3*time.Second)
 	within(t, "first rung after the stop delay", got.at.Sub(sent), b.StopDelay, tolerance)
 	second := p.waitFor(`stop rung: escalating.* rung=2/3 signal=INT`, b.Grace)
-	within(t, "second rung after the delay and the drain", second.at.Sub(sent), b.StopDelay+l.Steps[0].Wait, tolerance)
+	within(t, "second rung after the delay and the drain", second.at.Sub(sent), b.StopDelay+l.Rungs[0].Wait, tolerance)
 	p.waitFor(`stop requested.* kill_in=`+regexp.QuoteMeta(l.KillAt(b).String())+`$`, time.Second)
 	if k := l.KillAt(b); k > b.Grace-ladder.Margin(b.Grace) {
 		t.Errorf("KILL planned at %s, past the margin before the grace period's end", k)
@@ -264,7 +264,7 @@ func planned(t testing.TB, preset string, b ladder.Budget) ladder.Ladder {
 	if err := ladder.Fit(p, b); err != nil {
 		t.Fatal(err)
 	}
-	l, warns := ladder.Plan(p, b)
+	l, warns := ladder.Size(p, b)
 	if len(warns) > 0 {
 		t.Fatalf("%s in %+v: %v", preset, b, warns)
 	}
@@ -274,7 +274,7 @@ func planned(t testing.TB, preset string, b ladder.Budget) ladder.Ladder {
 // drain is when preset's second rung comes after the first at grace.
 func drain(t testing.TB, preset string, grace time.Duration) time.Duration {
 	t.Helper()
-	return planned(t, preset, ladder.Budget{Grace: grace}).Steps[0].Wait
+	return planned(t, preset, ladder.Budget{Grace: grace}).Rungs[0].Wait
 }
 
 // ladderAttr is the ladder=... a log line gives for preset at grace, as a

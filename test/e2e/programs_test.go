@@ -134,7 +134,7 @@ func entrypoint(t *testing.T) string {
 func drainOf(t *testing.T, preset string, grace time.Duration) time.Duration {
 	t.Helper()
 	l := planned(t, preset, ladder.Budget{Grace: grace})
-	return l.Steps[l.DrainIndex()].Wait
+	return l.Rungs[l.DrainIndex()].Wait
 }
 
 // noPresetChange fails t when supervise changed its mind about the preset

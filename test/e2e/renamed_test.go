@@ -21,7 +21,7 @@ func TestRQRenamed(t *testing.T) {
 		r.pythonPath += ":" + testenv.Setproctitle(t)
 		b := ladder.Budget{Grace: 8 * time.Second}
 		l := planned(t, "rq", b)
-		drain := l.Steps[l.DrainIndex()].Wait
+		drain := l.Rungs[l.DrainIndex()].Wait
 		id := r.enqueue("60")[0]
 		p := start(t, options{env: r.env()}, append([]string{"--listen", "off", "--grace-period", b.Grace.String(), "--"}, r.worker()...)...)
 		r.waitStarted(id)
@@ -53,7 +53,7 @@ func TestCeleryRenamed(t *testing.T) {
 		}
 		b := ladder.Budget{Grace: 10 * time.Second}
 		l := planned(t, "celery", b)
-		drain := l.Steps[l.DrainIndex()].Wait
+		drain := l.Rungs[l.DrainIndex()].Wait
 		id := c.send("60")[0]
 		p := c.start("60", nil, "--grace-period", b.Grace.String())
 		waitTitle(t, "[celeryd: ", 10*time.Second)

@@ -44,7 +44,7 @@ func TestRQDeadlineCutAccountsForJob(t *testing.T) {
 	eachRQ(t, func(t *testing.T, r *rqEnv) {
 		b := ladder.Budget{Grace: 8 * time.Second}
 		l := planned(t, "rq", b)
-		drain := l.Steps[l.DrainIndex()].Wait
+		drain := l.Rungs[l.DrainIndex()].Wait
 		id := r.enqueue("60")[0]
 		p := start(t, options{env: r.env()}, append([]string{"--grace-period", b.Grace.String(), "--"}, r.worker()...)...)
 		r.waitStarted(id)

@@ -144,8 +144,8 @@ func TestSidekiq(t *testing.T) {
 	t.Run("quiet first", func(t *testing.T) {
 		b := ladder.Budget{Grace: 20 * time.Second}
 		sidekiq, _ := ladder.Lookup("sidekiq")
-		l, _ := ladder.Plan(sidekiq.WithStopWait(2*time.Second+sidekiq.Timeout.After), b) // -t 2
-		drain := l.Steps[0].Wait
+		l, _ := ladder.Size(sidekiq.WithStopWait(2*time.Second+sidekiq.Timeout.After), b) // -t 2
+		drain := l.Rungs[0].Wait
 		s := newSidekiq(t)
 		jid := s.enqueue("6")[0]
 		p := s.start(jid, []string{"-t", "2"}, "--grace-period", b.Grace.String())

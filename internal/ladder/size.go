@@ -140,7 +140,7 @@ func (b Budget) fastWait(base time.Duration) time.Duration {
 // the drain and KILL, whose wait FastStop can set.
 func (p Preset) HasFastStop() bool {
 	l := p.Ladder()
-	return len(l.Steps) > 0 && l.DrainIndex() < len(l.Steps)-2
+	return len(l.Rungs) > 0 && l.DrainIndex() < len(l.Rungs)-2
 }
 
 // FitError says that the waits a user set cannot all fit the grace
@@ -152,7 +152,7 @@ type FitError struct {
 	// Need is the grace period the waits need; Drain the drain that would
 	// be left (zero with a drain timeout).
 	Need, Drain time.Duration
-	// Quiet is true when the drain would be a Quiet rung, which Plan
+	// Quiet is true when the drain would be a Quiet rung, which Size
 	// leaves out: then the fast stop alone does not fit.
 	Quiet bool
 }
@@ -186,18 +186,18 @@ func Fit(p Preset, b Budget) error {
 	l := p.Ladder()
 	di := l.DrainIndex()
 	var others time.Duration // every wait but the drain's
-	for i := range l.Steps[:len(l.Steps)-1] {
+	for i := range l.Rungs[:len(l.Rungs)-1] {
 		switch {
 		case i > di:
 			others += b.FastStop
 		case i < di:
-			others += l.Steps[i].Wait
+			others += l.Rungs[i].Wait
 		}
 	}
 	drain := max(b.DrainTimeout, MinSpacing)
-	quiet := l.Steps[di].Quiet && b.DrainTimeout == 0
+	quiet := l.Rungs[di].Quiet && b.DrainTimeout == 0
 	if quiet {
-		drain = 0 // Plan leaves the quiet rung out when there is no room for it
+		drain = 0 // Size leaves the quiet rung out when there is no room for it
 	}
 	// The shortest grace that holds it: the margin is a tenth of a grace
 	// under 10s, so a grace g holds the ladder when g - Margin(g) >= used.
@@ -220,7 +220,7 @@ func Fit(p Preset, b Budget) error {
 	return &FitError{Preset: p.Name, Budget: b, Need: need, Drain: left, Quiet: quiet}
 }
 
-// Plan fits p's ladder into the budget and returns it with warnings for a
+// Size fits p's ladder into the budget and returns it with warnings for a
 // budget that cannot hold it. A preset without steps returns an empty
 // ladder (plain forwarding).
 //
@@ -232,8 +232,8 @@ func Fit(p Preset, b Budget) error {
 // --drain-timeout the drain is that instead. With neither, the ladder is
 // untimed (see Ladder), without its Quiet rungs: with no deadline of its
 // own, supervise could not know when to send the rung that ends them.
-func Plan(p Preset, b Budget) (Ladder, []string) {
-	if len(p.Steps) == 0 {
+func Size(p Preset, b Budget) (Ladder, []string) {
+	if len(p.Rungs) == 0 {
 		return Ladder{}, nil
 	}
 	l := p.Ladder()
@@ -244,38 +244,38 @@ func Plan(p Preset, b Budget) (Ladder, []string) {
 		return l, nil
 	}
 	di := l.DrainIndex()
-	for i := di + 1; i < len(l.Steps)-1; i++ {
-		l.Steps[i].Wait = b.fastWait(l.Steps[i].Wait)
+	for i := di + 1; i < len(l.Rungs)-1; i++ {
+		l.Rungs[i].Wait = b.fastWait(l.Rungs[i].Wait)
 	}
 	if b.DrainTimeout > 0 {
-		l.Steps[di].Wait = b.DrainTimeout
+		l.Rungs[di].Wait = b.DrainTimeout
 		return l, Check(l, b)
 	}
 	avail := b.Grace - b.StopDelay - Margin(b.Grace)
 	if drain := avail - l.Total(); drain >= MinSpacing {
-		l.Steps[di].Wait = drain
+		l.Rungs[di].Wait = drain
 		return l, nil
 	}
-	if l.Steps[di].Quiet {
+	if l.Rungs[di].Quiet {
 		// No room to quiet the worker first: the rung that stops it goes
 		// out at once and gets all the time there is. Whether the
 		// worker's own timeout fits it is the plan's check to say.
 		l = l.withoutQuiet()
 		di = l.DrainIndex()
-		l.Steps[di].Wait = 0
-		l.Steps[di].Wait = max(avail-l.Total(), MinSpacing)
+		l.Rungs[di].Wait = 0
+		l.Rungs[di].Wait = max(avail-l.Total(), MinSpacing)
 		return l, Check(l, b)
 	}
 	// The grace is too short for the preset's other waits: shorten them to
 	// the minimum spacing and give the drain what is left.
-	for i := range l.Steps[:len(l.Steps)-1] {
+	for i := range l.Rungs[:len(l.Rungs)-1] {
 		if i != di {
-			l.Steps[i].Wait = MinSpacing
+			l.Rungs[i].Wait = MinSpacing
 		}
 	}
-	l.Steps[di].Wait = max(avail-l.Total(), MinSpacing)
+	l.Rungs[di].Wait = max(avail-l.Total(), MinSpacing)
 	warn := fmt.Sprintf("grace period %s is short for the %s ladder: its other waits are cut to %s and the drain gets %s",
-		b.Grace, p.Name, MinSpacing, l.Steps[di].Wait)
+		b.Grace, p.Name, MinSpacing, l.Rungs[di].Wait)
 	return l, append([]string{warn}, Check(l, b)...)
 }
 
@@ -287,7 +287,7 @@ func (l Ladder) KillAt(b Budget) time.Duration {
 // Check warns when a timed ladder, started after the stop delay, cannot
 // end Margin before a known grace period's SIGKILL.
 func Check(l Ladder, b Budget) []string {
-	if b.Grace <= 0 || len(l.Steps) == 0 || !l.Timed {
+	if b.Grace <= 0 || len(l.Rungs) == 0 || !l.Timed {
 		return nil
 	}
 	if end := l.KillAt(b); end > b.Grace-Margin(b.Grace) {

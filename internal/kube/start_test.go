@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/supervise/supervise/internal/ladder"
+	"github.com/supervise/supervise/internal/plan"
 	"github.com/supervise/supervise/internal/supervisor"
 )
 
@@ -81,7 +82,7 @@ func TestOpen(t *testing.T) {
 func TestApply(t *testing.T) {
 	s := &Start{Pod: &Pod{Name: "w"}, Spec: Spec{Deadline: Deadline{After: 25 * time.Second, From: "terminationGracePeriodSeconds 25s"},
 		StopSignal: syscall.SIGQUIT}}
-	cfg := supervisor.Config{Budget: ladder.Budget{Grace: 30 * time.Second}, KubeletStopGrace: 15 * time.Second}
+	cfg := supervisor.Config{Timing: plan.Timing{Budget: ladder.Budget{Grace: 30 * time.Second}, KubeletStopGrace: 15 * time.Second}}
 	probes := &Probes{}
 	warns := s.Apply(&cfg, "SUPERVISE_GRACE_PERIOD", probes)
 	if cfg.Budget.Grace != 25*time.Second || !cfg.Kubelet || cfg.GraceFrom != "the pod spec: terminationGracePeriodSeconds 25s" {
@@ -100,7 +101,7 @@ func TestApply(t *testing.T) {
 	// A deadline under MinGrace is planned in MinGrace; the same grace
 	// given is no disagreement.
 	s.Spec.Deadline.After = 500 * time.Millisecond
-	cfg = supervisor.Config{Budget: ladder.Budget{Grace: ladder.MinGrace}}
+	cfg = supervisor.Config{Timing: plan.Timing{Budget: ladder.Budget{Grace: ladder.MinGrace}}}
 	if warns := s.Apply(&cfg, "--grace-period", nil); len(warns) != 0 || cfg.Budget.Grace != ladder.MinGrace {
 		t.Errorf("short deadline: grace %s, warnings %q", cfg.Budget.Grace, warns)
 	}
@@ -134,7 +135,7 @@ func TestStartLog(t *testing.T) {
 	for grace, want := range map[time.Duration]string{15 * time.Second: `kubelet_own_stops="--kubelet-stop-grace 15s"`,
 		0: `kubelet_own_stops="the pod's grace (evictions and node shutdowns give less: set --kubelet-stop-grace)"`} {
 		var out strings.Builder
-		cfg := supervisor.Config{Log: slog.New(slog.NewTextHandler(&out, nil)), KubeletStopGrace: grace}
+		cfg := supervisor.Config{Log: slog.New(slog.NewTextHandler(&out, nil)), Timing: plan.Timing{KubeletStopGrace: grace}}
 		s.Log(&cfg, []string{"a warning"})
 		for _, w := range []string{`level=WARN msg="a warning"`, "pod=jobs/worker-0 container=unset api=10.96.0.1:443 kill_after=25s",
 			"stop_signal=QUIT", want} {
