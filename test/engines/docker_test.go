@@ -19,8 +19,14 @@ import (
 // configuration file, data root (vfs: no overlay mounts to clean up),
 // exec root (so it runs its own containerd), socket, pid file and cgroup
 // parent, no bridge and no iptables or forwarding changes, and
-// init-path naming the binary under test. The machine's daemon is never
-// touched.
+// init-path naming the binary under test, in a network namespace of its
+// own. The machine's daemon is never touched.
+//
+// The namespace matters: a dockerd started with "bridge": "none" deletes
+// the interface docker0 wherever it runs (removeDefaultBridgeInterface in
+// moby's daemon_unix.go, for the --bridge=none case), and in the host's
+// namespace that is the machine's daemon's default bridge, which its
+// containers then cannot join ("could not find bridge docker0").
 type dockerd struct {
 	dir  string
 	cmd  *exec.Cmd
@@ -69,7 +75,7 @@ func startDocker() *dockerd {
 	log, _ := os.Create(d.dir + "/dockerd.log")
 	d.cmd = exec.Command("dockerd", "--config-file", d.dir+"/daemon.json")
 	d.cmd.Stdout, d.cmd.Stderr = log, log
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Cloneflags: syscall.CLONE_NEWNET}
 	if err := d.cmd.Start(); err != nil {
 		d.err = fmt.Errorf("dockerd: %v", err)
 		return d
@@ -255,7 +261,7 @@ func TestDockerRunInitWorker(t *testing.T) {
 	image := d.image(t)
 	w := newRQ(t)
 	id := w.tool("enqueue", "4")[0]
-	args := append([]string{"run", "-d", "--init", "--network", "host", "-e", "SUPERVISE_GRACE_PERIOD=10s", "-e", "SUPERVISE_LOG_LEVEL=info"},
+	args := append([]string{"run", "-d", "--init", "--network", "none", "-e", "SUPERVISE_GRACE_PERIOD=10s", "-e", "SUPERVISE_LOG_LEVEL=info"},
 		w.mounts()...)
 	ctr := strings.TrimSpace(d.docker(t, false, append(append(args, image), w.worker()...)...))
 	t.Cleanup(func() {

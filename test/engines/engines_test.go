@@ -34,10 +34,32 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building supervise:", err)
 		os.Exit(1)
 	}
+	before := hostLinks()
 	code := m.Run()
 	stopDocker()
 	os.RemoveAll(dir)
+	// The machine's network is as it was: no interface it had is gone (a
+	// dockerd in the host's namespace would delete docker0). Containers'
+	// veth ends come and go with other work beside the tests.
+	after := hostLinks()
+	for name := range before {
+		if !after[name] && !strings.HasPrefix(name, "veth") {
+			fmt.Fprintf(os.Stderr, "FAIL: the machine's network interface %s is gone\n", name)
+			code = 1
+		}
+	}
 	os.Exit(code)
+}
+
+// hostLinks are the network interfaces of the tests' namespace, the
+// machine's.
+func hostLinks() map[string]bool {
+	names := map[string]bool{}
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		names[i.Name] = true
+	}
+	return names
 }
 
 // run runs a command and returns its combined output, failing t on an
@@ -63,27 +85,27 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 	}
 }
 
-// redisServer starts a private redis-server on loopback and returns its
-// URL; containers on the host network reach it there.
-func redisServer(t *testing.T) string {
+// redisServer starts a private redis-server listening on a unix socket
+// only and returns its folder and URL: containers reach it through the
+// folder, bind-mounted at the same path, with no network at all.
+func redisServer(t *testing.T) (dir, url string) {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("SKIP: redis-server not installed (apt-get install redis-server)")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "supervise-engines-redis-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	sock := dir + "/redis.sock"
+	cmd := exec.Command("redis-server", "--port", "0", "--unixsocket", sock, "--unixsocketperm", "777",
+		"--save", "", "--appendonly", "no", "--dir", dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitUntil(t, "redis-server on "+addr, 10*time.Second, func() bool {
-		c, err := net.Dial("tcp", addr)
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) })
+	waitUntil(t, "redis-server on "+sock, 10*time.Second, func() bool {
+		c, err := net.Dial("unix", sock)
 		if err != nil {
 			return false
 		}
@@ -92,7 +114,7 @@ func redisServer(t *testing.T) string {
 		reply, _ := bufio.NewReader(c).ReadString('\n')
 		return strings.HasPrefix(reply, "+PONG")
 	})
-	return "redis://" + addr
+	return dir, "unix://" + sock
 }
 
 // rqWorld is RQ 2.10 with redis-py 7 against one Redis: the worker runs
@@ -102,6 +124,7 @@ func redisServer(t *testing.T) string {
 type rqWorld struct {
 	t         *testing.T
 	url       string
+	redisDir  string // the folder of Redis's socket
 	rq, redis string // the vendored folders
 	jobs      string // test/e2e/testdata/rq: jobs.py, rqtool.py
 }
@@ -111,7 +134,8 @@ func newRQ(t *testing.T) *rqWorld {
 	rels := testenv.RQReleases()
 	rels[1].Skip(t)
 	jobs, _ := filepath.Abs("../e2e/testdata/rq")
-	w := &rqWorld{t: t, url: redisServer(t), rq: rels[1].Path[0], redis: rels[1].Path[1], jobs: jobs}
+	w := &rqWorld{t: t, rq: rels[1].Path[0], redis: rels[1].Path[1], jobs: jobs}
+	w.redisDir, w.url = redisServer(t)
 	return w
 }
 
@@ -122,7 +146,7 @@ func (w *rqWorld) mounts() []string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return []string{"-v", w.rq + ":/opt/rq:ro", "-v", w.redis + ":/opt/redis-py:ro", "-v", jobs + ":/app/jobs.py:ro",
+	return []string{"-v", w.redisDir + ":" + w.redisDir, "-v", w.rq + ":/opt/rq:ro", "-v", w.redis + ":/opt/redis-py:ro", "-v", jobs + ":/app/jobs.py:ro",
 		"-e", "PYTHONPATH=/opt/rq:/opt/redis-py:/app"}
 }
 

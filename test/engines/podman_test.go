@@ -67,7 +67,7 @@ func TestPodmanInitWorker(t *testing.T) {
 	image := p.image()
 	w := newRQ(t)
 	id := w.tool("enqueue", "4")[0]
-	args := append(append([]string{"run", "-d"}, p.runArgs()...), "--network", "host", "-e", "SUPERVISE_GRACE_PERIOD=10s",
+	args := append(append([]string{"run", "-d"}, p.runArgs()...), "--network", "none", "-e", "SUPERVISE_GRACE_PERIOD=10s",
 		"-e", "SUPERVISE_LOG_LEVEL=info")
 	ctr := strings.TrimSpace(p.podman(false, append(append(append(args, w.mounts()...), image), w.worker()...)...))
 	t.Cleanup(func() {
