@@ -137,11 +137,13 @@ func (m *machine) stopLogs(changed bool, p plan.Plan) {
 	}
 }
 
-// adopt makes p the stop's plan: the one path by which a stop is planned,
-// at the stop signal (first) and again when the orchestrator tells the
-// grace period while the stop runs. The ladder is retimed from the stop
-// signal (Progress.Retime), its KILL published (killAt), and the plan
-// logged as msg with attrs.
+// adopt makes p the stop's plan and says so: the ladder's waits are
+// retimed from the stop signal (Progress.Retime), its KILL published
+// (killAt) and the plan logged as msg with attrs. Two steps make a plan
+// and hand it here: announce, with the plan startStop made at the stop
+// signal (startStop fires the first rung from it before anything else;
+// first is true), and graceLearned, with the plan made again inside the
+// grace the orchestrator told while the stop runs.
 func (m *machine) adopt(p plan.Plan, first bool, attrs []any, msg string) {
 	e := &m.end
 	e.plan = p
