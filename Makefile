@@ -15,6 +15,7 @@ FUZZTIME ?= 200000x
 
 .PHONY: build release release-check dist dist-check publish actionlint image test test-deps vet fmt-check unit e2e fuzz rules example e2e-docker e2e-engines e2e-swarm e2e-kube e2e-kubelet e2e-prometheus e2e-cgroup2 mutants faults soak bench clean
 
+# The static binary, bin/supervise: a few seconds (about 3 s warm).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
 
@@ -38,14 +39,15 @@ PROGRAM_DEBS := nginx php8.2-fpm libfcgi-bin postgresql-15 postgresql-client-15 
 TEST_UNPACKED := python3-setproctitle
 DOCKER_DEBS := debootstrap
 
-# Static binaries for every Linux architecture and SHA256SUMS in dist/.
+# Static binaries for every Linux architecture and SHA256SUMS in dist/:
+# about 20 s.
 release:
 	scripts/release dist
 
 # Each binary runs (foreign ones under qemu-user-static; arm64 also as PID
 # 1), and a second build of the commit gives the same bytes.
 # 386 runs natively, or, on a kernel without IA32 emulation, in Debian's
-# kernel under qemu-system (test/vm).
+# kernel under qemu-system (test/vm). About 75 s.
 release-check: release
 	@scripts/need-debs qemu-user-static util-linux qemu-system-x86 busybox-static
 	scripts/release-check dist
@@ -53,7 +55,8 @@ release-check: release
 # Everything a release page carries, into dist/: the seven binaries, a
 # .deb, .rpm and .apk for each, an SPDX SBOM of each binary, the release
 # notes (CHANGELOG.md) and SHA256SUMS. nfpm and syft are Go tools pinned in
-# tools/nfpm and tools/syft (their first build takes a few minutes).
+# tools/nfpm and tools/syft (their first build takes a few minutes);
+# about 70 s after that.
 dist:
 	scripts/dist dist
 
@@ -62,21 +65,24 @@ dist:
 # .deb installed with dpkg into a Debian root filesystem where a real RQ
 # worker then stops gracefully under it in Docker, and the image index
 # published to Debian's docker-registry on loopback, pulled per platform
-# and used by a worker Dockerfile (SKIP without a Docker engine).
+# and used by a worker Dockerfile (SKIP without a Docker engine). About
+# 4 minutes, make dist included.
 DIST_DEBS := lintian rpm docker-registry debootstrap qemu-user-static
 dist-check: dist
 	@scripts/need-debs $(DIST_DEBS)
 	SUPERVISE_DIST=$(abspath dist) $(GO) test -tags dist -count=1 -v -timeout 30m ./test/release/
 
 # The image index of dist/ to REGISTRY/supervise (VERSION and latest):
-# make publish REGISTRY=ghcr.io/supervise [DIST=dist]
+# make publish REGISTRY=ghcr.io/supervise [DIST=dist]. As long as the
+# upload takes: a few seconds on loopback.
 DIST ?= dist
 publish:
 	@test -n "$(REGISTRY)" || { echo "make publish REGISTRY=host[:port][/path]"; exit 2; }
 	scripts/publish $(REGISTRY) $(DIST)
 
 # The workflows in .github/ checked by actionlint (pinned in
-# tools/actionlint), with shellcheck on their run: steps.
+# tools/actionlint), with shellcheck on their run: steps. About 1 s once
+# actionlint is built (its first build, about a minute).
 actionlint:
 	@scripts/need-debs shellcheck
 	cd tools/actionlint && $(GO) tool actionlint -config-file ../../.github/actionlint.yaml ../../.github/workflows/*.yml
@@ -84,19 +90,23 @@ actionlint:
 # supervise:VERSION and supervise:latest, FROM scratch: the binary and its
 # licence only, for this machine's architecture: the image needs one
 # binary, so only that one is built (`make release` builds all seven).
+# About 5 s.
 image:
 	scripts/image
 
 # The whole suite: static checks, then every test (unit, then end to end,
-# under -race), then each fuzz target for a short bounded time.
+# under -race), then each fuzz target for a short bounded time. About
+# 15 minutes on 2 cores, most of it make e2e.
 test: test-deps vet fmt-check actionlint unit e2e fuzz rules
 
+# The Debian packages of TEST_DEBS, and setproctitle unpacked: under a
+# second when all are there, a few minutes on a new machine.
 test-deps:
 	@scripts/need-debs $(TEST_DEBS)
 	@scripts/unpack-deb $(TEST_UNPACKED)
 
 # The Prometheus rules of examples/prometheus: checked, and every alert
-# unit-tested with promtool (Debian's prometheus package).
+# unit-tested with promtool (Debian's prometheus package). About 1 s.
 rules:
 	@scripts/need-debs prometheus
 	cd examples/prometheus && promtool check rules supervise.rules.yml && promtool test rules supervise.rules.test.yml
@@ -104,31 +114,34 @@ rules:
 
 # A real Prometheus on loopback scrapes supervise over real workers and
 # evaluates the rules: readiness, OOM and crash-loop alerts fire, a healthy
-# worker raises none.
+# worker raises none. About 35 s.
 e2e-prometheus: test-deps
 	@scripts/need-debs prometheus
 	$(GO) test -tags prometheus -count=1 -v -timeout 15m -run '^TestPrometheus' ./test/e2e/
 
 # Every build tag's tests too: a suite that needs a machine of its own
-# still compiles and vets here.
+# still compiles and vets here. About 3 s warm.
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags docker,swarm,kube,faults,soak,prometheus,cgroup2,dist,engines ./...
 	cd tools/registry && $(GO) vet ./...
 
+# gofmt over the tree: under a second.
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Unit tests only: the packages, with fakes where a process would be.
+# Unit tests only: the packages, under -race. About 35 s.
 unit:
 	$(GO) test -race -count=1 $(TESTFLAGS) ./cmd/... ./internal/...
 
 # The end-to-end tests of the default build: the binary as a real PID 1,
-# real workers, real Redis (and test/docker's checks that need no engine).
+# real workers, real Redis, every preset's real program (and test/docker's
+# checks that need no engine). About 9 minutes on 2 cores.
 e2e: test-deps
 	$(GO) test -race -count=1 -timeout 30m $(TESTFLAGS) ./test/...
 
-# Each fuzz target runs alone (go test -fuzz takes one at a time).
+# Each fuzz target runs alone (go test -fuzz takes one at a time), for
+# FUZZTIME executions: about 3 minutes.
 fuzz:
 	@for pkg in $$($(GO) list ./internal/...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
@@ -139,12 +152,13 @@ fuzz:
 	done
 
 # A real RQ worker under supervise as PID 1: a job runs, SIGTERM arrives,
-# the job still finishes.
+# the job still finishes. About 10 s.
 example: build
 	@scripts/need-debs redis-server redis-tools python3-rq util-linux
 	examples/local/rq-stop.sh $(BIN)
 
 # examples/ against a real Docker engine (skips with the reason without one).
+# About 4 minutes.
 e2e-docker:
 	@scripts/need-debs $(DOCKER_DEBS) python3-rq
 	$(GO) test -tags docker -count=1 -v -timeout 20m ./test/docker/
@@ -163,7 +177,7 @@ e2e-engines:
 
 # The RQ example as a Docker Swarm stack: rolling restart and scale-down
 # while jobs run. Joins a one-node swarm if the engine is in none, and
-# leaves it afterwards.
+# leaves it afterwards. About 4 minutes.
 e2e-swarm:
 	@scripts/need-debs $(DOCKER_DEBS) python3-rq redis-tools
 	$(GO) test -tags docker,swarm -count=1 -v -timeout 30m -run '^TestSwarm' ./test/docker/
@@ -173,7 +187,7 @@ e2e-swarm:
 # a memory hog); memory metrics, OOM kills with and without a cgroup
 # namespace, a parent's limit, memory.oom.group, no memory accounting.
 # The kernel is fetched once (test/vm/kernel.sh, cached outside the
-# repository); about 15 s.
+# repository); about a minute under TCG.
 e2e-cgroup2:
 	@scripts/need-debs qemu-system-x86 busybox-static
 	$(GO) test -tags cgroup2 -count=1 -v -timeout 10m ./test/vm/
@@ -181,7 +195,7 @@ e2e-cgroup2:
 # supervise against a real kube-apiserver and etcd: the grace period of
 # each pod deletion, read from the API at the stop. The first run builds
 # kube-apiserver from k8s.io/kubernetes (a few minutes; cached in
-# /var/cache/supervise-test).
+# /var/cache/supervise-test); about 9 minutes after that.
 e2e-kube:
 	@scripts/need-debs etcd-server $(TEST_DEBS)
 	$(GO) test -tags kube -count=1 -v -timeout 30m -run '^TestKube$$' ./test/e2e/
@@ -191,7 +205,7 @@ e2e-kube:
 # sysctls, iptables and directories stay as they are (test/kube/node.sh).
 # The first run builds the kubelet and kube-controller-manager (cached
 # beside kube-apiserver) and debootstraps the worker image's root
-# filesystem (about two minutes, cached).
+# filesystem (about two minutes, cached); about 9 minutes after that.
 KUBELET_DEBS := etcd-server containerd runc debootstrap iptables $(TEST_DEBS)
 e2e-kubelet:
 	@scripts/need-debs $(KUBELET_DEBS)
@@ -204,10 +218,11 @@ e2e-kubelet:
 mutants: test-deps
 	scripts/mutants
 
-# The soak: 8 real RQ workers and a Huey consumer with threads and one
-# with processes, each under supervise as PID 1; 1,000 jobs; 60 stops and
-# restarts at random moments at 10 s and 30 s graces; every job accounted
-# for. About ten minutes; not part of make test.
+# The soak: 8 real RQ 2.10 workers, 2 Celery 5.6 workers and a Huey
+# consumer with threads and one with processes, each under supervise as
+# PID 1; 1,100 jobs; 60 stops and restarts at random moments at 10 s and
+# 30 s graces; every job accounted for. About seven minutes; not part of
+# make test.
 soak: test-deps
 	$(GO) test -tags soak -count=1 -v -timeout 30m -run '^TestSoak$$' ./test/e2e/
 
@@ -219,7 +234,8 @@ faults: test-deps
 # supervise against tini, dumb-init and catatonit and against the Go
 # floors of its design (gofloor: the Go runtime alone; cardfloor: plus the
 # libraries supervise links), in one interleaved run; prints a Markdown
-# table with ratios and the goals met. BENCHFLAGS=-quick: a 30 s smoke run.
+# table with ratios and the goals met: about 3 minutes.
+# BENCHFLAGS=-quick: a 30 s smoke run.
 BENCHFLAGS ?= -rounds 5
 bench: build
 	@scripts/need-debs tini dumb-init catatonit strace time

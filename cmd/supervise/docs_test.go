@@ -258,3 +258,145 @@ func TestHeldBy(t *testing.T) {
 	}
 	t.Logf("%d rows in %d tables name their tests", rows, tables)
 }
+
+// goDecls are the names the repository's Go code declares: functions,
+// methods, types, fields, constants and variables (each a line that
+// starts with the name, after "func", "func (...)", "type" or
+// indentation), every build tag's.
+func goDecls(t *testing.T) (names, types map[string]bool) {
+	t.Helper()
+	names, types = map[string]bool{}, map[string]bool{}
+	typeRe := regexp.MustCompile(`(?m)^(?:type |\t)([A-Za-z_]\w*) (?:struct|interface|int|string|func|\[\]|map)`)
+	re := regexp.MustCompile(`(?m)^(?:func (?:\([^)]*\) )?|type |\t+|var |const )?([A-Za-z_]\w*)[ \t(\[\n]`)
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			names[m[1]] = true
+		}
+		for _, m := range typeRe.FindAllStringSubmatch(string(b), -1) {
+			types[m[1]] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names, types
+}
+
+// The docs that describe the code name only what exists: every Go name
+// (`ladder.Size`, `machine.step`, `evAnnounce`), file and make target that
+// docs/architecture.md, docs/testing.md, the Makefile's comments and
+// .ci/run's header name. Every make target says what it runs and how
+// long it takes.
+func TestDocsNameWhatExists(t *testing.T) {
+	decls, types := goDecls(t)
+	pkgs := map[string]bool{}
+	dirs, _ := os.ReadDir("../../internal")
+	for _, d := range dirs {
+		pkgs[d.Name()] = true
+	}
+	targets := map[string]bool{}
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`).FindAllStringSubmatch(string(mk), -1) {
+		targets[m[1]] = true
+	}
+	var files []string
+	filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.Contains(path, "/.git/") {
+			files = append(files, filepath.ToSlash(strings.TrimPrefix(path, "../../")))
+		}
+		return nil
+	})
+	fileExists := func(name string) bool {
+		for _, f := range files {
+			if f == name || strings.HasSuffix(f, "/"+name) {
+				return true
+			}
+		}
+		return false
+	}
+	texts := map[string]string{}
+	for _, doc := range []string{"docs/architecture.md", "docs/testing.md"} {
+		b, err := os.ReadFile("../../" + doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[doc] = string(b)
+	}
+	var comments []string
+	for _, l := range strings.Split(string(mk), "\n") {
+		if strings.HasPrefix(l, "#") {
+			comments = append(comments, l)
+		}
+	}
+	texts["Makefile's comments"] = strings.Join(comments, "\n")
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _, _ := strings.Cut(string(ci), "\nset -")
+	texts[".ci/run's header"] = header
+
+	quoted := regexp.MustCompile("`([^`\\n]+)`")
+	goName := regexp.MustCompile(`^(?:[a-z]\w*\.)?(?:[A-Z]\w*\.)?([A-Za-z_]\w*)(?:\(\))?$`)
+	fileName := regexp.MustCompile(`^[\w./-]+\.(go|sh|md|yml|yaml|patch|toml|json)$`)
+	makeRef := regexp.MustCompile("make ([a-z][a-z0-9-]*)")
+	checked := 0
+	for doc, text := range texts {
+		for _, m := range makeRef.FindAllStringSubmatch(text, -1) {
+			checked++
+			if !targets[m[1]] && m[1] != "targets" {
+				t.Errorf("%s names make %s, which the Makefile does not have", doc, m[1])
+			}
+		}
+		for _, m := range quoted.FindAllStringSubmatch(text, -1) {
+			q := m[1]
+			switch {
+			case fileName.MatchString(q):
+				checked++
+				if !fileExists(strings.TrimPrefix(q, "./")) {
+					t.Errorf("%s names %s, which is not in the repository", doc, q)
+				}
+			case strings.Contains(q, ".") || regexp.MustCompile(`^(ev|do|Test|Fuzz)[A-Z]`).MatchString(q):
+				g := goName.FindStringSubmatch(q)
+				first, _, dotted := strings.Cut(q, ".")
+				if g == nil || dotted && !pkgs[first] && !types[first] {
+					continue // a value, a command line, a sysctl, a package name of Debian's
+				}
+				checked++
+				if !decls[g[1]] {
+					t.Errorf("%s names %s, which no Go code declares", doc, q)
+				}
+			}
+		}
+	}
+	// Every target has a comment that says how long it takes.
+	lines := strings.Split(string(mk), "\n")
+	assign := regexp.MustCompile(`^[A-Z_]+ *[:?+]?=`)
+	howLong := regexp.MustCompile(`\b([0-9]+|a|an|a few|two|three|five|ten|fifteen) (ms|s|seconds?|minutes?|hours?)\b|under a second`)
+	for i, l := range lines {
+		m := regexp.MustCompile(`^([a-z][a-z0-9-]*):`).FindStringSubmatch(l)
+		if m == nil || m[1] == "clean" {
+			continue
+		}
+		var block []string
+		for j := i - 1; j >= 0 && (strings.HasPrefix(lines[j], "#") || assign.MatchString(lines[j])); j-- {
+			block = append(block, lines[j])
+		}
+		c := strings.Join(block, " ")
+		if !howLong.MatchString(c) {
+			t.Errorf("make %s: its comment does not say how long it takes", m[1])
+		}
+	}
+	if checked < 50 {
+		t.Errorf("only %d names checked: the patterns no longer find them", checked)
+	}
+	t.Logf("%d names in the docs checked against the code, the files and the Makefile", checked)
+}
