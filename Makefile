@@ -96,7 +96,7 @@ image:
 
 # The whole suite: static checks, then every test (unit, then end to end,
 # under -race), then each fuzz target for a short bounded time. About
-# 15 minutes on 2 cores, most of it make e2e.
+# 12 minutes on 2 cores, most of it make e2e.
 test: test-deps vet fmt-check actionlint unit e2e fuzz rules
 
 # The Debian packages of TEST_DEBS, and setproctitle unpacked: under a
@@ -187,7 +187,7 @@ e2e-swarm:
 # a memory hog); memory metrics, OOM kills with and without a cgroup
 # namespace, a parent's limit, memory.oom.group, no memory accounting.
 # The kernel is fetched once (test/vm/kernel.sh, cached outside the
-# repository); about a minute under TCG.
+# repository); 20 s to a minute under TCG.
 e2e-cgroup2:
 	@scripts/need-debs qemu-system-x86 busybox-static
 	$(GO) test -tags cgroup2 -count=1 -v -timeout 10m ./test/vm/
@@ -195,7 +195,7 @@ e2e-cgroup2:
 # supervise against a real kube-apiserver and etcd: the grace period of
 # each pod deletion, read from the API at the stop. The first run builds
 # kube-apiserver from k8s.io/kubernetes (a few minutes; cached in
-# /var/cache/supervise-test); about 9 minutes after that.
+# /var/cache/supervise-test); about 30 s after that.
 e2e-kube:
 	@scripts/need-debs etcd-server $(TEST_DEBS)
 	$(GO) test -tags kube -count=1 -v -timeout 30m -run '^TestKube$$' ./test/e2e/
@@ -205,7 +205,7 @@ e2e-kube:
 # sysctls, iptables and directories stay as they are (test/kube/node.sh).
 # The first run builds the kubelet and kube-controller-manager (cached
 # beside kube-apiserver) and debootstraps the worker image's root
-# filesystem (about two minutes, cached); about 9 minutes after that.
+# filesystem (about two minutes, cached); about 5 minutes after that.
 KUBELET_DEBS := etcd-server containerd runc debootstrap iptables $(TEST_DEBS)
 e2e-kubelet:
 	@scripts/need-debs $(KUBELET_DEBS)
