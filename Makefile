@@ -19,6 +19,14 @@ FUZZTIME ?= 200000x
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/supervise
 
+# The other presets' programs, each run under supervise by test/e2e: nginx,
+# php-fpm (with cgi-fcgi, a FastCGI client), PostgreSQL, Sidekiq and the
+# Ruby that Resque 3.0 (vendored) runs on, gunicorn, uvicorn, and the
+# redis-py that Dramatiq 2.2 and arq 0.26 (vendored) use. Declared before
+# TEST_DEBS: a := variable expands what is defined above it only.
+PROGRAM_DEBS := nginx php8.2-fpm libfcgi-bin postgresql-15 postgresql-client-15 \
+	ruby ruby-sidekiq rake ruby-redis ruby-redis-namespace ruby-mono-logger ruby-multi-json \
+	gunicorn python3-gunicorn uvicorn python3-uvicorn python3-h11 python3-redis
 # Debian packages each suite needs; scripts/need-debs installs the missing
 # ones (as root) and says so in one line.
 # The vendored RQ 2.10 and Celery 5.6 beside the repository run on Debian's
@@ -27,13 +35,6 @@ build:
 TEST_DEBS := redis-server redis-tools python3-rq python3-celery util-linux procps gcc libc6-dev \
 	python3-croniter python3-click python3-click-didyoumean python3-click-repl python3-click-plugins \
 	python3-amqp python3-dateutil python3-tzlocal python3-packaging $(PROGRAM_DEBS)
-# The other presets' programs, each run under supervise by test/e2e: nginx,
-# php-fpm (with cgi-fcgi, a FastCGI client), PostgreSQL, Sidekiq and the
-# Ruby that Resque 3.0 (vendored) runs on, gunicorn, uvicorn, and the
-# redis-py that Dramatiq 2.2 and arq 0.26 (vendored) use.
-PROGRAM_DEBS := nginx php8.2-fpm libfcgi-bin postgresql-15 postgresql-client-15 \
-	ruby ruby-sidekiq rake ruby-redis ruby-redis-namespace ruby-mono-logger ruby-multi-json \
-	gunicorn python3-gunicorn uvicorn python3-uvicorn python3-h11 python3-redis
 # Unpacked for the tests that want it, never installed: setproctitle
 # renames every Python worker that can import it.
 TEST_UNPACKED := python3-setproctitle
