@@ -95,6 +95,18 @@ var sidekiqTimeout = WorkerTimeout{
 	Elsewhere: ":timeout: in config/sidekiq.yml",
 }
 
+// Resque's "stop now" (INT, and TERM without GRACEFUL_TERM) kills the
+// job's child at once, unless TERM_CHILD is set: then the job gets TERM
+// (Resque::TermException, its chance to save its work and queue itself
+// again) and RESQUE_TERM_TIMEOUT (a float, 4 s by default) before the
+// KILL; the worker then records the job failed and exits, and its wait
+// polls every 0.1 s (lib/resque/worker.rb shutdown!, new_kill_child,
+// wait_for_child_exit).
+var resqueTimeout = WorkerTimeout{
+	Setting: "RESQUE_TERM_TIMEOUT", Var: "RESQUE_TERM_TIMEOUT", OnlyWith: "TERM_CHILD", Unit: time.Second,
+	Default: 4 * time.Second, After: 2 * time.Second, Bounds: BoundStop,
+}
+
 // Generic is the ladder auto gives a program it does not recognise: the
 // stop signal as received, the drain, then KILL.
 const Generic = "generic"
@@ -209,10 +221,11 @@ var presets = map[string]Preset{
 		Name: "resque",
 		Summary: "QUIT finishes the current job, then exits; INT kills the job's child at once and records the job " +
 			"failed; TERM is INT unless GRACEFUL_TERM makes it QUIT",
-		Rungs:  []Rung{drain(unix.SIGQUIT), then(unix.SIGINT, fastSlow), kill()},
-		Source: "resque README 'Signals'; lib/resque/worker.rb register_signal_handlers, shutdown, shutdown! @v3.0.0",
-		FastStopNote: "with TERM_CHILD set, Resque gives the job RESQUE_TERM_TIMEOUT (4s by default) after INT before " +
-			"it kills it; set --fast-stop to that plus 2s",
+		Rungs:   []Rung{drain(unix.SIGQUIT), then(unix.SIGINT, fastSlow), kill()},
+		Source:  "resque README 'Signals'; lib/resque/worker.rb register_signal_handlers, shutdown, shutdown! @v3.0.0",
+		Timeout: &resqueTimeout,
+		FastStopNote: "with TERM_CHILD and RESQUE_PRE_SHUTDOWN_TIMEOUT set, Resque waits that long too after INT " +
+			"before the job's TERM: set --fast-stop to the two timeouts plus 2s",
 		Tested: "Resque 3.0.0 (Ruby 3.1, redis-rb 4.8), started by rake and by a shell's -c string",
 	},
 	"nginx": {

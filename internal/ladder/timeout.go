@@ -18,6 +18,13 @@ type WorkerTimeout struct {
 	// Env names an environment variable that holds more of the worker's
 	// options, read when the command line has none (GUNICORN_CMD_ARGS).
 	Env string
+	// Var names an environment variable that holds the timeout itself,
+	// a number in Unit (Resque's RESQUE_TERM_TIMEOUT).
+	Var string
+	// OnlyWith names an environment variable whose presence, with any
+	// value, makes the worker wait at all (Resque's TERM_CHILD: unset,
+	// its "stop now" kills the job at once and the timeout binds nothing).
+	OnlyWith string
 	// Unit is what the setting's number counts; Integer says it takes
 	// whole numbers only (Sidekiq's -t 7.5 stops Sidekiq from starting).
 	Unit    time.Duration
@@ -58,4 +65,4 @@ const (
 
 // Readable reports whether supervise can read the timeout from the
 // worker's command line or environment.
-func (t WorkerTimeout) Readable() bool { return len(t.Options) > 0 }
+func (t WorkerTimeout) Readable() bool { return len(t.Options) > 0 || t.Var != "" }

@@ -17,9 +17,25 @@ import (
 type Env interface {
 	// Files says how to read the worker's own files.
 	Files() detect.Files
-	// Getenv returns one variable of the worker's environment; "" when
-	// unset.
-	Getenv(name string) string
+	// LookupEnv returns one variable of the worker's environment, and
+	// whether it is set (Ruby's ENV[...] is true for a variable set
+	// empty).
+	LookupEnv(name string) (string, bool)
+}
+
+// lookupEnv is env's variable name, and whether it is set; unset when
+// env is nil.
+func lookupEnv(env Env, name string) (string, bool) {
+	if env == nil {
+		return "", false
+	}
+	return env.LookupEnv(name)
+}
+
+// getenv is env's variable name; "" when unset or env is nil.
+func getenv(env Env, name string) string {
+	v, _ := lookupEnv(env, name)
+	return v
 }
 
 // StartEnv is the Env of a command about to start with the environment
@@ -31,17 +47,18 @@ type startEnv []string
 
 func (e startEnv) Files() detect.Files {
 	wd, _ := os.Getwd()
-	return detect.Files{Dir: wd, PythonPath: pythonPath(e.Getenv("PYTHONPATH")), Read: readHead}
+	return detect.Files{Dir: wd, PythonPath: pythonPath(getenv(e, "PYTHONPATH")), Read: readHead}
 }
 
-func (e startEnv) Getenv(name string) string {
-	v := ""
+// LookupEnv reads the last of name's entries: the one the child gets
+// (os/exec keeps the last of duplicates).
+func (e startEnv) LookupEnv(name string) (v string, set bool) {
 	for _, kv := range e {
 		if s, ok := strings.CutPrefix(kv, name+"="); ok {
-			v = s
+			v, set = s, true
 		}
 	}
-	return v
+	return v, set
 }
 
 // ChildEnv is the Env of the running child pid, as it sees it: its
@@ -52,10 +69,10 @@ func ChildEnv(pid int) Env { return childEnv(pid) }
 type childEnv int
 
 func (c childEnv) Files() detect.Files {
-	return detect.Files{Dir: proctree.Cwd(int(c)), PythonPath: pythonPath(c.Getenv("PYTHONPATH")), Read: readHead}
+	return detect.Files{Dir: proctree.Cwd(int(c)), PythonPath: pythonPath(getenv(c, "PYTHONPATH")), Read: readHead}
 }
 
-func (c childEnv) Getenv(name string) string { return proctree.Getenv(int(c), name) }
+func (c childEnv) LookupEnv(name string) (string, bool) { return proctree.LookupEnv(int(c), name) }
 
 func pythonPath(v string) []string {
 	var out []string

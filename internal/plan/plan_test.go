@@ -17,7 +17,7 @@ type fakeEnv map[string]string
 func (e fakeEnv) Files() detect.Files {
 	return detect.Files{Read: func(string) ([]byte, error) { return nil, errNone }}
 }
-func (e fakeEnv) Getenv(name string) string { return e[name] }
+func (e fakeEnv) LookupEnv(name string) (string, bool) { v, ok := e[name]; return v, ok }
 
 type noFile struct{}
 
@@ -116,6 +116,14 @@ func TestTimeoutCheck(t *testing.T) {
 		{"uvicorn app:app", nil, 10 * s, ""},
 		{"uvicorn --timeout-graceful-shutdown 9 app:app", nil, 10 * s, "set --timeout-graceful-shutdown 6 or less"},
 		{"sidekiq", nil, 2 * s, "set a longer grace period: not even 1 second of -t fits"},
+		// Resque waits RESQUE_TERM_TIMEOUT (4s by default) after INT only
+		// with TERM_CHILD set, to any value.
+		{"rake resque:work", nil, 10 * s, ""},
+		{"rake resque:work", fakeEnv{"TERM_CHILD": ""}, 10 * s, ""},
+		{"rake resque:work", fakeEnv{"TERM_CHILD": "1", "RESQUE_TERM_TIMEOUT": "2.5"}, 10 * s, ""},
+		{"rake resque:work", fakeEnv{"TERM_CHILD": "1", "RESQUE_TERM_TIMEOUT": "30"}, 20 * s,
+			"resque's RESQUE_TERM_TIMEOUT 30s (in its environment) and the 2s it takes after it do not fit the time from INT to supervise's KILL, 1.5s: supervise's KILL would cut what resque still does; set RESQUE_TERM_TIMEOUT=15 or less, or raise the grace period to at least 51s"},
+		{"rake resque:work", fakeEnv{"TERM_CHILD": "1", "RESQUE_TERM_TIMEOUT": "15"}, 20 * s, ""},
 	}
 	for _, c := range cases {
 		p := Make(auto(c.grace), fields(c.argv), c.env)
@@ -164,4 +172,39 @@ func FuzzOptionValue(f *testing.F) {
 			t.Fatalf("optionValue(%q) = %s", v, d)
 		}
 	})
+}
+
+// Resque's "stop now" (INT) waits RESQUE_TERM_TIMEOUT for the job only
+// when TERM_CHILD is set, even empty (Ruby's ENV[...] is then ""
+// and true): the ladder gives INT that wait and 2s, read at start and
+// again at the stop from the child's environment.
+func TestResqueTermChild(t *testing.T) {
+	never := func() bool { t.Fatal("asked whether the child exec'd, where the answer cannot matter"); return false }
+	cases := []struct {
+		env    fakeEnv
+		ladder string
+		fast   string
+	}{
+		{nil, "QUIT,7s,INT,2s,KILL", "2s after INT, the resque preset's"},
+		{fakeEnv{"RESQUE_TERM_TIMEOUT": "8"}, "QUIT,7s,INT,2s,KILL", "2s after INT, the resque preset's"},
+		{fakeEnv{"TERM_CHILD": "1"}, "QUIT,3s,INT,6s,KILL", "6s after INT: resque's RESQUE_TERM_TIMEOUT 4s (its default)"},
+		{fakeEnv{"TERM_CHILD": ""}, "QUIT,3s,INT,6s,KILL", "RESQUE_TERM_TIMEOUT 4s (its default)"},
+		{fakeEnv{"TERM_CHILD": "1", "RESQUE_TERM_TIMEOUT": "2.5"}, "QUIT,4.5s,INT,4.5s,KILL", "RESQUE_TERM_TIMEOUT 2.5s (in its environment)"},
+		{fakeEnv{"TERM_CHILD": "1", "RESQUE_TERM_TIMEOUT": "soon"}, "QUIT,3s,INT,6s,KILL", "RESQUE_TERM_TIMEOUT 4s (its default)"},
+	}
+	for _, c := range cases {
+		p := Make(auto(10*s), fields("rake resque:work"), c.env)
+		if p.Preset != "resque" || p.Ladder.String() != c.ladder || !strings.Contains(p.fastStop(), c.fast) {
+			t.Errorf("env %v: %s %s, fast stop %q; want %s, %q", c.env, p.Preset, p.Ladder, p.fastStop(), c.ladder, c.fast)
+		}
+		if q, _ := p.AtStop(auto(10*s), []string{"resque-3.0.0: Processing default since 1700000000 [CheckpointJob]"}, c.env, never); q.Ladder.String() != c.ladder {
+			t.Errorf("env %v at the stop, retitled: %s, want %s", c.env, q.Ladder, c.ladder)
+		}
+	}
+	// --fast-stop wins over what the environment says.
+	o := auto(10 * s)
+	o.Budget.FastStop = 3 * s
+	if p := Make(o, fields("rake resque:work"), fakeEnv{"TERM_CHILD": "1"}); p.Ladder.String() != "QUIT,6s,INT,3s,KILL" {
+		t.Errorf("--fast-stop 3s with TERM_CHILD: %s", p.Ladder)
+	}
 }

@@ -31,25 +31,37 @@ type Timeout struct {
 	Known bool
 }
 
-// readTimeout reads wt from argv, then from wt.Env in env; absent, it is
-// the worker's default. A value that does not parse counts as absent.
+// readTimeout reads wt from argv, then from wt.Env, then from wt.Var in
+// env; absent, it is the worker's default. A value that does not parse
+// counts as absent. Without wt.OnlyWith in env, the worker does not wait
+// at all: Value is zero.
 func readTimeout(wt ladder.WorkerTimeout, argv []string, env Env) Timeout {
 	t := Timeout{WorkerTimeout: wt}
 	if !wt.Readable() {
 		return t
 	}
 	t.Known = true
-	name, v, ok := detect.Option(argv, wt.Options...)
-	from := "on its command line"
-	if !ok && wt.Env != "" && env != nil {
-		if args := strings.Fields(env.Getenv(wt.Env)); len(args) > 0 {
-			name, v, ok = detect.Option(append([]string{"worker"}, args...), wt.Options...)
-			from = "in " + wt.Env
+	if wt.OnlyWith != "" {
+		if _, set := lookupEnv(env, wt.OnlyWith); !set {
+			t.From = wt.OnlyWith + " unset"
+			return t
 		}
+	}
+	name, v, ok := detect.Option(argv, wt.Options...)
+	given, from := name+" "+v, "on its command line"
+	if !ok && wt.Env != "" {
+		if args := strings.Fields(getenv(env, wt.Env)); len(args) > 0 {
+			name, v, ok = detect.Option(append([]string{"worker"}, args...), wt.Options...)
+			given, from = name+" "+v, "in "+wt.Env
+		}
+	}
+	if !ok && wt.Var != "" {
+		v, ok = lookupEnv(env, wt.Var)
+		given, from = wt.Var+"="+v, "in its environment"
 	}
 	if ok {
 		if d, err := optionValue(v, wt.Unit); err == nil {
-			t.Value, t.Given, t.From = d, name+" "+v, from
+			t.Value, t.Given, t.From = d, given, from
 			return t
 		}
 	}
@@ -87,7 +99,13 @@ func (t Timeout) check(preset string, l ladder.Ladder, b ladder.Budget) (warning
 		hold, after = "the time from "+signalName(l, i)+" to supervise's KILL", "KILL"
 	}
 	wait := l.Rungs[i].Wait
-	fit := t.advice(wait)
+	room := wait
+	if t.Bounds == ladder.BoundStop && b.DrainTimeout == 0 {
+		// Set to fit, the timeout gets the ladder's time but MinSpacing
+		// for each rung before it (a drain Size cut to make room).
+		room = max(wait, l.Total()-ladder.MinSpacing*time.Duration(i))
+	}
+	fit := t.advice(room)
 	if !t.Known {
 		what := "by default"
 		if t.NoneWaits {
@@ -121,6 +139,9 @@ func (t Timeout) advice(wait time.Duration) string {
 		return fmt.Sprintf("a longer grace period: not even 1 %s of %s fits", unitName(t.Unit), t.Setting)
 	}
 	v := strconv.FormatInt(n, 10) + t.Suffix
+	if t.Setting == t.Var {
+		return fmt.Sprintf("%s=%s or less", t.Setting, v)
+	}
 	if strings.HasPrefix(t.Setting, "-") {
 		return fmt.Sprintf("%s %s or less", t.Setting, v)
 	}

@@ -249,22 +249,23 @@ func Children(pid int) []int {
 	return out
 }
 
-// Getenv reads one variable from a process's environment
-// (/proc/PID/environ, at most 64 KiB); "" when unset or unreadable.
-// Only the named variable is returned: environments hold secrets.
-func Getenv(pid int, name string) string {
+// LookupEnv reads one variable from a process's environment as it
+// started (/proc/PID/environ, at most 64 KiB), and whether it is set;
+// unset when unreadable. Only the named variable is returned:
+// environments hold secrets.
+func LookupEnv(pid int, name string) (string, bool) {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/environ")
 	if err != nil {
-		return ""
+		return "", false
 	}
 	defer f.Close()
 	b, _ := io.ReadAll(io.LimitReader(f, 64<<10))
 	for _, kv := range strings.Split(string(b), "\x00") {
 		if v, ok := strings.CutPrefix(kv, name+"="); ok {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // Mount is one line of /proc/PID/mountinfo (proc(5): "ID PARENT MAJ:MIN

@@ -28,6 +28,7 @@ func TestReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(weird, "5")
+	cmd.Env = []string{"EMPTY=", "SET=value"}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -44,8 +45,16 @@ func TestReaders(t *testing.T) {
 	if got := Cmdline(1 << 30); got != nil {
 		t.Errorf("Cmdline(no such pid) = %q", got)
 	}
-	if v := Getenv(os.Getpid(), "PATH"); v != os.Getenv("PATH") {
-		t.Errorf("Getenv(self, PATH) = %q", v)
+	for name, want := range map[string]struct {
+		v   string
+		set bool
+	}{"EMPTY": {"", true}, "SET": {"value", true}, "SE": {"", false}, "PATH": {"", false}} {
+		if v, set := LookupEnv(cmd.Process.Pid, name); v != want.v || set != want.set {
+			t.Errorf("LookupEnv(child, %s) = %q, %v; want %q, %v", name, v, set, want.v, want.set)
+		}
+	}
+	if _, set := LookupEnv(1<<30, "PATH"); set {
+		t.Errorf("LookupEnv(no such pid) is set")
 	}
 }
 

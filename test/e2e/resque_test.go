@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/supervise/supervise/internal/ladder"
 	"github.com/supervise/supervise/test/testenv"
 )
 
@@ -126,5 +128,41 @@ func TestResque(t *testing.T) {
 			t.Errorf("job after the cut: %s, want it in Resque's failed list", got)
 		}
 		t.Logf("INT to exit %s, exit status %d; job %s", end.at.Sub(cut.at).Round(time.Millisecond), code, r.where(id))
+	})
+	// With TERM_CHILD set, Resque's INT sends the job's child TERM (the
+	// job sees Resque::TermException) and gives it RESQUE_TERM_TIMEOUT
+	// (4 s by default) before it kills it: a job that saves its progress
+	// and queues itself again needs that time after INT, or supervise's
+	// KILL lands first and the job is nowhere (done, queued or failed).
+	// The preset reads TERM_CHILD and RESQUE_TERM_TIMEOUT from the
+	// worker's environment and gives INT that wait and 2 s.
+	t.Run("TERM_CHILD", func(t *testing.T) {
+		r := newResque(t)
+		grace := 20 * time.Second
+		cleanup := 3 * time.Second
+		r.env = append(r.env, "TERM_CHILD=1")
+		resque, _ := ladder.Lookup("resque")
+		want, _ := ladder.Size(resque.WithStopWait(resque.Timeout.Default+resque.Timeout.After), ladder.Budget{Grace: grace})
+		id := fmt.Sprintf("job%d", time.Now().UnixNano())
+		job, _ := json.Marshal(map[string]any{"class": "CheckpointJob", "args": []string{"60", fmt.Sprint(cleanup.Seconds()), id}})
+		redisDo(t, r.url, "SADD", "resque:queues", "default")
+		redisDo(t, r.url, "RPUSH", "resque:queue:default", string(job))
+		p := start(t, options{env: r.env}, append([]string{"--listen", "off", "--grace-period", grace.String(), "--"}, r.argv()...)...)
+		p.waitFor(`stop protocol.*preset=resque.* ladder=`+regexp.QuoteMeta(want.String())+` `, 5*time.Second)
+		p.waitFor(`checkpoint started 60 id=`+id, 30*time.Second)
+		sent := p.signal(syscall.SIGTERM)
+		cut := p.waitFor(`stop rung: escalating.*signal=INT`, grace)
+		within(t, "INT rung", cut.at.Sub(sent), want.Rungs[0].Wait, tolerance)
+		term := p.waitFor(`checkpoint term id=`+id, grace)
+		p.waitFor(`checkpoint requeued id=`+id, grace)
+		code := p.exit(grace)
+		if n := p.count(`signal=KILL`); n != 0 {
+			t.Errorf("KILL sent: Resque did not exit by itself after the job queued itself again")
+		}
+		if got := r.where(id); got != "queued" {
+			t.Errorf("job after the stop: %s, want it queued again by its own TermException handler", got)
+		}
+		t.Logf("ladder %s; the job's TERM %s after INT, exit status %d, job %s",
+			want, term.at.Sub(cut.at).Round(time.Millisecond), code, r.where(id))
 	})
 }
