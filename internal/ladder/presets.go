@@ -195,8 +195,10 @@ var presets = map[string]Preset{
 		// join_all), so "stop now" must reach each worker process itself.
 		Rungs:  []Rung{drain(unix.SIGTERM), {Signal: unix.SIGINT, Wait: fastQuick, To: ToGroup}, kill()},
 		Source: "uvicorn docs 'Server behavior: graceful shutdown'; uvicorn/server.py handle_exit, supervisors/multiprocess.py @0.51.0",
+		// Uvicorn takes every option from UVICORN_* too (click's
+		// auto_envvar_prefix in uvicorn/main.py).
 		Timeout: &WorkerTimeout{Setting: "--timeout-graceful-shutdown", Options: []string{"--timeout-graceful-shutdown"},
-			Unit: time.Second, Integer: true, After: time.Second, Bounds: BoundDrain},
+			Var: "UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN", Unit: time.Second, Integer: true, After: time.Second, Bounds: BoundDrain},
 		Tested: "Uvicorn 0.17.6 (Debian 12), Uvicorn 0.51.0; each with one process and with --workers 2",
 	},
 	"arq": {

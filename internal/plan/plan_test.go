@@ -115,6 +115,10 @@ func TestTimeoutCheck(t *testing.T) {
 		{"dramatiq tasks --worker-shutdown-timeout 4500", nil, 10 * s, ""},
 		{"uvicorn app:app", nil, 10 * s, ""},
 		{"uvicorn --timeout-graceful-shutdown 9 app:app", nil, 10 * s, "set --timeout-graceful-shutdown 6 or less"},
+		{"uvicorn app:app", fakeEnv{"UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN": "9"}, 10 * s,
+			"uvicorn's --timeout-graceful-shutdown 9s (in UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN) and the 1s it takes after it do not fit the planned drain, 7.5s: supervise's INT would cut what uvicorn still does; set UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN=6 or less"},
+		{"uvicorn app:app", fakeEnv{"UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN": "6"}, 10 * s, ""},
+		{"uvicorn --timeout-graceful-shutdown 5 app:app", fakeEnv{"UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN": "9"}, 10 * s, ""},
 		{"sidekiq", nil, 2 * s, "set a longer grace period: not even 1 second of -t fits"},
 		// Resque waits RESQUE_TERM_TIMEOUT (4s by default) after INT only
 		// with TERM_CHILD set, to any value.

@@ -57,7 +57,10 @@ func readTimeout(wt ladder.WorkerTimeout, argv []string, env Env) Timeout {
 	}
 	if !ok && wt.Var != "" {
 		v, ok = lookupEnv(env, wt.Var)
-		given, from = wt.Var+"="+v, "in its environment"
+		given, from = wt.Var+"="+v, "in "+wt.Var
+		if wt.Setting == wt.Var {
+			from = "in its environment"
+		}
 	}
 	if ok {
 		if d, err := optionValue(v, wt.Unit); err == nil {
@@ -139,8 +142,8 @@ func (t Timeout) advice(wait time.Duration) string {
 		return fmt.Sprintf("a longer grace period: not even 1 %s of %s fits", unitName(t.Unit), t.Setting)
 	}
 	v := strconv.FormatInt(n, 10) + t.Suffix
-	if t.Setting == t.Var {
-		return fmt.Sprintf("%s=%s or less", t.Setting, v)
+	if t.Var != "" && (t.Setting == t.Var || strings.HasPrefix(t.Given, t.Var+"=")) {
+		return fmt.Sprintf("%s=%s or less", t.Var, v)
 	}
 	if strings.HasPrefix(t.Setting, "-") {
 		return fmt.Sprintf("%s %s or less", t.Setting, v)

@@ -25,6 +25,22 @@ func eachUvicorn(t *testing.T, f func(t *testing.T, u *uvicornEnv)) {
 	if _, err := exec.LookPath("uvicorn"); err != nil {
 		rels[0].Missing = "uvicorn not installed (apt-get install uvicorn)"
 	}
+	uvicornReleases(t, rels, f)
+}
+
+// vendoredUvicorn runs f for Uvicorn 0.51.0 only, for what Debian's 0.17
+// does not have.
+func vendoredUvicorn(t *testing.T, f func(t *testing.T, u *uvicornEnv)) {
+	var rels []testenv.Release
+	for _, rel := range testenv.UvicornReleases() {
+		if rel.Name != "debian" { // kept when missing, to say SKIP
+			rels = append(rels, rel)
+		}
+	}
+	uvicornReleases(t, rels, f)
+}
+
+func uvicornReleases(t *testing.T, rels []testenv.Release, f func(t *testing.T, u *uvicornEnv)) {
 	for _, rel := range rels {
 		t.Run(rel.Name, func(t *testing.T) {
 			rel.Skip(t)
@@ -79,6 +95,38 @@ func TestUvicorn(t *testing.T) {
 			}
 			t.Logf("%s: request done %s, uvicorn exited %s after the stop, status %d", u.rel.Version, r.at.Sub(sent).Round(time.Millisecond),
 				end.at.Sub(sent).Round(time.Millisecond), code)
+		})
+	})
+	// Uvicorn 0.51 takes --timeout-graceful-shutdown from
+	// UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN too (click's auto_envvar_prefix;
+	// 0.17 has no such option). supervise reads it there: 9 s cannot fit
+	// the 7.5 s drain and the start-up log says what to set; 1 s makes
+	// uvicorn give the request up and exit by itself, before the INT rung.
+	t.Run("own timeout from the environment", func(t *testing.T) {
+		vendoredUvicorn(t, func(t *testing.T, u *uvicornEnv) {
+			env := append([]string{"UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN=9"}, u.env...)
+			p := start(t, options{env: env}, append([]string{"--listen", "off", "--grace-period", grace.String(), "--"}, u.argv()...)...)
+			p.waitFor(`WARN.*--timeout-graceful-shutdown 9s \(in UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN\).*set UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN=6 or less`, 5*time.Second)
+			p.signal(syscall.SIGTERM)
+			p.exit(grace)
+
+			env = append([]string{"UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN=1"}, u.env...)
+			p = start(t, options{env: env}, append([]string{"--listen", "off", "--grace-period", grace.String(), "--"}, u.argv()...)...)
+			waitListening(t, u.addr, 30*time.Second)
+			got := fetch(t, "http://"+u.addr+"/?30")
+			p.waitFor(`request started 30`, 10*time.Second)
+			sent := p.signal(syscall.SIGTERM)
+			r := result(t, got, grace)
+			code := p.exit(grace)
+			end := p.waitFor(`child stopped.*outcome=graceful`, time.Second)
+			if took := end.at.Sub(sent); took < time.Second || took >= drain {
+				t.Errorf("uvicorn exited %s after the stop: want its own 1 s timeout, before the drain's %s", took, drain)
+			}
+			if r.err == nil && r.status == 200 {
+				t.Errorf("the 30 s request was answered: %q", r.body)
+			}
+			t.Logf("%s: uvicorn gave up and exited %s after the stop, status %d; the client: %d %v", u.rel.Version,
+				end.at.Sub(sent).Round(time.Millisecond), code, r.status, r.err)
 		})
 	})
 	// A request longer than the drain: the preset's INT at the deadline
