@@ -222,13 +222,14 @@ var presets = map[string]Preset{
 	"resque": {
 		Name: "resque",
 		Summary: "QUIT finishes the current job, then exits; INT kills the job's child at once and records the job " +
-			"failed; TERM is INT unless GRACEFUL_TERM makes it QUIT",
+			"failed, or with TERM_CHILD first sends the job TERM and waits RESQUE_TERM_TIMEOUT (4s); TERM is INT " +
+			"unless GRACEFUL_TERM makes it QUIT",
 		Rungs:   []Rung{drain(unix.SIGQUIT), then(unix.SIGINT, fastSlow), kill()},
 		Source:  "resque README 'Signals'; lib/resque/worker.rb register_signal_handlers, shutdown, shutdown! @v3.0.0",
 		Timeout: &resqueTimeout,
 		FastStopNote: "with TERM_CHILD and RESQUE_PRE_SHUTDOWN_TIMEOUT set, Resque waits that long too after INT " +
 			"before the job's TERM: set --fast-stop to the two timeouts plus 2s",
-		Tested: "Resque 3.0.0 (Ruby 3.1, redis-rb 4.8), started by rake and by a shell's -c string",
+		Tested: "Resque 3.0.0 (Ruby 3.1, redis-rb 4.8), started by rake and by a shell's -c string, with and without TERM_CHILD",
 	},
 	"nginx": {
 		Name:    "nginx",
