@@ -66,9 +66,10 @@ dist:
 # .deb installed with dpkg into a Debian root filesystem where a real RQ
 # worker then stops gracefully under it in Docker, and the image index
 # published to Debian's docker-registry on loopback, pulled per platform
-# and used by a worker Dockerfile (SKIP without a Docker engine). About
+# and used by a worker Dockerfile (SKIP without a Docker engine); gcc for
+# the README's go install without CGO_ENABLED=0, a cgo build. About
 # 4 minutes, make dist included.
-DIST_DEBS := lintian rpm docker-registry debootstrap qemu-user-static
+DIST_DEBS := lintian rpm docker-registry debootstrap qemu-user-static gcc libc6-dev
 dist-check: dist
 	@scripts/need-debs $(DIST_DEBS)
 	SUPERVISE_DIST=$(abspath dist) $(GO) test -tags dist -count=1 -v -timeout 30m ./test/release/
