@@ -192,25 +192,52 @@ func TestReference(t *testing.T) {
 	}
 }
 
+// repoFiles are the repository's files (.git left out), as paths from
+// its root: "docs/testing.md".
+func repoFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && d.Name() == ".git":
+			return filepath.SkipDir
+		case !d.IsDir():
+			files = append(files, filepath.ToSlash(strings.TrimPrefix(path, "../../")))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// grepGo calls found with re's first group at each match in the
+// repository's Go files whose names end in suffix, every build tag's.
+func grepGo(t *testing.T, suffix string, re *regexp.Regexp, found func(string)) {
+	t.Helper()
+	for _, f := range repoFiles(t) {
+		if !strings.HasSuffix(f, suffix) {
+			continue
+		}
+		b, err := os.ReadFile("../../" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			found(m[1])
+		}
+	}
+}
+
 // testNames are the test and fuzz functions of the repository's tests,
 // every build tag's.
 func testNames(t *testing.T) map[string]bool {
 	t.Helper()
 	names := map[string]bool{}
-	re := regexp.MustCompile(`(?m)^func ((Test|Fuzz)\w+)\(`)
-	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			names[m[1]] = true
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	grepGo(t, "_test.go", regexp.MustCompile(`(?m)^func ((Test|Fuzz)\w+)\(`), func(n string) { names[n] = true })
 	return names
 }
 
@@ -266,24 +293,10 @@ func TestHeldBy(t *testing.T) {
 func goDecls(t *testing.T) (names, types map[string]bool) {
 	t.Helper()
 	names, types = map[string]bool{}, map[string]bool{}
-	typeRe := regexp.MustCompile(`(?m)^(?:type |\t)([A-Za-z_]\w*) (?:struct|interface|int|string|func|\[\]|map)`)
-	re := regexp.MustCompile(`(?m)^(?:func (?:\([^)]*\) )?|type |\t+|var |const )?([A-Za-z_]\w*)[ \t(\[\n]`)
-	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			names[m[1]] = true
-		}
-		for _, m := range typeRe.FindAllStringSubmatch(string(b), -1) {
-			types[m[1]] = true
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	grepGo(t, ".go", regexp.MustCompile(`(?m)^(?:func (?:\([^)]*\) )?|type |\t+|var |const )?([A-Za-z_]\w*)[ \t(\[\n]`),
+		func(n string) { names[n] = true })
+	grepGo(t, ".go", regexp.MustCompile(`(?m)^(?:type |\t)([A-Za-z_]\w*) (?:struct|interface|int|string|func|\[\]|map)`),
+		func(n string) { types[n] = true })
 	return names, types
 }
 
@@ -304,16 +317,11 @@ func TestDocsNameWhatExists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`).FindAllStringSubmatch(string(mk), -1) {
+	target := regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`)
+	for _, m := range target.FindAllStringSubmatch(string(mk), -1) {
 		targets[m[1]] = true
 	}
-	var files []string
-	filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.Contains(path, "/.git/") {
-			files = append(files, filepath.ToSlash(strings.TrimPrefix(path, "../../")))
-		}
-		return nil
-	})
+	files := repoFiles(t)
 	fileExists := func(name string) bool {
 		for _, f := range files {
 			if f == name || strings.HasSuffix(f, "/"+name) {
@@ -348,6 +356,7 @@ func TestDocsNameWhatExists(t *testing.T) {
 	goName := regexp.MustCompile(`^(?:[a-z]\w*\.)?(?:[A-Z]\w*\.)?([A-Za-z_]\w*)(?:\(\))?$`)
 	fileName := regexp.MustCompile(`^[\w./-]+\.(go|sh|md|yml|yaml|patch|toml|json)$`)
 	makeRef := regexp.MustCompile("make ([a-z][a-z0-9-]*)")
+	goPrefix := regexp.MustCompile(`^(ev|do|Test|Fuzz)[A-Z]`)
 	checked := 0
 	for doc, text := range texts {
 		for _, m := range makeRef.FindAllStringSubmatch(text, -1) {
@@ -364,7 +373,7 @@ func TestDocsNameWhatExists(t *testing.T) {
 				if !fileExists(strings.TrimPrefix(q, "./")) {
 					t.Errorf("%s names %s, which is not in the repository", doc, q)
 				}
-			case strings.Contains(q, ".") || regexp.MustCompile(`^(ev|do|Test|Fuzz)[A-Z]`).MatchString(q):
+			case strings.Contains(q, ".") || goPrefix.MatchString(q):
 				g := goName.FindStringSubmatch(q)
 				first, _, dotted := strings.Cut(q, ".")
 				if g == nil || dotted && !pkgs[first] && !types[first] {
@@ -382,7 +391,7 @@ func TestDocsNameWhatExists(t *testing.T) {
 	assign := regexp.MustCompile(`^[A-Z_]+ *[:?+]?=`)
 	howLong := regexp.MustCompile(`\b([0-9]+|a|an|a few|two|three|five|ten|fifteen) (ms|s|seconds?|minutes?|hours?)\b|under a second`)
 	for i, l := range lines {
-		m := regexp.MustCompile(`^([a-z][a-z0-9-]*):`).FindStringSubmatch(l)
+		m := target.FindStringSubmatch(l)
 		if m == nil || m[1] == "clean" {
 			continue
 		}
