@@ -477,3 +477,21 @@ func TestEveryPresetTested(t *testing.T) {
 		}
 	}
 }
+
+// MaxWait is what the "stop now" rung's wait can grow to while Size still
+// fits the ladder: sized with it, the drain keeps MinSpacing.
+func TestMaxWait(t *testing.T) {
+	b := Budget{Grace: 20 * time.Second}
+	for _, name := range []string{"resque", "huey", "nginx"} {
+		p, _ := Lookup(name)
+		l, _ := Size(p.WithStopWait(time.Minute), b) // does not fit: cut to MinSpacing
+		most := l.MaxWait(1)
+		if want := l.Total() - MinSpacing; most != want {
+			t.Errorf("%s %s: MaxWait(1) = %s, want %s", name, l, most, want)
+		}
+		again, warnings := Size(p.WithStopWait(most), b)
+		if again.Rungs[1].Wait != most || again.Rungs[0].Wait != MinSpacing || len(warnings) != 0 {
+			t.Errorf("%s sized with its MaxWait %s: %s, %q", name, most, again, warnings)
+		}
+	}
+}

@@ -279,6 +279,14 @@ func Size(p Preset, b Budget) (Ladder, []string) {
 	return l, append([]string{warn}, Check(l, b)...)
 }
 
+// MaxWait is the most rung i's wait can get in the time l's waits add up
+// to: every other rung before KILL cut to MinSpacing, as Size cuts the
+// waits of a ladder that does not fit its grace period.
+func (l Ladder) MaxWait(i int) time.Duration {
+	others := time.Duration(len(l.Rungs) - 2) // neither rung i nor KILL
+	return max(l.Rungs[i].Wait, l.Total()-MinSpacing*others)
+}
+
 // KillAt is when a timed ladder's KILL lands, counted from the stop signal.
 func (l Ladder) KillAt(b Budget) time.Duration {
 	return b.StopDelay + l.Total()

@@ -104,9 +104,8 @@ func (t Timeout) check(preset string, l ladder.Ladder, b ladder.Budget) (warning
 	wait := l.Rungs[i].Wait
 	room := wait
 	if t.Bounds == ladder.BoundStop && b.DrainTimeout == 0 {
-		// Set to fit, the timeout gets the ladder's time but MinSpacing
-		// for each rung before it (a drain Size cut to make room).
-		room = max(wait, l.Total()-ladder.MinSpacing*time.Duration(i))
+		// Set to fit, the timeout would get the time the drain gives up.
+		room = l.MaxWait(i)
 	}
 	fit := t.advice(room)
 	if !t.Known {
