@@ -21,6 +21,8 @@ type resqueEnv struct {
 	url string
 	dir string
 	env []string
+	// jobs counts the jobs pushed, for their ids.
+	jobs int
 }
 
 func newResque(t *testing.T) *resqueEnv {
@@ -41,19 +43,26 @@ func (r *resqueEnv) argv() []string {
 	return []string{"rake", "-f", filepath.Join(r.dir, "Rakefile"), "resque:work"}
 }
 
-// enqueue queues one SlowJob per duration (seconds), as Resque.enqueue
-// does, and returns their ids.
+// enqueue queues one SlowJob per duration (seconds) and returns their ids.
 func (r *resqueEnv) enqueue(seconds ...string) []string {
 	r.t.Helper()
 	var ids []string
-	for i, sec := range seconds {
-		id := fmt.Sprintf("job%d-%d", time.Now().UnixNano(), i)
-		job, _ := json.Marshal(map[string]any{"class": "SlowJob", "args": []string{sec, id}})
-		redisDo(r.t, r.url, "SADD", "resque:queues", "default")
-		redisDo(r.t, r.url, "RPUSH", "resque:queue:default", string(job))
-		ids = append(ids, id)
+	for _, sec := range seconds {
+		ids = append(ids, r.push("SlowJob", sec))
 	}
 	return ids
+}
+
+// push queues one job of class with args and a new id as its last
+// argument, as Resque.enqueue does, and returns the id.
+func (r *resqueEnv) push(class string, args ...string) string {
+	r.t.Helper()
+	r.jobs++
+	id := fmt.Sprintf("job%d-%d", time.Now().UnixNano(), r.jobs)
+	job, _ := json.Marshal(map[string]any{"class": class, "args": append(args, id)})
+	redisDo(r.t, r.url, "SADD", "resque:queues", "default")
+	redisDo(r.t, r.url, "RPUSH", "resque:queue:default", string(job))
+	return id
 }
 
 // where says where job id is: "done", "failed" (Resque's failed list,
@@ -143,10 +152,7 @@ func TestResque(t *testing.T) {
 		r.env = append(r.env, "TERM_CHILD=1")
 		resque, _ := ladder.Lookup("resque")
 		want, _ := ladder.Size(resque.WithStopWait(resque.Timeout.Default+resque.Timeout.After), ladder.Budget{Grace: grace})
-		id := fmt.Sprintf("job%d", time.Now().UnixNano())
-		job, _ := json.Marshal(map[string]any{"class": "CheckpointJob", "args": []string{"60", fmt.Sprint(cleanup.Seconds()), id}})
-		redisDo(t, r.url, "SADD", "resque:queues", "default")
-		redisDo(t, r.url, "RPUSH", "resque:queue:default", string(job))
+		id := r.push("CheckpointJob", "60", fmt.Sprint(cleanup.Seconds()))
 		p := start(t, options{env: r.env}, append([]string{"--listen", "off", "--grace-period", grace.String(), "--"}, r.argv()...)...)
 		p.waitFor(`stop protocol.*preset=resque.* ladder=`+regexp.QuoteMeta(want.String())+` `, 5*time.Second)
 		p.waitFor(`checkpoint started 60 id=`+id, 30*time.Second)
