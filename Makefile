@@ -215,7 +215,7 @@ e2e-kubelet:
 
 # Deliberate bugs (test/mutants/*.patch), each applied to a scratch copy
 # and run against the tests that must catch it; prints caught/missed.
-# About 8 minutes on 2 cores (49 patches: 7.5 min measured on a quiet
+# About 8 minutes on 2 cores (7.5 min measured for 49 patches on a quiet
 # machine; longer beside other work). .ci/run checks only that each patch still
 # applies (scripts/mutants-apply, seconds).
 mutants: test-deps

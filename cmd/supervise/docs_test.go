@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -408,4 +409,30 @@ func TestDocsNameWhatExists(t *testing.T) {
 		t.Errorf("only %d names checked: the patterns no longer find them", checked)
 	}
 	t.Logf("%d names in the docs checked against the code, the files and the Makefile", checked)
+}
+
+// make test-deps installs every Debian package an end-to-end test asks
+// for by name (need, needPython in test/e2e), so that on a new machine
+// those tests run instead of saying SKIP.
+func TestTestDepsInstallWhatTestsNeed(t *testing.T) {
+	cmd := exec.Command("make", "-n", "test-deps")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make -n test-deps: %v", err)
+	}
+	installs := map[string]bool{}
+	for _, w := range strings.Fields(string(out)) {
+		installs[w] = true
+	}
+	needed := map[string]bool{}
+	grepGo(t, "_test.go", regexp.MustCompile(`need(?:Python)?\(t, "[^"]+", "([^"]+)"`), func(pkg string) { needed[pkg] = true })
+	if len(needed) < 5 {
+		t.Fatalf("only %d packages named by need and needPython: the pattern no longer finds them", len(needed))
+	}
+	for pkg := range needed {
+		if !installs[pkg] {
+			t.Errorf("test/e2e needs %s, which make test-deps does not install", pkg)
+		}
+	}
 }
